@@ -1,0 +1,47 @@
+#include "actors/db_actor.hpp"
+
+#include <caf/send.hpp>
+#include <nlohmann/json.hpp>
+
+#include "messages/errors.hpp"
+
+namespace boxoffice {
+
+db_actor::behavior_type db_actor_impl(db_actor::stateful_pointer<db_state> self,
+                                      storage::db_pool* pool) {
+  self->state.pool = pool;
+  return {
+    [=](db_atom, storage::db_task_ptr task) -> caf::typed_response_promise<caf::ok_atom> {
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      auto id = self->state.next_id++;
+      self->state.pending.emplace(id, std::make_pair(rp, task));
+      // Runs on a storage thread: it may only send, never touch state.
+      auto me = caf::actor_cast<db_actor>(self);
+      task->done = [me, id](const storage::db_task&) { caf::anon_send(me, db_atom_v, id); };
+      self->state.pool->submit(task);
+      return rp;
+    },
+    [=](db_atom, uint64_t id) {
+      auto i = self->state.pending.find(id);
+      if (i == self->state.pending.end())
+        return;
+      auto [rp, task] = std::move(i->second);
+      self->state.pending.erase(i);
+      task->done = nullptr; // break the cycle task -> done -> handle
+      if (task->ok)
+        rp.deliver(caf::ok_atom_v);
+      else
+        rp.deliver(make_error(booking_errc::storage_failure, task->error));
+    },
+    [=](status_atom) {
+      auto s = self->state.pool->stats();
+      nlohmann::json j{{"type", "db"},        {"pending", self->state.pending.size()},
+                       {"queued", s.queued},   {"executed", s.executed},
+                       {"commits", s.commits}, {"failed", s.failed},
+                       {"workers", s.workers}, {"mailbox", self->mailbox().size()}};
+      return j.dump();
+    },
+  };
+}
+
+} // namespace boxoffice

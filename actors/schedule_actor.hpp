@@ -1,0 +1,29 @@
+#pragma once
+
+#include <caf/typed_event_based_actor.hpp>
+#include <vector>
+
+#include "messages/interfaces.hpp"
+
+namespace boxoffice {
+
+// The compact view of one schedule's seats, kept current by its seat actors:
+// a seat-map read is answered from here without asking every seat.
+struct seat_slot {
+  int32_t seat_number = 0;
+  int64_t price = 0;
+  std::string status = "AVAILABLE"; // AVAILABLE, HELD, SOLD
+};
+
+struct schedule_state {
+  static inline const char* name = "schedule";
+  schedule_info info;
+  std::vector<seat_slot> seats; // index = seat_number - 1
+  int32_t available() const;
+};
+
+schedule_actor::behavior_type
+schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, db_actor db,
+                    int64_t schedule_id);
+
+} // namespace boxoffice

@@ -1,0 +1,97 @@
+#include "app/runtime.hpp"
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/send.hpp>
+#include <cstdlib>
+#include <spdlog/spdlog.h>
+
+#include "actors/catalogue_actor.hpp"
+#include "actors/db_actor.hpp"
+#include "http/api_actor.hpp"
+#include "http/server.hpp"
+#include "messages/vocabulary.hpp"
+#include "storage/demo_seed.hpp"
+#include "storage/migrations.hpp"
+#include "storage/pg.hpp"
+
+namespace boxoffice {
+
+namespace {
+
+std::unique_ptr<caf::actor_system_config> make_caf_config(const settings& cfg) {
+  auto c = std::make_unique<caf::actor_system_config>();
+  c->add_message_types<caf::id_block::boxoffice>();
+  c->set("scheduler.max-threads", static_cast<size_t>(cfg.actors.threads));
+  // Keep CAF from parsing our argv or reading caf-application.ini.
+  return c;
+}
+
+void prepare_database(const settings& cfg) {
+  storage::pg_connection conn{cfg.database.url};
+  auto applied = storage::apply_migrations(conn, storage::embedded_migrations());
+  spdlog::info("database ready ({} migration(s) applied)", applied);
+  if (cfg.demo.seed && storage::seed_demo_catalogue(conn, cfg.demo.seats_per_schedule))
+    spdlog::info("loaded the demo catalogue");
+}
+
+} // namespace
+
+struct runtime::impl {
+  settings cfg;
+  // Declared before the actor system so they are destroyed after it.
+  std::unique_ptr<storage::db_pool> pool;
+  std::unique_ptr<http::server> server;
+  std::unique_ptr<caf::actor_system_config> caf_cfg;
+  std::unique_ptr<caf::actor_system> system;
+  std::vector<caf::actor> top_level;
+  bool stopped = false;
+};
+
+runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
+  impl_->cfg = cfg;
+  // A database that does not answer must fail start-up, not hang it.
+  setenv("PGCONNECT_TIMEOUT", "5", 0);
+  prepare_database(cfg);
+  impl_->pool = std::make_unique<storage::db_pool>(cfg.database.url, cfg.database.pool_size,
+                                                   cfg.database.max_batch);
+  impl_->caf_cfg = make_caf_config(cfg);
+  impl_->system = std::make_unique<caf::actor_system>(*impl_->caf_cfg);
+}
+
+runtime::~runtime() { stop(); }
+
+void runtime::start() {
+  auto& sys = *impl_->system;
+  auto& cfg = impl_->cfg;
+  auto db = sys.spawn(db_actor_impl, impl_->pool.get());
+  auto catalogue = sys.spawn(catalogue_actor_impl, db);
+  auto api = sys.spawn(http::api_actor_impl, http::api_services{db, catalogue});
+  impl_->top_level = {caf::actor_cast<caf::actor>(api), caf::actor_cast<caf::actor>(catalogue),
+                      caf::actor_cast<caf::actor>(db)};
+  http::server_limits limits{cfg.http.max_body_bytes, cfg.http.max_header_bytes,
+                             cfg.http.read_timeout_seconds, cfg.http.max_in_flight};
+  impl_->server = std::make_unique<http::server>(
+    cfg.http.host, cfg.http.port, limits,
+    [api](http::api_exchange_ptr ex) { caf::anon_send(api, std::move(ex)); });
+  impl_->server->start(cfg.http.threads);
+  spdlog::info("boxoffice listening on http://{}:{}", cfg.http.host, impl_->server->port());
+}
+
+void runtime::stop() {
+  if (impl_->stopped)
+    return;
+  impl_->stopped = true;
+  // HTTP first: no new work arrives while the actors wind down.
+  if (impl_->server)
+    impl_->server->stop();
+  for (auto& a : impl_->top_level)
+    caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
+  impl_->top_level.clear();
+  if (impl_->system)
+    impl_->system->await_all_actors_done();
+  if (impl_->pool)
+    impl_->pool->stop();
+}
+
+} // namespace boxoffice

@@ -1,0 +1,184 @@
+#include "app/settings.hpp"
+
+#include <boost/program_options.hpp>
+#include <filesystem>
+#include <iostream>
+#include <stdexcept>
+
+namespace po = boost::program_options;
+
+namespace boxoffice {
+
+namespace {
+
+template <class T> void require_range(const char* name, T value, T lo, T hi) {
+  if (value < lo || value > hi)
+    throw std::invalid_argument("invalid value for option '" + std::string{name} + "': " +
+                                std::to_string(value) + " (allowed " + std::to_string(lo) +
+                                ".." + std::to_string(hi) + ")");
+}
+
+void require_path(const char* name, const std::string& path) {
+  if (path.empty() || path.front() != '/')
+    throw std::invalid_argument("invalid value for option '" + std::string{name} +
+                                "': must start with '/'");
+}
+
+po::options_description describe(settings& s, std::string& config_file, int& http_port,
+                                 int& admin_port) {
+  po::options_description d{"boxoffice options (config.ini keys and --flags share names)"};
+  auto add = d.add_options();
+  add("help", "print this help and exit");
+  add("config", po::value(&config_file)->default_value("config.ini"), "configuration file");
+  add("http.host", po::value(&s.http.host)->default_value("127.0.0.1"), "address to listen on");
+  add("http.port", po::value(&http_port)->default_value(8080), "port to listen on (0: any free)");
+  add("http.threads", po::value(&s.http.threads)->default_value(1), "Asio threads for HTTP");
+  add("http.max_body_bytes", po::value(&s.http.max_body_bytes)->default_value(16384),
+      "largest request body accepted (413 beyond)");
+  add("http.max_header_bytes", po::value(&s.http.max_header_bytes)->default_value(8192),
+      "largest request header block accepted (431 beyond)");
+  add("http.read_timeout_seconds", po::value(&s.http.read_timeout_seconds)->default_value(10),
+      "a client must send a whole request within this time");
+  add("http.max_in_flight", po::value(&s.http.max_in_flight)->default_value(4096),
+      "requests being processed at once; beyond it the server answers 503 at once");
+  add("database.url", po::value(&s.database.url)->default_value(""),
+      "libpq connection string, e.g. postgresql://user@127.0.0.1:5432/boxoffice");
+  add("database.pool_size", po::value(&s.database.pool_size)->default_value(4),
+      "database connections (each on its own storage thread)");
+  add("database.max_batch", po::value(&s.database.max_batch)->default_value(64),
+      "most writes that share one commit");
+  add("demo.seed", po::value(&s.demo.seed)->default_value(true),
+      "load demo concerts when the catalogue is empty");
+  add("demo.seats_per_schedule", po::value(&s.demo.seats_per_schedule)->default_value(50),
+      "seats in each demo schedule");
+  add("hold.ttl_seconds", po::value(&s.hold.ttl_seconds)->default_value(300),
+      "how long a held seat waits for payment");
+  add("hold.max_per_user", po::value(&s.hold.max_per_user)->default_value(4),
+      "simultaneous holds per user");
+  add("queue.admit_per_second", po::value(&s.queue.admit_per_second)->default_value(100),
+      "waiting users admitted per second");
+  add("queue.max_active", po::value(&s.queue.max_active)->default_value(1000),
+      "most users active at once");
+  add("queue.active_ttl_seconds", po::value(&s.queue.active_ttl_seconds)->default_value(600),
+      "an active token expires after this long without use");
+  add("points.min_charge", po::value(&s.points.min_charge)->default_value(1),
+      "smallest charge accepted");
+  add("points.max_charge", po::value(&s.points.max_charge)->default_value(10000000),
+      "largest charge accepted");
+  add("dataplatform.url", po::value(&s.dataplatform.url)->default_value(""),
+      "base URL of the data platform (http:// or https://); empty: events stay in the outbox");
+  add("dataplatform.reservation_path",
+      po::value(&s.dataplatform.reservation_path)->default_value("/events/reservations"),
+      "path of the reservation stream");
+  add("dataplatform.order_path",
+      po::value(&s.dataplatform.order_path)->default_value("/events/orders"),
+      "path of the order stream");
+  add("dataplatform.secret", po::value(&s.dataplatform.secret)->default_value(""),
+      "HMAC-SHA256 key for X-Signature; empty: unsigned");
+  add("dataplatform.max_age_seconds",
+      po::value(&s.dataplatform.max_age_seconds)->default_value(86400),
+      "events older than this go to the dead letters");
+  add("dataplatform.timeout_ms", po::value(&s.dataplatform.timeout_ms)->default_value(2000),
+      "connect and response timeout per delivery");
+  add("dataplatform.max_in_flight", po::value(&s.dataplatform.max_in_flight)->default_value(32),
+      "deliveries in flight at once");
+  add("dataplatform.scan_interval_ms",
+      po::value(&s.dataplatform.scan_interval_ms)->default_value(1000),
+      "how often the outbox is scanned as a backstop");
+  add("dataplatform.retain_delivered_seconds",
+      po::value(&s.dataplatform.retain_delivered_seconds)->default_value(3600),
+      "delivered rows are pruned after this long");
+  add("dataplatform.breaker_window", po::value(&s.dataplatform.breaker_window)->default_value(20),
+      "calls the circuit breaker looks back over");
+  add("dataplatform.breaker_failure_percent",
+      po::value(&s.dataplatform.breaker_failure_percent)->default_value(50),
+      "failure share that opens the breaker");
+  add("dataplatform.breaker_open_seconds",
+      po::value(&s.dataplatform.breaker_open_seconds)->default_value(30),
+      "how long an open breaker stops calls");
+  add("dataplatform.breaker_probes", po::value(&s.dataplatform.breaker_probes)->default_value(3),
+      "successful half-open probes that close the breaker");
+  add("admin.host", po::value(&s.admin.host)->default_value("127.0.0.1"),
+      "address of the admin listener (loopback by default)");
+  add("admin.port", po::value(&admin_port)->default_value(9090), "admin port (0: disabled)");
+  add("admin.key", po::value(&s.admin.key)->default_value(""),
+      "bearer key for the admin listener; empty: admin disabled");
+  add("actors.threads", po::value(&s.actors.threads)->default_value(2), "CAF scheduler threads");
+  add("log.level", po::value(&s.log_level)->default_value("info"),
+      "trace, debug, info, warn, error");
+  return d;
+}
+
+void validate(const settings& s, int http_port, int admin_port) {
+  require_range("http.port", http_port, 0, 65535);
+  require_range("admin.port", admin_port, 0, 65535);
+  require_range("http.threads", s.http.threads, 1, 64);
+  require_range<uint32_t>("http.max_body_bytes", s.http.max_body_bytes, 64, 16u << 20);
+  require_range<uint32_t>("http.max_header_bytes", s.http.max_header_bytes, 512, 1u << 20);
+  require_range("http.read_timeout_seconds", s.http.read_timeout_seconds, 1, 3600);
+  require_range("http.max_in_flight", s.http.max_in_flight, 1, 1000000);
+  require_range("database.pool_size", s.database.pool_size, 1, 64);
+  require_range("database.max_batch", s.database.max_batch, 1, 1000);
+  require_range("demo.seats_per_schedule", s.demo.seats_per_schedule, 1, 1000000);
+  require_range("hold.ttl_seconds", s.hold.ttl_seconds, 1, 86400);
+  require_range("hold.max_per_user", s.hold.max_per_user, 1, 1000);
+  require_range("queue.admit_per_second", s.queue.admit_per_second, 1, 1000000);
+  require_range("queue.max_active", s.queue.max_active, 1, 10000000);
+  require_range("queue.active_ttl_seconds", s.queue.active_ttl_seconds, 1, 86400);
+  require_range<int64_t>("points.min_charge", s.points.min_charge, 1, s.points.max_charge);
+  require_range<int64_t>("points.max_charge", s.points.max_charge, 1, int64_t{1} << 40);
+  require_range("dataplatform.max_age_seconds", s.dataplatform.max_age_seconds, 1, 30 * 86400);
+  require_range("dataplatform.timeout_ms", s.dataplatform.timeout_ms, 10, 600000);
+  require_range("dataplatform.max_in_flight", s.dataplatform.max_in_flight, 1, 4096);
+  require_range("dataplatform.scan_interval_ms", s.dataplatform.scan_interval_ms, 10, 600000);
+  require_range("dataplatform.retain_delivered_seconds",
+                s.dataplatform.retain_delivered_seconds, 0, 30 * 86400);
+  require_range("dataplatform.breaker_window", s.dataplatform.breaker_window, 1, 10000);
+  require_range("dataplatform.breaker_failure_percent", s.dataplatform.breaker_failure_percent,
+                1, 100);
+  require_range("dataplatform.breaker_open_seconds", s.dataplatform.breaker_open_seconds, 1,
+                3600);
+  require_range("dataplatform.breaker_probes", s.dataplatform.breaker_probes, 1, 100);
+  require_range("actors.threads", s.actors.threads, 1, 256);
+  require_path("dataplatform.reservation_path", s.dataplatform.reservation_path);
+  require_path("dataplatform.order_path", s.dataplatform.order_path);
+  auto& u = s.dataplatform.url;
+  if (!u.empty() && u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+    throw std::invalid_argument("invalid value for option 'dataplatform.url': must start with "
+                                "http:// or https://");
+  if (s.database.url.empty())
+    throw std::invalid_argument("option 'database.url' is required (a libpq connection string)");
+}
+
+} // namespace
+
+std::optional<settings> parse_settings(int argc, char** argv) {
+  settings s;
+  std::string config_file;
+  int http_port = 0;
+  int admin_port = 0;
+  auto desc = describe(s, config_file, http_port, admin_port);
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    if (vm.count("help")) {
+      std::cout << desc << '\n';
+      return std::nullopt;
+    }
+    auto file = vm["config"].as<std::string>();
+    bool explicit_file = !vm["config"].defaulted();
+    if (std::filesystem::exists(file))
+      po::store(po::parse_config_file(file.c_str(), desc), vm);
+    else if (explicit_file)
+      throw std::invalid_argument("configuration file not found: " + file);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw std::invalid_argument(e.what());
+  }
+  validate(s, http_port, admin_port);
+  s.http.port = static_cast<uint16_t>(http_port);
+  s.admin.port = static_cast<uint16_t>(admin_port);
+  return s;
+}
+
+} // namespace boxoffice

@@ -1,0 +1,75 @@
+#pragma once
+// Every option of config.ini, also settable on the command line with the same
+// dotted name (--http.port 8080). Defaults live in settings.cpp, next to the
+// option's description.
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+namespace boxoffice {
+
+struct settings {
+  struct {
+    std::string host;
+    uint16_t port;
+    int threads;
+    uint32_t max_body_bytes;
+    uint32_t max_header_bytes;
+    int read_timeout_seconds;
+    int max_in_flight;
+  } http;
+  struct {
+    std::string url;
+    int pool_size;
+    int max_batch;
+  } database;
+  struct {
+    bool seed;
+    int seats_per_schedule;
+  } demo;
+  struct {
+    int ttl_seconds;
+    int max_per_user;
+  } hold;
+  struct {
+    int admit_per_second;
+    int max_active;
+    int active_ttl_seconds;
+  } queue;
+  struct {
+    int64_t min_charge;
+    int64_t max_charge;
+  } points;
+  struct {
+    std::string url;
+    std::string reservation_path;
+    std::string order_path;
+    std::string secret;
+    int max_age_seconds;
+    int timeout_ms;
+    int max_in_flight;
+    int scan_interval_ms;
+    int retain_delivered_seconds;
+    int breaker_window;
+    int breaker_failure_percent;
+    int breaker_open_seconds;
+    int breaker_probes;
+  } dataplatform;
+  struct {
+    std::string host;
+    uint16_t port;
+    std::string key;
+  } admin;
+  struct {
+    int threads;
+  } actors;
+  std::string log_level;
+};
+
+// Parses argv (and the --config file it names, config.ini by default when it
+// exists). Returns nothing after --help. Throws std::invalid_argument with a
+// message naming the offending option.
+std::optional<settings> parse_settings(int argc, char** argv);
+
+} // namespace boxoffice

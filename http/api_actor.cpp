@@ -1,0 +1,61 @@
+#include "http/api_actor.hpp"
+
+#include "http/routes.hpp"
+
+namespace boxoffice::http {
+
+namespace {
+
+handler handler_for(route_id id) {
+  switch (id) {
+    case route_id::health:
+      return handle_health;
+    case route_id::ready:
+      return handle_ready;
+    case route_id::concerts:
+      return handle_concerts;
+    case route_id::schedules:
+      return handle_schedules;
+    case route_id::seats:
+      return handle_seats;
+    default:
+      return nullptr;
+  }
+}
+
+void dispatch(api_ptr self, const api_exchange_ptr& ex) {
+  auto m = match_route(ex->request.method, ex->request.path);
+  switch (m.outcome) {
+    case route_match::not_found:
+      ex->respond(error_response(404, "NOT_FOUND", "no such resource: " + ex->request.path));
+      return;
+    case route_match::bad_method: {
+      auto r = error_response(405, "METHOD_NOT_ALLOWED",
+                              ex->request.method + " is not allowed here; use " + m.allow);
+      r.headers.emplace_back("Allow", m.allow);
+      ex->respond(std::move(r));
+      return;
+    }
+    case route_match::bad_id:
+      ex->respond(error_response(400, "INVALID_ARGUMENT",
+                                 "path id '" + m.bad_id_name + "' must be a positive integer"));
+      return;
+    case route_match::found:
+      break;
+  }
+  if (auto h = handler_for(m.id))
+    h(self, m, ex);
+  else
+    ex->respond(error_response(404, "NOT_FOUND", "no such resource: " + ex->request.path));
+}
+
+} // namespace
+
+api_actor::behavior_type api_actor_impl(api_ptr self, api_services services) {
+  self->state.services = std::move(services);
+  return {
+    [=](const api_exchange_ptr& ex) { dispatch(self, ex); },
+  };
+}
+
+} // namespace boxoffice::http

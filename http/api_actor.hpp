@@ -1,0 +1,31 @@
+#pragma once
+// The bridge between the HTTP server and the actors: one long-lived actor that
+// routes each request, asks the owning actors without blocking, and answers
+// through the exchange's callback.
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "http/api.hpp"
+#include "messages/interfaces.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boxoffice::http::api_exchange_ptr)
+
+namespace boxoffice::http {
+
+using api_actor = caf::typed_actor<reacts_to<api_exchange_ptr>>;
+
+struct api_services {
+  db_actor db;
+  catalogue_actor catalogue;
+};
+
+struct api_state {
+  static inline const char* name = "api";
+  api_services services;
+};
+
+using api_ptr = api_actor::stateful_pointer<api_state>;
+
+api_actor::behavior_type api_actor_impl(api_ptr self, api_services services);
+
+} // namespace boxoffice::http

@@ -1,0 +1,21 @@
+#pragma once
+// One shape for every error: {"error": {"code": "...", "message": "..."}}.
+
+#include <string>
+
+#include "http/api.hpp"
+
+namespace caf {
+class error;
+}
+
+namespace boxoffice::http {
+
+api_response error_response(int status, const std::string& code, const std::string& message);
+
+// Maps an actor-side error to its HTTP status and code.
+api_response error_response(const caf::error& err);
+
+api_response json_response(int status, const std::string& body);
+
+} // namespace boxoffice::http

@@ -1,0 +1,37 @@
+#pragma once
+// Handlers, one per route, grouped by area in routes_*.cpp.
+
+#include <caf/error.hpp>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "http/api_actor.hpp"
+#include "http/error_model.hpp"
+#include "http/router.hpp"
+
+namespace boxoffice::http {
+
+using handler = void (*)(api_ptr, const route_match&, const api_exchange_ptr&);
+
+void handle_health(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_ready(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_concerts(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_schedules(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_seats(api_ptr, const route_match&, const api_exchange_ptr&);
+
+// Answers with the mapped error: the error handler of every request.
+inline auto fail_with(const api_exchange_ptr& ex) {
+  return [ex](caf::error& err) { ex->respond(error_response(err)); };
+}
+
+// The request body as a JSON object, or a 400 already sent.
+std::optional<nlohmann::json> json_body(const api_exchange_ptr& ex);
+
+// A positive integer id field, or a 400 naming the field already sent.
+std::optional<int64_t> id_field(const nlohmann::json& body, const char* field,
+                                const api_exchange_ptr& ex);
+
+// The userId query parameter, or a 400 already sent.
+std::optional<int64_t> user_query(const api_exchange_ptr& ex);
+
+} // namespace boxoffice::http

@@ -1,0 +1,48 @@
+#pragma once
+// The Beast HTTP/1.1 listener. Its header stays free of Beast and Asio so the
+// rest of the program compiles fast; everything lives behind a pimpl.
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "http/api.hpp"
+
+namespace boxoffice::http {
+
+struct server_limits {
+  uint32_t max_body_bytes = 16384;
+  uint32_t max_header_bytes = 8192;
+  int read_timeout_seconds = 10;
+  int max_in_flight = 4096;
+};
+
+struct server_counters {
+  std::atomic<uint64_t> requests{0};
+  std::atomic<uint64_t> shed{0};
+  std::atomic<int64_t> in_flight{0};
+};
+
+class server {
+public:
+  using request_handler = std::function<void(api_exchange_ptr)>;
+
+  // Binds at once (throws std::runtime_error with the reason on failure).
+  server(const std::string& host, uint16_t port, server_limits limits, request_handler handler);
+  ~server();
+
+  uint16_t port() const;
+  // Runs the I/O loop on `threads` threads; returns at once.
+  void start(int threads);
+  // Stops accepting, closes connections and joins the I/O threads.
+  void stop();
+  const server_counters& counters() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace boxoffice::http

@@ -1,0 +1,152 @@
+#pragma once
+// Plain data exchanged between actors. Everything here is a value type with an
+// inspect overload, so CAF can copy it into messages.
+
+#include <caf/meta/type_name.hpp>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace boxoffice {
+
+struct concert_info {
+  int64_t id = 0;
+  std::string title;
+  std::string artist;
+  std::string venue;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, concert_info& x) {
+  return f(caf::meta::type_name("concert_info"), x.id, x.title, x.artist, x.venue);
+}
+
+struct schedule_info {
+  int64_t id = 0;
+  int64_t concert_id = 0;
+  std::string starts_at; // ISO-8601 UTC
+  int32_t total_seats = 0;
+  int32_t available_seats = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, schedule_info& x) {
+  return f(caf::meta::type_name("schedule_info"), x.id, x.concert_id, x.starts_at, x.total_seats,
+           x.available_seats);
+}
+
+struct seat_info {
+  int32_t seat_number = 0;
+  int64_t price = 0;
+  std::string status; // AVAILABLE, HELD, SOLD
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, seat_info& x) {
+  return f(caf::meta::type_name("seat_info"), x.seat_number, x.price, x.status);
+}
+
+using seat_list = std::vector<seat_info>;
+using concert_list = std::vector<concert_info>;
+using schedule_list = std::vector<schedule_info>;
+
+} // namespace boxoffice
+
+namespace boxoffice {
+
+struct hold_request {
+  int64_t user_id = 0;
+  int64_t schedule_id = 0;
+  int32_t seat_number = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, hold_request& x) {
+  return f(caf::meta::type_name("hold_request"), x.user_id, x.schedule_id, x.seat_number);
+}
+
+// A reservation as its actor knows it; also what the API returns.
+struct reservation_view {
+  int64_t id = 0;
+  int64_t user_id = 0;
+  int64_t schedule_id = 0;
+  int32_t seat_number = 0;
+  int64_t price = 0;
+  std::string status;     // HELD, PAYING, CONFIRMED, EXPIRED, CANCELLED
+  int64_t expires_at_ms = 0; // epoch milliseconds
+  int64_t saga_id = 0;    // the saga of a PAYING reservation, else 0
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, reservation_view& x) {
+  return f(caf::meta::type_name("reservation_view"), x.id, x.user_id, x.schedule_id,
+           x.seat_number, x.price, x.status, x.expires_at_ms, x.saga_id);
+}
+
+struct payment_view {
+  int64_t id = 0;
+  int64_t reservation_id = 0;
+  int64_t user_id = 0;
+  int64_t amount = 0;
+  std::string status;    // COMPLETED, REFUNDED
+  int64_t paid_at_ms = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, payment_view& x) {
+  return f(caf::meta::type_name("payment_view"), x.id, x.reservation_id, x.user_id, x.amount,
+           x.status, x.paid_at_ms);
+}
+
+struct ledger_entry {
+  int64_t id = 0;
+  std::string kind; // CHARGE, PAYMENT, REFUND
+  int64_t amount = 0;
+  int64_t balance = 0;
+  int64_t saga_id = 0;
+  std::string created_at;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, ledger_entry& x) {
+  return f(caf::meta::type_name("ledger_entry"), x.id, x.kind, x.amount, x.balance, x.saga_id,
+           x.created_at);
+}
+
+using ledger = std::vector<ledger_entry>;
+
+struct queue_ticket {
+  std::string token;
+  int64_t user_id = 0;
+  std::string status; // WAITING, ACTIVE, EXPIRED
+  int64_t position = 0; // 0 once active
+  int64_t eta_seconds = 0;
+  int64_t poll_after_ms = 0;
+  int64_t active_until_ms = 0;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, queue_ticket& x) {
+  return f(caf::meta::type_name("queue_ticket"), x.token, x.user_id, x.status, x.position,
+           x.eta_seconds, x.poll_after_ms, x.active_until_ms);
+}
+
+// A payment request as the API received it; the hash identifies the body for
+// Idempotency-Key replays.
+struct payment_request {
+  int64_t user_id = 0;
+  int64_t reservation_id = 0;
+  std::string idempotency_key; // empty: none
+  std::string token;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, payment_request& x) {
+  return f(caf::meta::type_name("payment_request"), x.user_id, x.reservation_id,
+           x.idempotency_key, x.token);
+}
+
+// A stored HTTP answer (idempotent replays) or a fresh one.
+struct api_answer {
+  int32_t status = 0;
+  std::string body;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, api_answer& x) {
+  return f(caf::meta::type_name("api_answer"), x.status, x.body);
+}
+
+} // namespace boxoffice

@@ -1,0 +1,175 @@
+#include "storage/db_pool.hpp"
+
+#include "storage/pg.hpp"
+
+namespace boxoffice::storage {
+
+namespace {
+
+void finish(db_task& task) {
+  if (task.done)
+    task.done(task);
+}
+
+// Deadlocks and serialization failures say nothing about the task itself.
+bool is_transient(const std::string& sqlstate) {
+  return sqlstate == "40P01" || sqlstate == "40001";
+}
+
+void fail(db_task& task, const std::string& error, const std::string& sqlstate) {
+  task.ok = false;
+  task.error = error;
+  task.sqlstate = sqlstate;
+}
+
+} // namespace
+
+db_pool::db_pool(std::string url, int size, int max_batch)
+  : url_(std::move(url)), max_batch_(max_batch < 1 ? 1 : max_batch) {
+  for (int i = 0; i < size; ++i)
+    conns_.push_back(std::make_unique<pg_connection>(url_));
+  for (auto& c : conns_)
+    threads_.emplace_back([this, conn = c.get()] { worker_loop(*conn); });
+}
+
+db_pool::~db_pool() { stop(); }
+
+void db_pool::submit(db_task_ptr task) {
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (!stopping_) {
+      queue_.push_back(std::move(task));
+      cv_.notify_one();
+      return;
+    }
+  }
+  fail(*task, "database pool stopped", "57P01");
+  finish(*task);
+}
+
+void db_pool::stop() {
+  std::deque<db_task_ptr> rest;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    if (stopping_)
+      return;
+    stopping_ = true;
+    rest.swap(queue_);
+  }
+  cv_.notify_all();
+  for (auto& t : threads_)
+    t.join();
+  for (auto& task : rest) {
+    fail(*task, "database pool stopped", "57P01");
+    finish(*task);
+  }
+}
+
+db_pool_stats db_pool::stats() const {
+  db_pool_stats s;
+  {
+    std::lock_guard<std::mutex> guard{mtx_};
+    s.queued = queue_.size();
+  }
+  s.executed = executed_;
+  s.commits = commits_;
+  s.failed = failed_;
+  s.workers = static_cast<int>(threads_.size());
+  return s;
+}
+
+void db_pool::worker_loop(pg_connection& conn) {
+  for (;;) {
+    std::vector<db_task_ptr> batch;
+    {
+      std::unique_lock<std::mutex> lock{mtx_};
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_)
+        return;
+      while (!queue_.empty() && static_cast<int>(batch.size()) < max_batch_) {
+        batch.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    if (batch.size() == 1)
+      run_alone(conn, *batch.front());
+    else
+      run_batch(conn, batch);
+    for (auto& task : batch) {
+      executed_++;
+      if (!task->ok)
+        failed_++;
+      finish(*task);
+    }
+  }
+}
+
+void db_pool::run_alone(pg_connection& conn, db_task& task) {
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    run_once(conn, task);
+    if (task.ok || !is_transient(task.sqlstate))
+      return;
+  }
+}
+
+void db_pool::run_once(pg_connection& conn, db_task& task) {
+  conn.reconnect_if_broken();
+  try {
+    conn.run("BEGIN");
+    task.work(conn);
+    conn.run("COMMIT");
+    commits_++;
+    task.ok = true;
+  } catch (const pg_error& e) {
+    fail(task, e.what(), e.sqlstate());
+  } catch (const std::exception& e) {
+    fail(task, e.what(), "");
+  }
+  if (!task.ok) {
+    try {
+      conn.run("ROLLBACK");
+    } catch (const std::exception&) {
+      // The connection is gone; the next task reports it.
+    }
+  }
+}
+
+void db_pool::run_batch(pg_connection& conn, std::vector<db_task_ptr>& batch) {
+  conn.reconnect_if_broken();
+  try {
+    conn.run("BEGIN");
+    for (auto& task : batch) {
+      conn.run("SAVEPOINT task");
+      try {
+        task->work(conn);
+        conn.run("RELEASE SAVEPOINT task");
+        task->ok = true;
+      } catch (const pg_error& e) {
+        if (is_transient(e.sqlstate()))
+          throw; // retried alone below, where it cannot take others with it
+        conn.run("ROLLBACK TO SAVEPOINT task");
+        fail(*task, e.what(), e.sqlstate());
+      } catch (const std::exception& e) {
+        conn.run("ROLLBACK TO SAVEPOINT task");
+        fail(*task, e.what(), "");
+      }
+    }
+    conn.run("COMMIT");
+    commits_++;
+    return;
+  } catch (const std::exception&) {
+    // The shared transaction failed as a whole (deadlock with another batch,
+    // lost connection): nothing of it committed, so run each task alone.
+    try {
+      conn.run("ROLLBACK");
+    } catch (const std::exception&) {
+    }
+  }
+  for (auto& task : batch) {
+    task->ok = false;
+    task->error.clear();
+    run_alone(conn, *task);
+  }
+}
+
+} // namespace boxoffice::storage

@@ -1,0 +1,74 @@
+#pragma once
+// Blocking libpq work runs here, on the pool's own threads, never on CAF's
+// scheduler threads. Tasks queued together share one transaction (group
+// commit): each runs inside its own savepoint, so a failing task rolls back
+// alone, and one fsync covers them all.
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace boxoffice::storage {
+
+class pg_connection;
+
+struct db_task {
+  // Runs inside a transaction; throws to fail (and roll back) this task only.
+  std::function<void(pg_connection&)> work;
+  // Called on the worker thread once the outcome is durable (or failed).
+  std::function<void(const db_task&)> done;
+  bool ok = false;
+  std::string error;
+  std::string sqlstate;
+};
+
+using db_task_ptr = std::shared_ptr<db_task>;
+
+struct db_pool_stats {
+  uint64_t queued = 0;
+  uint64_t executed = 0;
+  uint64_t commits = 0;
+  uint64_t failed = 0;
+  int workers = 0;
+};
+
+class db_pool {
+public:
+  // Opens `size` connections; throws pg_error when the database is unreachable.
+  db_pool(std::string url, int size, int max_batch);
+  ~db_pool();
+  db_pool(const db_pool&) = delete;
+  db_pool& operator=(const db_pool&) = delete;
+
+  void submit(db_task_ptr task);
+  // Stops accepting work, fails what is still queued, joins the workers.
+  void stop();
+  db_pool_stats stats() const;
+
+private:
+  void worker_loop(pg_connection& conn);
+  void run_batch(pg_connection& conn, std::vector<db_task_ptr>& batch);
+  void run_alone(pg_connection& conn, db_task& task);
+  void run_once(pg_connection& conn, db_task& task);
+
+  std::string url_;
+  int max_batch_;
+  mutable std::mutex mtx_;
+  std::condition_variable cv_;
+  std::deque<db_task_ptr> queue_;
+  bool stopping_ = false;
+  std::vector<std::unique_ptr<pg_connection>> conns_;
+  std::vector<std::thread> threads_;
+  std::atomic<uint64_t> executed_{0};
+  std::atomic<uint64_t> commits_{0};
+  std::atomic<uint64_t> failed_{0};
+};
+
+} // namespace boxoffice::storage
