@@ -19,7 +19,7 @@ struct catalogue_snapshot {
 
 void load(catalogue_ptr self) {
   db_await(
-    self, self->state.db,
+    self, self->state.ctx.db,
     [](storage::pg_connection& c) {
       catalogue_snapshot snap;
       snap.concerts = storage::load_concerts(c);
@@ -81,14 +81,22 @@ schedule_actor catalogue_state::schedule(caf::local_actor* self, int64_t schedul
   auto i = schedule_actors.find(schedule_id);
   if (i != schedule_actors.end())
     return i->second;
-  auto handle = self->spawn<caf::linked>(schedule_actor_impl, db, schedule_id);
+  auto handle = self->spawn<caf::linked>(schedule_actor_impl, ctx, schedule_id);
+  // A schedule that failed to load quits; the next request spawns it anew.
+  self->monitor(handle);
   schedule_actors.emplace(schedule_id, handle);
   return handle;
 }
 
 catalogue_actor::behavior_type
-catalogue_actor_impl(catalogue_actor::stateful_pointer<catalogue_state> self, db_actor db) {
-  self->state.db = db;
+catalogue_actor_impl(catalogue_actor::stateful_pointer<catalogue_state> self, seat_context ctx) {
+  self->state.ctx = std::move(ctx);
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& actors = self->state.schedule_actors;
+    for (auto i = actors.begin(); i != actors.end(); ++i)
+      if (i->second.address() == msg.source)
+        return static_cast<void>(actors.erase(i));
+  });
   load(self);
   return {
     [=](list_atom) { return self->state.concerts; },

@@ -4,13 +4,13 @@
 #include <map>
 #include <unordered_map>
 
-#include "messages/interfaces.hpp"
+#include "actors/booking_config.hpp"
 
 namespace boxoffice {
 
 struct catalogue_state {
   static inline const char* name = "catalogue";
-  db_actor db;
+  seat_context ctx;
   concert_list concerts;
   std::map<int64_t, schedule_list> schedules_by_concert;
   std::unordered_map<int64_t, int64_t> concert_of_schedule;
@@ -23,6 +23,6 @@ struct catalogue_state {
 // Loads the concerts and schedules once (the catalogue does not change while
 // the server runs) and spawns schedule actors lazily.
 catalogue_actor::behavior_type
-catalogue_actor_impl(catalogue_actor::stateful_pointer<catalogue_state> self, db_actor db);
+catalogue_actor_impl(catalogue_actor::stateful_pointer<catalogue_state> self, seat_context ctx);
 
 } // namespace boxoffice

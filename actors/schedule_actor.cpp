@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/db_call.hpp"
+#include "actors/seat_actor.hpp"
 #include "storage/catalogue_store.hpp"
 
 namespace boxoffice {
@@ -17,24 +18,60 @@ std::string seat_status_of(const storage::seat_row& row) {
   return "HELD";
 }
 
-void load(schedule_actor::stateful_pointer<schedule_state> self, db_actor db,
-          int64_t schedule_id) {
+using schedule_ptr = schedule_actor::stateful_pointer<schedule_state>;
+
+void load(schedule_ptr self, int64_t schedule_id) {
   db_await(
-    self, db, [schedule_id](storage::pg_connection& c) { return storage::load_schedule(c, schedule_id); },
+    self, self->state.ctx.db, [schedule_id](storage::pg_connection& c) { return storage::load_schedule(c, schedule_id); },
     [self](std::optional<storage::schedule_snapshot> snap) {
       if (!snap) {
-        self->quit(make_error(booking_errc::not_found, "schedule not found"));
+        self->quit(); // the catalogue only spawns known schedules; it notices the exit
         return;
       }
       self->state.info = snap->info;
       self->state.seats.reserve(snap->seats.size());
       for (auto& row : snap->seats)
-        self->state.seats.push_back({row.seat_number, row.price, seat_status_of(row)});
+        self->state.seats.push_back(
+          {row.seat_number, row.price, seat_status_of(row), row.reservation_id, {}});
     },
-    [self](caf::error& err) { self->quit(err); });
+    [self](caf::error&) { self->quit(); });
+}
+
+caf::error no_such_seat(int32_t seat_number) {
+  return make_error(booking_errc::not_found,
+                    "seat " + std::to_string(seat_number) + " does not exist in this schedule");
+}
+
+seat_actor seat_of(schedule_ptr self, seat_slot& slot) {
+  if (!slot.actor) {
+    seat_init init{self->state.info.id, slot.seat_number, slot.price, slot.status,
+                   slot.reservation_id};
+    slot.actor = self->spawn<caf::linked>(seat_actor_impl, init, self->state.ctx,
+                                          caf::actor_cast<schedule_actor>(self));
+  }
+  return slot.actor;
+}
+
+caf::result<reservation_view> hold(schedule_ptr self, hold_request req) {
+  auto slot = self->state.slot(req.seat_number);
+  if (!slot)
+    return no_such_seat(req.seat_number);
+  if (slot->status != "AVAILABLE") {
+    // The view is kept current by the seat actors: no need to ask the seat.
+    self->state.rejected_from_view++;
+    return make_error(booking_errc::seat_unavailable,
+                      "seat " + std::to_string(req.seat_number) + " is not available");
+  }
+  return self->delegate(seat_of(self, *slot), hold_atom_v, req);
 }
 
 } // namespace
+
+seat_slot* schedule_state::slot(int32_t seat_number) {
+  if (seat_number < 1 || static_cast<size_t>(seat_number) > seats.size())
+    return nullptr;
+  return &seats[seat_number - 1];
+}
 
 int32_t schedule_state::available() const {
   int32_t n = 0;
@@ -44,9 +81,10 @@ int32_t schedule_state::available() const {
 }
 
 schedule_actor::behavior_type
-schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, db_actor db,
+schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, seat_context ctx,
                     int64_t schedule_id) {
-  load(self, db, schedule_id);
+  self->state.ctx = std::move(ctx);
+  load(self, schedule_id);
   return {
     [=](list_atom) {
       seat_list out;
@@ -60,8 +98,30 @@ schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, db_ac
       info.available_seats = self->state.available();
       return info;
     },
+    [=](hold_atom, hold_request req) { return hold(self, req); },
+    [=](sell_atom, int32_t seat, int64_t reservation_id) -> caf::result<caf::ok_atom> {
+      auto slot = self->state.slot(seat);
+      if (!slot)
+        return no_such_seat(seat);
+      return self->delegate(seat_of(self, *slot), sell_atom_v, reservation_id);
+    },
+    [=](release_atom, int32_t seat, int64_t reservation_id) -> caf::result<caf::ok_atom> {
+      auto slot = self->state.slot(seat);
+      if (!slot)
+        return no_such_seat(seat);
+      return self->delegate(seat_of(self, *slot), release_atom_v, reservation_id);
+    },
+    [=](changed_atom, int32_t seat, std::string status) {
+      if (auto slot = self->state.slot(seat))
+        slot->status = std::move(status);
+    },
     [=](status_atom) {
+      int seat_actors = 0;
+      for (auto& s : self->state.seats)
+        seat_actors += static_cast<bool>(s.actor);
       nlohmann::json j{{"type", "schedule"},
+                       {"seatActors", seat_actors},
+                       {"rejectedFromView", self->state.rejected_from_view},
                        {"id", self->state.info.id},
                        {"totalSeats", self->state.info.total_seats},
                        {"availableSeats", self->state.available()},

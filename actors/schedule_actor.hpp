@@ -3,7 +3,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <vector>
 
-#include "messages/interfaces.hpp"
+#include "actors/booking_config.hpp"
 
 namespace boxoffice {
 
@@ -13,17 +13,23 @@ struct seat_slot {
   int32_t seat_number = 0;
   int64_t price = 0;
   std::string status = "AVAILABLE"; // AVAILABLE, HELD, SOLD
+  int64_t reservation_id = 0;       // the owner when loaded
+  seat_actor actor;                 // spawned on first use
 };
 
 struct schedule_state {
   static inline const char* name = "schedule";
   schedule_info info;
   std::vector<seat_slot> seats; // index = seat_number - 1
+  seat_context ctx;
+  uint64_t rejected_from_view = 0;
   int32_t available() const;
+  // Nothing for a seat number outside the schedule.
+  seat_slot* slot(int32_t seat_number);
 };
 
 schedule_actor::behavior_type
-schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, db_actor db,
+schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, seat_context ctx,
                     int64_t schedule_id);
 
 } // namespace boxoffice

@@ -8,6 +8,10 @@
 
 #include "actors/catalogue_actor.hpp"
 #include "actors/db_actor.hpp"
+#include "actors/reservation_registry.hpp"
+#include "actors/saga_manager.hpp"
+#include "actors/waiting_room_actor.hpp"
+#include "actors/wallet_actor.hpp"
 #include "http/api_actor.hpp"
 #include "http/server.hpp"
 #include "messages/vocabulary.hpp"
@@ -64,10 +68,25 @@ runtime::~runtime() { stop(); }
 void runtime::start() {
   auto& sys = *impl_->system;
   auto& cfg = impl_->cfg;
+  booking_config booking{cfg.hold.ttl_seconds, cfg.hold.max_per_user,
+                         cfg.queue.admit_per_second, cfg.queue.max_active,
+                         cfg.queue.active_ttl_seconds};
   auto db = sys.spawn(db_actor_impl, impl_->pool.get());
-  auto catalogue = sys.spawn(catalogue_actor_impl, db);
-  auto api = sys.spawn(http::api_actor_impl, http::api_services{db, catalogue});
-  impl_->top_level = {caf::actor_cast<caf::actor>(api), caf::actor_cast<caf::actor>(catalogue),
+  // The registry and the catalogue need each other: the registry learns the
+  // catalogue by a message right after both exist.
+  auto reservations = sys.spawn(reservation_registry_impl, db, catalogue_actor{}, booking);
+  auto catalogue = sys.spawn(catalogue_actor_impl, seat_context{db, reservations, booking});
+  caf::anon_send(reservations, caf::put_atom_v, caf::actor_cast<caf::actor>(catalogue));
+  auto wallets = sys.spawn(wallet_registry_impl, db, booking);
+  auto waiting_room = sys.spawn(waiting_room_impl, db, booking);
+  auto sagas = sys.spawn(saga_manager_impl, saga_context{db, catalogue, reservations, wallets},
+                         waiting_room);
+  http::api_services services{db,     catalogue, waiting_room,          reservations,
+                              wallets, sagas,    cfg.points.min_charge, cfg.points.max_charge};
+  auto api = sys.spawn(http::api_actor_impl, services);
+  impl_->top_level = {caf::actor_cast<caf::actor>(api),          caf::actor_cast<caf::actor>(sagas),
+                      caf::actor_cast<caf::actor>(waiting_room), caf::actor_cast<caf::actor>(wallets),
+                      caf::actor_cast<caf::actor>(catalogue),    caf::actor_cast<caf::actor>(reservations),
                       caf::actor_cast<caf::actor>(db)};
   http::server_limits limits{cfg.http.max_body_bytes, cfg.http.max_header_bytes,
                              cfg.http.read_timeout_seconds, cfg.http.max_in_flight};

@@ -18,9 +18,24 @@ handler handler_for(route_id id) {
       return handle_schedules;
     case route_id::seats:
       return handle_seats;
-    default:
-      return nullptr;
+    case route_id::queue_token:
+      return handle_queue_token;
+    case route_id::queue_status:
+      return handle_queue_status;
+    case route_id::reservations:
+      return handle_hold;
+    case route_id::reservation:
+      return handle_reservation;
+    case route_id::payments:
+      return handle_payment;
+    case route_id::points_charge:
+      return handle_charge;
+    case route_id::points:
+      return handle_points;
+    case route_id::points_history:
+      return handle_points_history;
   }
+  return nullptr;
 }
 
 void dispatch(api_ptr self, const api_exchange_ptr& ex) {

@@ -17,6 +17,12 @@ using api_actor = caf::typed_actor<reacts_to<api_exchange_ptr>>;
 struct api_services {
   db_actor db;
   catalogue_actor catalogue;
+  waiting_room_actor waiting_room;
+  reservation_registry reservations;
+  wallet_registry wallets;
+  saga_manager_actor sagas;
+  int64_t min_charge = 1;
+  int64_t max_charge = 10'000'000;
 };
 
 struct api_state {

@@ -289,7 +289,8 @@ struct platform_client::impl {
   std::thread thread;
   std::thread::id thread_id;
 
-  std::atomic<uint64_t> n_requests{0}, n_responses{0}, n_failures{0}, n_opened{0}, n_queued{0};
+  std::atomic<uint64_t> n_requests{0}, n_responses{0}, n_failures{0}, n_opened{0}, n_queued{0},
+      n_stale{0};
   std::atomic<int> n_open{0}, n_idle{0};
 };
 
@@ -567,6 +568,7 @@ void platform_client::impl::finished(const connection_ptr& c, job j, platform_re
 }
 
 void platform_client::impl::retry_stale(const connection_ptr& c, job j) {
+  ++n_stale;
   forget(c);
   queue.push_front(std::move(j));
   pump();
@@ -675,6 +677,7 @@ platform_client_stats platform_client::stats() const {
   s.responses = impl_->n_responses;
   s.failures = impl_->n_failures;
   s.connections_opened = impl_->n_opened;
+  s.stale_retries = impl_->n_stale;
   s.open_connections = impl_->n_open;
   s.idle_connections = impl_->n_idle;
   s.queued = impl_->n_queued;

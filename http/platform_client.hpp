@@ -42,6 +42,7 @@ struct platform_client_stats {
   uint64_t responses = 0;          // HTTP answers of any status
   uint64_t failures = 0;           // no HTTP answer (including "stopped")
   uint64_t connections_opened = 0; // TCP connections attempted
+  uint64_t stale_retries = 0;      // reused connections found closed by the server, retried
   int open_connections = 0;        // connecting, busy or idle
   int idle_connections = 0;
   uint64_t queued = 0; // requests waiting for a connection

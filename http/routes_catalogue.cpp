@@ -7,8 +7,6 @@ namespace boxoffice::http {
 
 namespace {
 
-constexpr auto ask_timeout = std::chrono::seconds(10);
-
 nlohmann::json to_json(const concert_info& c) {
   return {{"id", c.id}, {"title", c.title}, {"artist", c.artist}, {"venue", c.venue}};
 }
@@ -67,6 +65,7 @@ void handle_schedules(api_ptr self, const route_match& m, const api_exchange_ptr
 }
 
 void handle_seats(api_ptr self, const route_match& m, const api_exchange_ptr& ex) {
+  with_active_token(self, ex, 0, [self, m, ex] {
   self->request(self->state.services.catalogue, ask_timeout, caf::get_atom_v, m.ids[0], m.ids[1])
     .then(
       [self, ex, schedule_id = m.ids[1]](schedule_actor& schedule) {
@@ -79,6 +78,7 @@ void handle_seats(api_ptr self, const route_match& m, const api_exchange_ptr& ex
             fail_with(ex));
       },
       fail_with(ex));
+  });
 }
 
 } // namespace boxoffice::http

@@ -43,6 +43,8 @@ pg_connection::pg_connection(const std::string& url) : conn_(PQconnectdb(url.c_s
     conn_ = nullptr;
     throw pg_error("cannot connect to database: " + msg, "08001");
   }
+  // NOTICEs ("relation already exists, skipping") are not errors: keep them off stderr.
+  PQsetNoticeProcessor(conn_, [](void*, const char*) {}, nullptr);
 }
 
 pg_connection::~pg_connection() {

@@ -3,7 +3,7 @@
 CREATE TABLE queue_tokens (
   token        TEXT PRIMARY KEY,
   user_id      BIGINT NOT NULL UNIQUE,
-  place        BIGINT NOT NULL UNIQUE,         -- arrival order in the line
+  place        BIGSERIAL UNIQUE,               -- arrival order in the line
   status       TEXT NOT NULL CHECK (status IN ('WAITING', 'ACTIVE', 'EXPIRED')),
   active_until TIMESTAMPTZ,
   created_at   TIMESTAMPTZ NOT NULL DEFAULT now()
@@ -56,6 +56,7 @@ CREATE TABLE sagas (
   state          TEXT NOT NULL CHECK (state IN ('RUNNING', 'COMPENSATING', 'COMPLETED', 'COMPENSATED', 'FAILED')),
   step           TEXT NOT NULL,
   error          TEXT,
+  idempotency_key TEXT,                        -- its answer is stored when the saga completes
   created_at     TIMESTAMPTZ NOT NULL DEFAULT now(),
   updated_at     TIMESTAMPTZ NOT NULL DEFAULT now()
 );

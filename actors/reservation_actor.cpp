@@ -1,0 +1,251 @@
+#include "actors/reservation_actor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/db_call.hpp"
+#include "storage/booking_store.hpp"
+
+namespace boxoffice {
+
+namespace {
+
+using reservation_ptr = reservation_actor::stateful_pointer<reservation_state>;
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+caf::error wrong_state(const reservation_view& v, const char* wanted) {
+  return make_error(booking_errc::wrong_state,
+                    "reservation " + std::to_string(v.id) + " is " + v.status + ", not " + wanted);
+}
+
+// Arms the expiry timer from expires_at: the data, not the moment of loading.
+void arm_expiry(reservation_ptr self) {
+  auto& st = self->state;
+  if (st.view.status != "HELD")
+    return;
+  auto delay = std::max<int64_t>(0, st.view.expires_at_ms - now_ms());
+  self->delayed_send(self, std::chrono::milliseconds(delay), expire_atom_v,
+                     ++st.timer_generation);
+}
+
+// Tells the seat it is free again; the seat's release is idempotent.
+void release_seat(reservation_ptr self) {
+  auto& v = self->state.view;
+  self->request(self->state.catalogue, std::chrono::seconds(10), caf::get_atom_v, v.schedule_id)
+    .then(
+      [self, seat = v.seat_number, id = v.id](schedule_actor& schedule) {
+        self->request(schedule, std::chrono::seconds(10), release_atom_v, seat, id)
+          .then([](caf::ok_atom) {}, [](caf::error&) {});
+      },
+      [](caf::error&) {});
+}
+
+caf::result<reservation_view> begin_payment(reservation_ptr self, int64_t saga_id) {
+  auto& v = self->state.view;
+  if (v.status == "PAYING" && v.saga_id == saga_id)
+    return v;
+  if (v.status != "HELD")
+    return wrong_state(v, "HELD");
+  if (v.expires_at_ms <= now_ms())
+    return make_error(booking_errc::wrong_state, "the hold has expired");
+  auto rp = self->make_response_promise<reservation_view>();
+  db_await(
+    self, self->state.db,
+    [id = v.id, saga_id](storage::pg_connection& c) {
+      bool ok = storage::mark_paying(c, id, saga_id);
+      if (ok)
+        storage::record_saga_step(c, saga_id, "RESERVE", "DONE", "");
+      return ok;
+    },
+    [self, rp, saga_id](bool ok) mutable {
+      auto& v = self->state.view;
+      if (!ok)
+        {
+        rp.deliver(make_error(booking_errc::wrong_state, "the hold has expired"));
+        return;
+      }
+      v.status = "PAYING";
+      v.saga_id = saga_id;
+      rp.deliver(v);
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<reservation_view> abort_payment(reservation_ptr self, int64_t saga_id) {
+  auto& v = self->state.view;
+  if (v.status == "HELD")
+    return v;
+  if (v.status != "PAYING" || v.saga_id != saga_id)
+    return wrong_state(v, "PAYING");
+  auto rp = self->make_response_promise<reservation_view>();
+  db_await(
+    self, self->state.db,
+    [id = v.id, saga_id](storage::pg_connection& c) {
+      return storage::unmark_paying(c, id, saga_id);
+    },
+    [self, rp](bool) mutable {
+      auto& v = self->state.view;
+      v.status = "HELD";
+      v.saga_id = 0;
+      arm_expiry(self); // expires at once if its time passed meanwhile
+      rp.deliver(v);
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<payment_view> confirm(reservation_ptr self, int64_t saga_id) {
+  auto& v = self->state.view;
+  bool repeat = v.status == "CONFIRMED" && v.saga_id == saga_id;
+  if (!repeat && (v.status != "PAYING" || v.saga_id != saga_id))
+    return wrong_state(v, "PAYING");
+  auto rp = self->make_response_promise<payment_view>();
+  db_await(
+    self, self->state.db,
+    [id = v.id, saga_id](storage::pg_connection& c) {
+      return storage::confirm_payment(c, id, saga_id);
+    },
+    [self, rp](std::optional<payment_view> payment) mutable {
+      if (!payment)
+        {
+        rp.deliver(wrong_state(self->state.view, "PAYING"));
+        return;
+      }
+      self->state.view.status = "CONFIRMED";
+      rp.deliver(*payment);
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<reservation_view> cancel_hold(reservation_ptr self) {
+  auto& v = self->state.view;
+  if (v.status != "HELD")
+    return wrong_state(v, "HELD");
+  auto rp = self->make_response_promise<reservation_view>();
+  db_await(
+    self, self->state.db,
+    [id = v.id](storage::pg_connection& c) { return storage::cancel_hold(c, id); },
+    [self, rp](bool ok) mutable {
+      if (!ok)
+        {
+        rp.deliver(wrong_state(self->state.view, "HELD"));
+        return;
+      }
+      self->state.view.status = "CANCELLED";
+      release_seat(self);
+      rp.deliver(self->state.view);
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<reservation_view> cancel_confirmed(reservation_ptr self, int64_t saga_id) {
+  auto& v = self->state.view;
+  if (v.status == "CANCELLED")
+    return v; // a resumed saga repeating its last step
+  if (v.status != "CONFIRMED")
+    return wrong_state(v, "CONFIRMED");
+  auto rp = self->make_response_promise<reservation_view>();
+  db_await(
+    self, self->state.db,
+    [id = v.id, saga_id](storage::pg_connection& c) {
+      return storage::cancel_confirmed(c, id, saga_id);
+    },
+    [self, rp](bool ok) mutable {
+      if (!ok)
+        {
+        rp.deliver(wrong_state(self->state.view, "CONFIRMED"));
+        return;
+      }
+      self->state.view.status = "CANCELLED";
+      release_seat(self);
+      rp.deliver(self->state.view);
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+void expire(reservation_ptr self, uint64_t generation) {
+  auto& st = self->state;
+  if (generation != st.timer_generation || st.view.status != "HELD")
+    return;
+  db_await(
+    self, st.db, [id = st.view.id](storage::pg_connection& c) { return storage::expire_hold(c, id); },
+    [self](bool expired) {
+      if (expired) {
+        self->state.view.status = "EXPIRED";
+        release_seat(self);
+      } else if (self->state.view.status == "HELD") {
+        // The database clock is not there yet: look again shortly.
+        self->delayed_send(self, std::chrono::milliseconds(100), expire_atom_v,
+                           ++self->state.timer_generation);
+      }
+    },
+    [self](caf::error&) {
+      self->delayed_send(self, std::chrono::seconds(1), expire_atom_v,
+                         ++self->state.timer_generation);
+    });
+}
+
+bool finished(const reservation_view& v) {
+  return v.status == "CONFIRMED" || v.status == "EXPIRED" || v.status == "CANCELLED";
+}
+
+} // namespace
+
+reservation_actor::behavior_type
+reservation_actor_impl(reservation_actor::stateful_pointer<reservation_state> self,
+                       reservation_view view, db_actor db, catalogue_actor catalogue,
+                       booking_config cfg) {
+  auto& st = self->state;
+  st.view = std::move(view);
+  st.db = std::move(db);
+  st.catalogue = std::move(catalogue);
+  st.cfg = cfg;
+  st.last_used = caf::make_timestamp();
+  arm_expiry(self);
+  self->delayed_send(self, std::chrono::seconds(cfg.idle_seconds), idle_atom_v);
+  auto touch = [self] { self->state.last_used = caf::make_timestamp(); };
+  return {
+    [=](caf::get_atom) {
+      touch();
+      return self->state.view;
+    },
+    [=](pay_atom, int64_t saga_id) {
+      touch();
+      return begin_payment(self, saga_id);
+    },
+    [=](unpay_atom, int64_t saga_id) { return abort_payment(self, saga_id); },
+    [=](confirm_atom, int64_t saga_id) { return confirm(self, saga_id); },
+    [=](cancel_atom) {
+      touch();
+      return cancel_hold(self);
+    },
+    [=](refund_atom, int64_t saga_id) { return cancel_confirmed(self, saga_id); },
+    [=](expire_atom, uint64_t generation) { expire(self, generation); },
+    [=](idle_atom) {
+      // Passivate: a finished reservation is only read now and then, and the
+      // database has it. Live ones stay for their timers and sagas.
+      auto idle_for = caf::make_timestamp() - self->state.last_used;
+      if (finished(self->state.view) && idle_for >= std::chrono::seconds(self->state.cfg.idle_seconds))
+        return self->quit();
+      self->delayed_send(self, std::chrono::seconds(self->state.cfg.idle_seconds), idle_atom_v);
+    },
+    [=](status_atom) {
+      auto& v = self->state.view;
+      nlohmann::json j{{"type", "reservation"}, {"id", std::to_string(v.id)},
+                       {"status", v.status},    {"userId", v.user_id},
+                       {"scheduleId", v.schedule_id}, {"seatNumber", v.seat_number},
+                       {"expiresAtMs", v.expires_at_ms}, {"sagaId", v.saga_id},
+                       {"mailbox", self->mailbox().size()}};
+      return j.dump();
+    },
+  };
+}
+
+} // namespace boxoffice

@@ -1,0 +1,31 @@
+#pragma once
+
+#include <caf/typed_event_based_actor.hpp>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/booking_config.hpp"
+
+namespace boxoffice {
+
+struct reservation_registry_state {
+  static inline const char* name = "reservation-registry";
+  db_actor db;
+  catalogue_actor catalogue;
+  booking_config cfg;
+  std::unordered_map<int64_t, reservation_actor> live;
+  std::unordered_map<caf::actor_addr, int64_t> id_of;
+  // Requests waiting for the same reservation to load.
+  std::unordered_map<int64_t, std::vector<caf::typed_response_promise<reservation_actor>>>
+    loading;
+  uint64_t loaded = 0;
+  uint64_t passivated = 0;
+};
+
+// Finds reservation actors, spawning them from the database on first use, and
+// at start-up re-arms every live hold so expiry survives restarts.
+reservation_registry::behavior_type
+reservation_registry_impl(reservation_registry::stateful_pointer<reservation_registry_state> self,
+                          db_actor db, catalogue_actor catalogue, booking_config cfg);
+
+} // namespace boxoffice

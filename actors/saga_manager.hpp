@@ -1,0 +1,27 @@
+#pragma once
+
+#include <caf/typed_event_based_actor.hpp>
+#include <unordered_map>
+
+#include "actors/saga_context.hpp"
+
+namespace boxoffice {
+
+struct saga_manager_state {
+  static inline const char* name = "sagas";
+  saga_context ctx;
+  waiting_room_actor waiting_room;
+  // Reservations with a saga under way, so a second payment or cancellation
+  // of the same reservation is refused instead of racing the first.
+  std::unordered_map<int64_t, caf::actor> busy;
+  uint64_t started = 0;
+  uint64_t completed = 0;
+  uint64_t failed = 0;
+  uint64_t resumed = 0;
+};
+
+saga_manager_actor::behavior_type
+saga_manager_impl(saga_manager_actor::stateful_pointer<saga_manager_state> self, saga_context ctx,
+                  waiting_room_actor waiting_room);
+
+} // namespace boxoffice

@@ -1,0 +1,119 @@
+#include "actors/seat_actor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/db_call.hpp"
+#include "storage/booking_store.hpp"
+
+namespace boxoffice {
+
+namespace {
+
+using seat_ptr = seat_actor::stateful_pointer<seat_state>;
+
+caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
+  auto& st = self->state;
+  if (st.status != "AVAILABLE") {
+    st.rejected++;
+    return make_error(booking_errc::seat_unavailable, "seat " + std::to_string(st.seat_number) +
+                                                        " is not available");
+  }
+  // Claim the seat in memory first: racing holds are turned away at once.
+  st.set("HOLDING", 0);
+  auto rp = self->make_response_promise<reservation_view>();
+  auto price = st.price;
+  auto cfg = st.ctx.cfg;
+  db_then(
+    self, st.ctx.db,
+    [req, price, cfg](storage::pg_connection& c) {
+      return storage::insert_hold(c, req, price, cfg.hold_ttl_seconds, cfg.hold_max_per_user);
+    },
+    [self, rp](storage::hold_result res) mutable {
+      auto& st = self->state;
+      switch (res.outcome) {
+        case storage::hold_outcome::held:
+          st.set("HELD", res.reservation.id);
+          st.holds++;
+          self->send(st.ctx.reservations, adopt_atom_v, res.reservation);
+          rp.deliver(res.reservation);
+          return;
+        case storage::hold_outcome::user_limit:
+          st.set("AVAILABLE", 0);
+          rp.deliver(make_error(booking_errc::hold_limit, "too many seats held at once"));
+          return;
+        case storage::hold_outcome::seat_taken:
+          // The database knows an owner this actor does not: trust it.
+          st.set("HELD", 0);
+          rp.deliver(make_error(booking_errc::seat_unavailable, "seat is not available"));
+          return;
+      }
+    },
+    [self, rp](caf::error& err) mutable {
+      self->state.set("AVAILABLE", 0);
+      rp.deliver(err);
+    });
+  return rp;
+}
+
+caf::result<caf::ok_atom> sell(seat_ptr self, int64_t reservation_id) {
+  auto& st = self->state;
+  if (st.reservation_id == reservation_id && (st.status == "HELD" || st.status == "SOLD")) {
+    st.set("SOLD", reservation_id);
+    return caf::ok_atom_v;
+  }
+  return make_error(booking_errc::wrong_state, "seat is not held by this reservation");
+}
+
+caf::result<caf::ok_atom> release(seat_ptr self, int64_t reservation_id) {
+  auto& st = self->state;
+  // Idempotent: releasing for a reservation that no longer owns it is a no-op,
+  // except an unknown owner (0) learned from the database guard.
+  if ((st.reservation_id == reservation_id || st.reservation_id == 0) && st.status != "HOLDING")
+    st.set("AVAILABLE", 0);
+  return caf::ok_atom_v;
+}
+
+} // namespace
+
+void seat_state::set(const std::string& new_status, int64_t new_reservation) {
+  auto visible = [](const std::string& s) { return s == "HOLDING" ? std::string{"HELD"} : s; };
+  bool changed = visible(new_status) != visible(status);
+  status = new_status;
+  reservation_id = new_reservation;
+  if (changed)
+    caf::anon_send(schedule, changed_atom_v, seat_number, visible(status));
+}
+
+seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_state> self,
+                                          seat_init init, seat_context ctx,
+                                          schedule_actor schedule) {
+  auto& st = self->state;
+  st.schedule_id = init.schedule_id;
+  st.seat_number = init.seat_number;
+  st.price = init.price;
+  st.status = init.status;
+  st.reservation_id = init.reservation_id;
+  st.ctx = std::move(ctx);
+  st.schedule = std::move(schedule);
+  return {
+    [=](hold_atom, hold_request req) { return hold(self, req); },
+    [=](sell_atom, int64_t reservation_id) { return sell(self, reservation_id); },
+    [=](release_atom, int64_t reservation_id) { return release(self, reservation_id); },
+    [=](status_atom) {
+      auto& st = self->state;
+      nlohmann::json j{{"type", "seat"},
+                       {"id", std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number)},
+                       {"scheduleId", st.schedule_id},
+                       {"seatNumber", st.seat_number},
+                       {"status", st.status},
+                       {"reservationId", st.reservation_id},
+                       {"price", st.price},
+                       {"holds", st.holds},
+                       {"rejected", st.rejected},
+                       {"mailbox", self->mailbox().size()}};
+      return j.dump();
+    },
+  };
+}
+
+} // namespace boxoffice

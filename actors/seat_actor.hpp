@@ -1,0 +1,37 @@
+#pragma once
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/booking_config.hpp"
+
+namespace boxoffice {
+
+struct seat_state {
+  static inline const char* name = "seat";
+  int64_t schedule_id = 0;
+  int32_t seat_number = 0;
+  int64_t price = 0;
+  // AVAILABLE, HOLDING (insert in flight), HELD, SOLD.
+  std::string status = "AVAILABLE";
+  int64_t reservation_id = 0;
+  uint64_t holds = 0;
+  uint64_t rejected = 0;
+  seat_context ctx;
+  schedule_actor schedule;
+
+  void set(const std::string& status, int64_t reservation_id);
+};
+
+struct seat_init {
+  int64_t schedule_id = 0;
+  int32_t seat_number = 0;
+  int64_t price = 0;
+  std::string status; // AVAILABLE, HELD, SOLD
+  int64_t reservation_id = 0;
+};
+
+seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_state> self,
+                                          seat_init init, seat_context ctx,
+                                          schedule_actor schedule);
+
+} // namespace boxoffice

@@ -1,0 +1,259 @@
+#include "actors/waiting_room_actor.hpp"
+
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <openssl/rand.h>
+
+#include "actors/db_call.hpp"
+
+namespace boxoffice {
+
+namespace {
+
+using room_ptr = waiting_room_actor::stateful_pointer<waiting_room_state>;
+
+constexpr auto tick_interval = std::chrono::milliseconds(100);
+constexpr int64_t poll_hint_ms = 1000;
+
+// 128 random bits from OpenSSL, as hex.
+std::string new_token() {
+  unsigned char bytes[16];
+  if (RAND_bytes(bytes, sizeof bytes) != 1)
+    throw std::runtime_error("no randomness for queue tokens");
+  static constexpr char hex[] = "0123456789abcdef";
+  std::string out;
+  for (auto b : bytes) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+void adopt(waiting_room_state& st, const storage::token_row& row) {
+  if (st.tokens.count(row.token))
+    return;
+  queue_entry e{row.user_id, row.place, row.status, row.active_until_ms, st.now_ms()};
+  if (e.status == "ACTIVE" && e.active_until_ms <= st.now_ms())
+    e.status = "EXPIRED";
+  if (e.status == "WAITING")
+    st.line.join(e.place, row.token);
+  if (e.status == "ACTIVE")
+    st.active++;
+  st.token_of_user[row.user_id] = row.token;
+  st.tokens.emplace(row.token, e);
+}
+
+void expire(waiting_room_state& st, const std::string& token, queue_entry& e) {
+  if (e.status == "WAITING")
+    st.line.leave(e.place);
+  if (e.status == "ACTIVE")
+    st.active--;
+  e.status = "EXPIRED";
+  e.active_until_ms = 0;
+  st.expired_total++;
+  st.dirty.push_back(token);
+}
+
+void admit(waiting_room_state& st, int64_t now) {
+  auto elapsed = st.last_tick_ms == 0 ? 0 : now - st.last_tick_ms;
+  st.last_tick_ms = now;
+  // Unused budget does not pile up beyond one second's worth.
+  st.admit_budget = std::min<double>(st.admit_budget + elapsed * st.cfg.admit_per_second / 1000.0,
+                                     st.cfg.admit_per_second);
+  while (!st.line.empty() && st.active < st.cfg.max_active && st.admit_budget >= 1) {
+    auto token = st.line.first();
+    st.line.leave(st.line.first_place());
+    auto& e = st.tokens[token];
+    e.status = "ACTIVE";
+    e.active_until_ms = now + st.cfg.active_ttl_seconds * 1000LL;
+    st.active++;
+    st.admit_budget -= 1;
+    st.admitted_total++;
+    st.dirty.push_back(token);
+  }
+}
+
+void expire_idle(waiting_room_state& st, int64_t now) {
+  auto ttl = st.cfg.active_ttl_seconds * 1000LL;
+  for (auto& [token, e] : st.tokens) {
+    bool idle_active = e.status == "ACTIVE" && e.active_until_ms <= now;
+    bool abandoned = e.status == "WAITING" && now - e.last_seen_ms > ttl;
+    if (idle_active || abandoned)
+      expire(st, token, e);
+  }
+  // Forget tokens expired long ago so memory stays bounded; the database
+  // keeps their rows until the user comes back.
+  for (auto i = st.tokens.begin(); i != st.tokens.end();) {
+    if (i->second.status == "EXPIRED" && now - i->second.last_seen_ms > ttl) {
+      st.token_of_user.erase(i->second.user_id);
+      i = st.tokens.erase(i);
+    } else {
+      ++i;
+    }
+  }
+}
+
+// One statement per tick stores every admission and expiry.
+void save(room_ptr self) {
+  auto& st = self->state;
+  if (st.dirty.empty())
+    return;
+  std::vector<storage::token_row> rows;
+  for (auto& token : st.dirty) {
+    auto& e = st.tokens[token];
+    rows.push_back({token, e.user_id, e.place, e.status, e.active_until_ms});
+  }
+  st.dirty.clear();
+  db_then(
+    self, st.db, [rows](storage::pg_connection& c) { storage::save_tokens(c, rows); return true; },
+    [](bool) {}, [](caf::error&) {});
+}
+
+void tick(room_ptr self) {
+  auto& st = self->state;
+  auto now = st.now_ms();
+  if (++st.ticks % 10 == 0)
+    expire_idle(st, now); // once a second: it walks every token
+  admit(st, now);
+  save(self);
+  self->delayed_send(self, tick_interval, tick_atom_v);
+}
+
+caf::result<queue_ticket> issue(room_ptr self, int64_t user_id) {
+  auto& st = self->state;
+  if (auto i = st.token_of_user.find(user_id); i != st.token_of_user.end()) {
+    auto& e = st.tokens[i->second];
+    if (e.status != "EXPIRED") {
+      e.last_seen_ms = st.now_ms();
+      return st.ticket(i->second);
+    }
+  }
+  auto rp = self->make_response_promise<queue_ticket>();
+  db_then(
+    self, st.db,
+    [token = new_token(), user_id](storage::pg_connection& c) {
+      return storage::issue_token(c, token, user_id);
+    },
+    [self, rp](storage::token_row row) mutable {
+      auto& st = self->state;
+      // A previous, expired token of this user gives way to the new one.
+      if (auto i = st.token_of_user.find(row.user_id);
+          i != st.token_of_user.end() && i->second != row.token) {
+        if (auto old = st.tokens.find(i->second);
+            old != st.tokens.end() && old->second.status == "EXPIRED")
+          st.tokens.erase(old);
+      }
+      adopt(st, row);
+      rp.deliver(st.ticket(row.token));
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::error invalid_token() {
+  return make_error(booking_errc::token_missing, "missing, unknown or expired queue token");
+}
+
+caf::result<caf::ok_atom> check(room_ptr self, const std::string& token, int64_t user_id) {
+  auto& st = self->state;
+  auto i = st.tokens.find(token);
+  if (i == st.tokens.end() || i->second.status == "EXPIRED")
+    return invalid_token();
+  auto& e = i->second;
+  if (user_id != 0 && e.user_id != user_id)
+    return make_error(booking_errc::token_forbidden, "the queue token belongs to another user");
+  if (e.status != "ACTIVE")
+    return make_error(booking_errc::token_not_active, "the queue token is still waiting");
+  auto now = st.now_ms();
+  e.last_seen_ms = now;
+  // Use keeps the token alive; the stored expiry catches up on the next tick.
+  auto until = now + st.cfg.active_ttl_seconds * 1000LL;
+  if (until - e.active_until_ms > 1000) {
+    e.active_until_ms = until;
+    st.dirty.push_back(token);
+  }
+  return caf::ok_atom_v;
+}
+
+void load(room_ptr self) {
+  db_await(
+    self, self->state.db, [](storage::pg_connection& c) { return storage::live_tokens(c); },
+    [self](std::vector<storage::token_row> rows) {
+      for (auto& row : rows)
+        adopt(self->state, row);
+      self->state.loaded = true;
+    },
+    [self](caf::error&) { self->quit(); });
+}
+
+} // namespace
+
+int64_t waiting_room_state::now_ms() const {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+queue_ticket waiting_room_state::ticket(const std::string& token) const {
+  auto& e = tokens.at(token);
+  queue_ticket t;
+  t.token = token;
+  t.user_id = e.user_id;
+  t.status = e.status;
+  if (e.status == "WAITING") {
+    t.position = line.position(e.place);
+    auto rate = static_cast<double>(cfg.admit_per_second);
+    t.eta_seconds = static_cast<int64_t>(std::ceil(t.position / rate));
+    t.poll_after_ms = std::min<int64_t>(5000, std::max<int64_t>(200, t.eta_seconds * 250));
+  } else {
+    t.poll_after_ms = e.status == "ACTIVE" ? 0 : poll_hint_ms;
+  }
+  t.active_until_ms = e.active_until_ms;
+  return t;
+}
+
+waiting_room_actor::behavior_type
+waiting_room_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self, db_actor db,
+                  booking_config cfg) {
+  self->state.db = std::move(db);
+  self->state.cfg = cfg;
+  load(self);
+  self->send(self, tick_atom_v);
+  return {
+    [=](token_atom, int64_t user_id) { return issue(self, user_id); },
+    [=](poll_atom, const std::string& token) -> caf::result<queue_ticket> {
+      auto& st = self->state;
+      auto i = st.tokens.find(token);
+      if (i == st.tokens.end())
+        return invalid_token();
+      i->second.last_seen_ms = st.now_ms();
+      return st.ticket(token);
+    },
+    [=](check_atom, const std::string& token, int64_t user_id) {
+      return check(self, token, user_id);
+    },
+    [=](leave_atom, int64_t user_id) {
+      auto& st = self->state;
+      if (auto i = st.token_of_user.find(user_id); i != st.token_of_user.end()) {
+        auto& e = st.tokens[i->second];
+        if (e.status != "EXPIRED")
+          expire(st, i->second, e);
+      }
+    },
+    [=](tick_atom) { tick(self); },
+    [=](status_atom) {
+      auto& st = self->state;
+      nlohmann::json j{{"type", "waiting-room"},
+                       {"waiting", st.line.size()},
+                       {"active", st.active},
+                       {"maxActive", st.cfg.max_active},
+                       {"admitPerSecond", st.cfg.admit_per_second},
+                       {"admittedTotal", st.admitted_total},
+                       {"expiredTotal", st.expired_total},
+                       {"tokens", st.tokens.size()},
+                       {"mailbox", self->mailbox().size()}};
+      return j.dump();
+    },
+  };
+}
+
+} // namespace boxoffice

@@ -1,0 +1,46 @@
+#pragma once
+
+#include <caf/typed_event_based_actor.hpp>
+#include <unordered_map>
+
+#include "actors/booking_config.hpp"
+#include "actors/waiting_line.hpp"
+#include "storage/queue_store.hpp"
+
+namespace boxoffice {
+
+struct queue_entry {
+  int64_t user_id = 0;
+  int64_t place = 0;
+  std::string status;      // WAITING, ACTIVE, EXPIRED
+  int64_t active_until_ms = 0;
+  int64_t last_seen_ms = 0;
+};
+
+struct waiting_room_state {
+  static inline const char* name = "waiting-room";
+  db_actor db;
+  booking_config cfg;
+  std::unordered_map<std::string, queue_entry> tokens;
+  std::unordered_map<int64_t, std::string> token_of_user;
+  waiting_line line;
+  int64_t active = 0;
+  double admit_budget = 0; // admissions earned by elapsed time, not yet used
+  int64_t last_tick_ms = 0;
+  std::vector<std::string> dirty; // tokens whose status or expiry must be saved
+  uint64_t admitted_total = 0;
+  uint64_t expired_total = 0;
+  bool loaded = false;
+  uint64_t ticks = 0;
+
+  int64_t now_ms() const;
+  queue_ticket ticket(const std::string& token) const;
+};
+
+// Issues tokens, admits waiting users at cfg.admit_per_second up to
+// cfg.max_active active ones, and expires tokens left unused.
+waiting_room_actor::behavior_type
+waiting_room_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self, db_actor db,
+                  booking_config cfg);
+
+} // namespace boxoffice

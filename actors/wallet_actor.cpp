@@ -1,0 +1,145 @@
+#include "actors/wallet_actor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/db_call.hpp"
+#include "storage/booking_store.hpp"
+
+namespace boxoffice {
+
+namespace {
+
+using wallet_ptr = wallet_actor::stateful_pointer<wallet_state>;
+
+// Runs one balance change and adopts the committed balance.
+template <class Work>
+caf::result<int64_t> change(wallet_ptr self, Work work) {
+  self->state.last_used = caf::make_timestamp();
+  auto rp = self->make_response_promise<int64_t>();
+  db_await(
+    self, self->state.db, std::move(work),
+    [self, rp](int64_t balance) mutable {
+      self->state.balance = balance;
+      rp.deliver(balance);
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+caf::result<int64_t> debit(wallet_ptr self, int64_t saga_id, int64_t amount) {
+  self->state.last_used = caf::make_timestamp();
+  auto rp = self->make_response_promise<int64_t>();
+  // No memory pre-check: a resumed saga's debit may already be in the ledger.
+  db_await(
+    self, self->state.db,
+    [user = self->state.user_id, saga_id, amount](storage::pg_connection& c) {
+      return storage::debit_wallet(c, user, saga_id, amount);
+    },
+    [self, rp](std::optional<int64_t> balance) mutable {
+      if (!balance)
+        {
+        rp.deliver(make_error(booking_errc::insufficient_balance,
+                                     "balance " + std::to_string(self->state.balance) +
+                                       " is too low for this payment"));
+        return;
+      }
+      self->state.balance = *balance;
+      rp.deliver(*balance);
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
+} // namespace
+
+wallet_actor::behavior_type wallet_actor_impl(wallet_actor::stateful_pointer<wallet_state> self,
+                                              int64_t user_id, db_actor db,
+                                              booking_config cfg) {
+  auto& st = self->state;
+  st.user_id = user_id;
+  st.db = std::move(db);
+  st.cfg = cfg;
+  st.last_used = caf::make_timestamp();
+  db_await(
+    self, st.db, [user_id](storage::pg_connection& c) { return storage::wallet_balance(c, user_id); },
+    [self](int64_t balance) { self->state.balance = balance; },
+    [self](caf::error&) { self->quit(); });
+  self->delayed_send(self, std::chrono::seconds(cfg.idle_seconds), idle_atom_v);
+  return {
+    [=](caf::get_atom) {
+      self->state.last_used = caf::make_timestamp();
+      return self->state.balance;
+    },
+    [=](charge_atom, int64_t amount) {
+      return change(self, [user = self->state.user_id, amount](storage::pg_connection& c) {
+        return storage::charge_wallet(c, user, amount);
+      });
+    },
+    [=](debit_atom, int64_t saga_id, int64_t amount) { return debit(self, saga_id, amount); },
+    [=](refund_atom, int64_t saga_id, int64_t amount) {
+      return change(self, [user = self->state.user_id, saga_id, amount](storage::pg_connection& c) {
+        return storage::refund_wallet(c, user, saga_id, amount);
+      });
+    },
+    [=](history_atom) -> caf::result<ledger> {
+      auto rp = self->make_response_promise<ledger>();
+      db_then(
+        self, self->state.db,
+        [user = self->state.user_id](storage::pg_connection& c) {
+          return storage::wallet_history(c, user, 1000);
+        },
+        [rp](ledger entries) mutable { rp.deliver(std::move(entries)); },
+        [rp](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](idle_atom) {
+      auto idle_for = caf::make_timestamp() - self->state.last_used;
+      if (idle_for >= std::chrono::seconds(self->state.cfg.idle_seconds))
+        return self->quit();
+      self->delayed_send(self, std::chrono::seconds(self->state.cfg.idle_seconds), idle_atom_v);
+    },
+    [=](status_atom) {
+      nlohmann::json j{{"type", "wallet"},
+                       {"id", std::to_string(self->state.user_id)},
+                       {"balance", self->state.balance},
+                       {"mailbox", self->mailbox().size()}};
+      return j.dump();
+    },
+  };
+}
+
+wallet_registry::behavior_type
+wallet_registry_impl(wallet_registry::stateful_pointer<wallet_registry_state> self, db_actor db,
+                     booking_config cfg) {
+  self->state.db = std::move(db);
+  self->state.cfg = cfg;
+  self->set_down_handler([self](const caf::down_msg& msg) {
+    auto& st = self->state;
+    if (auto i = st.id_of.find(msg.source); i != st.id_of.end()) {
+      st.live.erase(i->second);
+      st.id_of.erase(i);
+      st.passivated++;
+    }
+  });
+  return {
+    [=](caf::get_atom, int64_t user_id) {
+      auto& st = self->state;
+      if (auto i = st.live.find(user_id); i != st.live.end())
+        return i->second;
+      auto handle = self->spawn<caf::linked>(wallet_actor_impl, user_id, st.db, st.cfg);
+      self->monitor(handle);
+      st.live.emplace(user_id, handle);
+      st.id_of.emplace(handle.address(), user_id);
+      return handle;
+    },
+    [=](status_atom) {
+      nlohmann::json j{{"type", "wallet-registry"},
+                       {"live", self->state.live.size()},
+                       {"passivated", self->state.passivated},
+                       {"mailbox", self->mailbox().size()}};
+      return j.dump();
+    },
+  };
+}
+
+} // namespace boxoffice

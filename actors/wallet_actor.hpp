@@ -1,0 +1,38 @@
+#pragma once
+
+#include <caf/typed_event_based_actor.hpp>
+#include <unordered_map>
+
+#include "actors/booking_config.hpp"
+
+namespace boxoffice {
+
+struct wallet_state {
+  static inline const char* name = "wallet";
+  int64_t user_id = 0;
+  int64_t balance = 0; // mirrors wallets.balance after every commit
+  db_actor db;
+  booking_config cfg;
+  caf::timestamp last_used;
+};
+
+// Loads its balance once, then serialises every change: each runs as one
+// conditional write plus a ledger row, and the actor takes no other message
+// until it has committed.
+wallet_actor::behavior_type wallet_actor_impl(wallet_actor::stateful_pointer<wallet_state> self,
+                                              int64_t user_id, db_actor db, booking_config cfg);
+
+struct wallet_registry_state {
+  static inline const char* name = "wallet-registry";
+  db_actor db;
+  booking_config cfg;
+  std::unordered_map<int64_t, wallet_actor> live;
+  std::unordered_map<caf::actor_addr, int64_t> id_of;
+  uint64_t passivated = 0;
+};
+
+wallet_registry::behavior_type
+wallet_registry_impl(wallet_registry::stateful_pointer<wallet_registry_state> self, db_actor db,
+                     booking_config cfg);
+
+} // namespace boxoffice

@@ -1,0 +1,371 @@
+#include "storage/booking_store.hpp"
+
+#include "storage/outbox_store.hpp"
+#include "storage/pg.hpp"
+
+namespace boxoffice::storage {
+
+namespace {
+
+constexpr const char* reservation_columns =
+  "id, user_id, schedule_id, seat_number, price, status, "
+  "(extract(epoch FROM expires_at) * 1000)::bigint, COALESCE(saga_id, 0)";
+
+reservation_view reservation_from(const pg_rows& r, int i) {
+  reservation_view v;
+  v.id = r.int64(i, 0);
+  v.user_id = r.int64(i, 1);
+  v.schedule_id = r.int64(i, 2);
+  v.seat_number = static_cast<int32_t>(r.int64(i, 3));
+  v.price = r.int64(i, 4);
+  v.status = r.text(i, 5);
+  v.expires_at_ms = r.int64(i, 6);
+  v.saga_id = r.int64(i, 7);
+  return v;
+}
+
+void reservation_event(pg_connection& conn, const char* type, int64_t reservation_id) {
+  append_event(conn, {"reservation", type, "reservation", reservation_id,
+                      reservation_event_data(conn, reservation_id)});
+}
+
+void order_event(pg_connection& conn, const char* type, int64_t payment_id) {
+  append_event(conn, {"order", type, "order", payment_id, order_event_data(conn, payment_id)});
+}
+
+payment_view payment_from(const pg_rows& r, int i) {
+  return {r.int64(i, 0), r.int64(i, 1), r.int64(i, 2),
+          r.int64(i, 3), r.text(i, 4),  r.int64(i, 5)};
+}
+
+constexpr const char* payment_columns =
+  "id, reservation_id, user_id, amount, status, (extract(epoch FROM paid_at) * 1000)::bigint";
+
+} // namespace
+
+// -- reservations ------------------------------------------------------------
+
+hold_result insert_hold(pg_connection& conn, const hold_request& req, int64_t price,
+                        int ttl_seconds, int max_per_user) {
+  // Serialises one user's concurrent holds so the cap cannot be overrun.
+  conn.exec("SELECT pg_advisory_xact_lock(1, $1::int)", params(req.user_id % 2000000000));
+  auto live = conn.exec("SELECT count(*) FROM reservations WHERE user_id = $1 "
+                        "AND status IN ('HELD', 'PAYING')",
+                        params(req.user_id));
+  hold_result out;
+  if (live.int64(0, 0) >= max_per_user) {
+    out.outcome = hold_outcome::user_limit;
+    return out;
+  }
+  auto rows = conn.exec(
+    std::string{"INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, "
+                "expires_at) VALUES ($1, $2, $3, $4, 'HELD', now() + make_interval(secs => $5)) "
+                "ON CONFLICT (schedule_id, seat_number) "
+                "WHERE status IN ('HELD', 'PAYING', 'CONFIRMED') DO NOTHING RETURNING "} +
+      reservation_columns,
+    params(req.user_id, req.schedule_id, req.seat_number, price, ttl_seconds));
+  if (rows.empty()) {
+    out.outcome = hold_outcome::seat_taken;
+    return out;
+  }
+  out.outcome = hold_outcome::held;
+  out.reservation = reservation_from(rows, 0);
+  reservation_event(conn, "RESERVATION_HELD", out.reservation.id);
+  return out;
+}
+
+std::optional<reservation_view> load_reservation(pg_connection& conn, int64_t id) {
+  auto rows = conn.exec(std::string{"SELECT "} + reservation_columns +
+                          " FROM reservations WHERE id = $1",
+                        params(id));
+  if (rows.empty())
+    return std::nullopt;
+  return reservation_from(rows, 0);
+}
+
+std::vector<reservation_view> live_holds(pg_connection& conn, bool overdue_only) {
+  auto rows = conn.exec(std::string{"SELECT "} + reservation_columns +
+                        (overdue_only ? " FROM reservations WHERE status = 'HELD' "
+                                        "AND expires_at < now() ORDER BY id"
+                                      : " FROM reservations WHERE status IN ('HELD', 'PAYING') "
+                                        "ORDER BY id"));
+  std::vector<reservation_view> out;
+  for (int i = 0; i < rows.size(); ++i)
+    out.push_back(reservation_from(rows, i));
+  return out;
+}
+
+bool mark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id) {
+  auto rows = conn.exec("UPDATE reservations SET status = 'PAYING', saga_id = $2, "
+                        "updated_at = now() WHERE id = $1 AND ((status = 'HELD' "
+                        "AND expires_at > now()) OR (status = 'PAYING' AND saga_id = $2))",
+                        params(reservation_id, saga_id));
+  return rows.affected() == 1;
+}
+
+bool unmark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id) {
+  auto rows = conn.exec("UPDATE reservations SET status = 'HELD', saga_id = NULL, "
+                        "updated_at = now() WHERE id = $1 AND status = 'PAYING' "
+                        "AND saga_id = $2",
+                        params(reservation_id, saga_id));
+  return rows.affected() == 1;
+}
+
+std::optional<payment_view> payment_of(pg_connection& conn, int64_t reservation_id) {
+  auto rows = conn.exec(std::string{"SELECT "} + payment_columns +
+                          " FROM payments WHERE reservation_id = $1",
+                        params(reservation_id));
+  if (rows.empty())
+    return std::nullopt;
+  return payment_from(rows, 0);
+}
+
+std::optional<payment_view> confirm_payment(pg_connection& conn, int64_t reservation_id,
+                                            int64_t saga_id) {
+  auto upd = conn.exec("UPDATE reservations SET status = 'CONFIRMED', updated_at = now() "
+                       "WHERE id = $1 AND status = 'PAYING' AND saga_id = $2 RETURNING user_id, "
+                       "price",
+                       params(reservation_id, saga_id));
+  if (upd.empty()) {
+    // Idempotent: the saga may have confirmed before a crash.
+    auto done = conn.exec("SELECT 1 FROM reservations WHERE id = $1 AND status = 'CONFIRMED' "
+                          "AND saga_id = $2",
+                          params(reservation_id, saga_id));
+    return done.empty() ? std::nullopt : payment_of(conn, reservation_id);
+  }
+  auto pay = conn.exec(std::string{"INSERT INTO payments (saga_id, reservation_id, user_id, "
+                                   "amount, status) VALUES ($1, $2, $3, $4, 'COMPLETED') "
+                                   "RETURNING "} +
+                         payment_columns,
+                       params(saga_id, reservation_id, upd.int64(0, 0), upd.int64(0, 1)));
+  auto payment = payment_from(pay, 0);
+  // The Idempotency-Key's answer commits with the payment: a retry after a
+  // crash gets it even though this process never answered.
+  conn.exec("UPDATE idempotency_keys k SET status_code = 201, response = $2 FROM sagas s "
+            "WHERE s.id = $1 AND k.user_id = s.user_id AND k.key = s.idempotency_key",
+            params(saga_id, payment_answer_body(payment)));
+  reservation_event(conn, "RESERVATION_CONFIRMED", reservation_id);
+  order_event(conn, "ORDER_COMPLETED", payment.id);
+  record_saga_step(conn, saga_id, "CONFIRM", "DONE", "COMPLETED");
+  return payment;
+}
+
+bool expire_hold(pg_connection& conn, int64_t reservation_id) {
+  auto rows = conn.exec("UPDATE reservations SET status = 'EXPIRED', updated_at = now() "
+                        "WHERE id = $1 AND status = 'HELD' AND expires_at <= now()",
+                        params(reservation_id));
+  if (rows.affected() != 1)
+    return false;
+  reservation_event(conn, "RESERVATION_EXPIRED", reservation_id);
+  return true;
+}
+
+bool cancel_hold(pg_connection& conn, int64_t reservation_id) {
+  auto rows = conn.exec("UPDATE reservations SET status = 'CANCELLED', updated_at = now() "
+                        "WHERE id = $1 AND status = 'HELD'",
+                        params(reservation_id));
+  if (rows.affected() != 1)
+    return false;
+  reservation_event(conn, "RESERVATION_CANCELLED", reservation_id);
+  return true;
+}
+
+bool cancel_confirmed(pg_connection& conn, int64_t reservation_id, int64_t saga_id) {
+  auto rows = conn.exec("UPDATE reservations SET status = 'CANCELLED', updated_at = now() "
+                        "WHERE id = $1 AND status = 'CONFIRMED'",
+                        params(reservation_id));
+  if (rows.affected() != 1)
+    return false;
+  auto pay = conn.exec("UPDATE payments SET status = 'REFUNDED', refunded_at = now() "
+                       "WHERE reservation_id = $1 AND status = 'COMPLETED' RETURNING id",
+                       params(reservation_id));
+  reservation_event(conn, "RESERVATION_CANCELLED", reservation_id);
+  if (!pay.empty())
+    order_event(conn, "ORDER_REFUNDED", pay.int64(0, 0));
+  record_saga_step(conn, saga_id, "CANCEL", "DONE", "COMPLETED");
+  return true;
+}
+
+// -- wallets ---------------------------------------------------------------
+
+int64_t wallet_balance(pg_connection& conn, int64_t user_id) {
+  auto rows = conn.exec("SELECT balance FROM wallets WHERE user_id = $1", params(user_id));
+  return rows.empty() ? 0 : rows.int64(0, 0);
+}
+
+int64_t charge_wallet(pg_connection& conn, int64_t user_id, int64_t amount) {
+  auto rows = conn.exec("INSERT INTO wallets (user_id, balance) VALUES ($1, $2) "
+                        "ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + $2 "
+                        "RETURNING balance",
+                        params(user_id, amount));
+  auto balance = rows.int64(0, 0);
+  conn.exec("INSERT INTO wallet_ledger (user_id, kind, amount, balance) "
+            "VALUES ($1, 'CHARGE', $2, $3)",
+            params(user_id, amount, balance));
+  return balance;
+}
+
+std::optional<int64_t> debit_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id,
+                                    int64_t amount) {
+  auto seen = conn.exec("SELECT 1 FROM wallet_ledger WHERE saga_id = $1 AND kind = 'PAYMENT'",
+                        params(saga_id));
+  if (!seen.empty())
+    return wallet_balance(conn, user_id);
+  auto rows = conn.exec("UPDATE wallets SET balance = balance - $2 WHERE user_id = $1 "
+                        "AND balance >= $2 RETURNING balance",
+                        params(user_id, amount));
+  if (rows.empty())
+    return std::nullopt;
+  auto balance = rows.int64(0, 0);
+  conn.exec("INSERT INTO wallet_ledger (user_id, kind, amount, balance, saga_id) "
+            "VALUES ($1, 'PAYMENT', $2, $3, $4)",
+            params(user_id, -amount, balance, saga_id));
+  record_saga_step(conn, saga_id, "DEBIT", "DONE", "RUNNING");
+  return balance;
+}
+
+int64_t refund_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id, int64_t amount) {
+  auto seen = conn.exec("SELECT 1 FROM wallet_ledger WHERE saga_id = $1 AND kind = 'REFUND'",
+                        params(saga_id));
+  if (!seen.empty())
+    return wallet_balance(conn, user_id);
+  // A payment saga compensating gives back only what it took.
+  auto undebited = conn.exec(
+    "SELECT 1 FROM sagas s WHERE s.id = $1 AND s.kind = 'PAYMENT' AND NOT EXISTS "
+    "(SELECT 1 FROM wallet_ledger l WHERE l.saga_id = s.id AND l.kind = 'PAYMENT')",
+    params(saga_id));
+  if (!undebited.empty())
+    return wallet_balance(conn, user_id);
+  auto rows = conn.exec("UPDATE wallets SET balance = balance + $2 WHERE user_id = $1 "
+                        "RETURNING balance",
+                        params(user_id, amount));
+  auto balance = rows.int64(0, 0);
+  conn.exec("INSERT INTO wallet_ledger (user_id, kind, amount, balance, saga_id) "
+            "VALUES ($1, 'REFUND', $2, $3, $4)",
+            params(user_id, amount, balance, saga_id));
+  record_saga_step(conn, saga_id, "REFUND", "DONE", "");
+  return balance;
+}
+
+ledger wallet_history(pg_connection& conn, int64_t user_id, int limit) {
+  auto rows = conn.exec(
+    "SELECT id, kind, amount, balance, COALESCE(saga_id, 0), "
+    "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+    "FROM wallet_ledger WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+    params(user_id, limit));
+  ledger out;
+  for (int i = 0; i < rows.size(); ++i)
+    out.push_back({rows.int64(i, 0), rows.text(i, 1), rows.int64(i, 2), rows.int64(i, 3),
+                   rows.int64(i, 4), rows.text(i, 5)});
+  return out;
+}
+
+// -- sagas -------------------------------------------------------------------
+
+int64_t create_saga(pg_connection& conn, const std::string& kind, int64_t reservation_id,
+                    int64_t user_id, int64_t amount, const std::string& idempotency_key) {
+  auto id = conn.exec("INSERT INTO sagas (kind, reservation_id, user_id, amount, state, step, "
+                      "idempotency_key) VALUES ($1, $2, $3, $4, 'RUNNING', 'BEGIN', "
+                      "NULLIF($5, '')) RETURNING id",
+                      params(kind, reservation_id, user_id, amount, idempotency_key))
+              .int64(0, 0);
+  conn.exec("INSERT INTO saga_steps (saga_id, step, outcome) VALUES ($1, 'BEGIN', 'DONE')",
+            params(id));
+  return id;
+}
+
+void record_saga_step(pg_connection& conn, int64_t saga_id, const std::string& step,
+                      const std::string& outcome, const std::string& state) {
+  conn.exec("UPDATE sagas SET step = $2, state = COALESCE(NULLIF($3, ''), state), "
+            "updated_at = now() WHERE id = $1",
+            params(saga_id, step, state));
+  conn.exec("INSERT INTO saga_steps (saga_id, step, outcome) VALUES ($1, $2, $3) "
+            "ON CONFLICT DO NOTHING",
+            params(saga_id, step, outcome));
+}
+
+void finish_saga(pg_connection& conn, int64_t saga_id, const std::string& state,
+                 const std::string& error) {
+  conn.exec("UPDATE sagas SET state = $2, error = NULLIF($3, ''), updated_at = now() "
+            "WHERE id = $1",
+            params(saga_id, state, error));
+  conn.exec("INSERT INTO saga_steps (saga_id, step, outcome) VALUES ($1, 'END', $2) "
+            "ON CONFLICT DO NOTHING",
+            params(saga_id, state));
+}
+
+std::vector<saga_row> unfinished_sagas(pg_connection& conn) {
+  auto rows = conn.exec("SELECT id, kind, reservation_id, user_id, amount, state, step, "
+                        "COALESCE(idempotency_key, '') FROM sagas "
+                        "WHERE state IN ('RUNNING', 'COMPENSATING') ORDER BY id");
+  std::vector<saga_row> out;
+  for (int i = 0; i < rows.size(); ++i)
+    out.push_back({rows.int64(i, 0), rows.text(i, 1), rows.int64(i, 2), rows.int64(i, 3),
+                   rows.int64(i, 4), rows.text(i, 5), rows.text(i, 6), rows.text(i, 7)});
+  return out;
+}
+
+// -- idempotency keys ----------------------------------------------------------
+
+std::optional<key_claim> find_idempotency_key(pg_connection& conn, int64_t user_id,
+                                              const std::string& key,
+                                              const std::string& request_hash) {
+  auto rows = conn.exec("SELECT request_hash, status_code, response FROM idempotency_keys "
+                        "WHERE user_id = $1 AND key = $2 "
+                        "AND created_at > now() - interval '24 hours'",
+                        params(user_id, key));
+  if (rows.empty())
+    return std::nullopt;
+  key_claim c;
+  if (rows.text(0, 0) != request_hash)
+    c.outcome = key_claim::mismatch;
+  else if (rows.is_null(0, 1))
+    c.outcome = key_claim::in_flight;
+  else {
+    c.outcome = key_claim::replay;
+    c.stored = {static_cast<int32_t>(rows.int64(0, 1)), rows.text(0, 2)};
+  }
+  return c;
+}
+
+key_claim claim_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key,
+                                const std::string& request_hash) {
+  // A key older than the retention window is free again.
+  conn.exec("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 "
+            "AND created_at <= now() - interval '24 hours'",
+            params(user_id, key));
+  auto rows = conn.exec("INSERT INTO idempotency_keys (user_id, key, request_hash) "
+                        "VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                        params(user_id, key, request_hash));
+  if (rows.affected() == 1)
+    return {};
+  return find_idempotency_key(conn, user_id, key, request_hash).value_or(key_claim{});
+}
+
+void store_idempotent_answer(pg_connection& conn, int64_t user_id, const std::string& key,
+                             const api_answer& answer) {
+  conn.exec("UPDATE idempotency_keys SET status_code = $3, response = $4 "
+            "WHERE user_id = $1 AND key = $2",
+            params(user_id, key, answer.status, answer.body));
+}
+
+void release_orphaned_keys(pg_connection& conn) {
+  conn.run("DELETE FROM idempotency_keys k WHERE k.status_code IS NULL AND NOT EXISTS "
+           "(SELECT 1 FROM sagas s WHERE s.user_id = k.user_id AND s.idempotency_key = k.key "
+           "AND s.state IN ('RUNNING', 'COMPENSATING'))");
+}
+
+std::string payment_answer_body(const payment_view& p) {
+  nlohmann::json j{{"paymentId", p.id},   {"reservationId", p.reservation_id},
+                   {"userId", p.user_id}, {"amount", p.amount},
+                   {"status", p.status},  {"paidAt", iso_millis(p.paid_at_ms)}};
+  return j.dump();
+}
+
+void release_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key) {
+  conn.exec("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 "
+            "AND status_code IS NULL",
+            params(user_id, key));
+}
+
+} // namespace boxoffice::storage

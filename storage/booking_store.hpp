@@ -1,0 +1,114 @@
+#pragma once
+// The booking transactions. Each function runs inside the caller's
+// transaction and writes the change together with its outbox events, so an
+// event exists exactly when its change committed. Every write is conditional
+// on the state the actor believes in, and every saga step is idempotent.
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "messages/types.hpp"
+
+namespace boxoffice::storage {
+
+class pg_connection;
+
+// -- reservations ----------------------------------------------------------
+
+enum class hold_outcome { held, seat_taken, user_limit };
+
+struct hold_result {
+  hold_outcome outcome = hold_outcome::seat_taken;
+  reservation_view reservation;
+};
+
+hold_result insert_hold(pg_connection& conn, const hold_request& req, int64_t price,
+                        int ttl_seconds, int max_per_user);
+
+std::optional<reservation_view> load_reservation(pg_connection& conn, int64_t id);
+
+// HELD and PAYING reservations, for re-arming expiry after a restart; with
+// overdue_only, just the HELD ones whose expiry has passed (the backstop).
+std::vector<reservation_view> live_holds(pg_connection& conn, bool overdue_only);
+
+// HELD -> PAYING for a saga; true also when this saga already did it.
+bool mark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
+
+// PAYING -> HELD when a payment saga gives up before any money moved.
+bool unmark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
+
+// PAYING -> CONFIRMED, the payment row, RESERVATION_CONFIRMED and
+// ORDER_COMPLETED, and the saga COMPLETED: the step that completes a payment.
+std::optional<payment_view> confirm_payment(pg_connection& conn, int64_t reservation_id,
+                                            int64_t saga_id);
+
+// HELD -> EXPIRED once expires_at has passed, with RESERVATION_EXPIRED.
+bool expire_hold(pg_connection& conn, int64_t reservation_id);
+
+// HELD -> CANCELLED by its owner, with RESERVATION_CANCELLED.
+bool cancel_hold(pg_connection& conn, int64_t reservation_id);
+
+// CONFIRMED -> CANCELLED, payment REFUNDED, RESERVATION_CANCELLED and
+// ORDER_REFUNDED, and the cancellation saga COMPLETED.
+bool cancel_confirmed(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
+
+std::optional<payment_view> payment_of(pg_connection& conn, int64_t reservation_id);
+
+// -- wallets ----------------------------------------------------------------
+
+int64_t wallet_balance(pg_connection& conn, int64_t user_id);
+int64_t charge_wallet(pg_connection& conn, int64_t user_id, int64_t amount);
+
+// Nothing when the balance is too low. Idempotent per saga.
+std::optional<int64_t> debit_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id,
+                                    int64_t amount);
+// Idempotent per saga.
+int64_t refund_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id, int64_t amount);
+ledger wallet_history(pg_connection& conn, int64_t user_id, int limit);
+
+// -- sagas ------------------------------------------------------------------
+
+struct saga_row {
+  int64_t id = 0;
+  std::string kind; // PAYMENT, CANCELLATION
+  int64_t reservation_id = 0;
+  int64_t user_id = 0;
+  int64_t amount = 0;
+  std::string state;
+  std::string step;
+  std::string idempotency_key;
+};
+
+int64_t create_saga(pg_connection& conn, const std::string& kind, int64_t reservation_id,
+                    int64_t user_id, int64_t amount, const std::string& idempotency_key);
+// Records progress: the step about to be taken or just taken, and its outcome.
+void record_saga_step(pg_connection& conn, int64_t saga_id, const std::string& step,
+                      const std::string& outcome, const std::string& state);
+void finish_saga(pg_connection& conn, int64_t saga_id, const std::string& state,
+                 const std::string& error);
+std::vector<saga_row> unfinished_sagas(pg_connection& conn);
+
+// -- idempotency keys ---------------------------------------------------------
+
+struct key_claim {
+  enum { claimed, replay, in_flight, mismatch } outcome = claimed;
+  api_answer stored;
+};
+
+key_claim claim_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key,
+                                const std::string& request_hash);
+void store_idempotent_answer(pg_connection& conn, int64_t user_id, const std::string& key,
+                             const api_answer& answer);
+void release_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key);
+// Frees keys left in flight by a crash whose saga never started.
+void release_orphaned_keys(pg_connection& conn);
+
+// The 201 body of a completed payment, as first sent and as replayed.
+std::string payment_answer_body(const payment_view& p);
+// Looks a key up without claiming it.
+std::optional<key_claim> find_idempotency_key(pg_connection& conn, int64_t user_id,
+                                              const std::string& key,
+                                              const std::string& request_hash);
+
+} // namespace boxoffice::storage

@@ -1,0 +1,118 @@
+#include "storage/outbox_store.hpp"
+
+#include <boost/uuid/random_generator.hpp>
+#include <boost/uuid/uuid_io.hpp>
+#include <chrono>
+#include <ctime>
+
+#include "storage/pg.hpp"
+
+namespace boxoffice::storage {
+
+namespace {
+
+std::string new_event_id() {
+  thread_local boost::uuids::random_generator gen;
+  return boost::uuids::to_string(gen());
+}
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// The sequence lives on the aggregate's own row, so pruning delivered events
+// never resets it.
+int64_t next_sequence(pg_connection& conn, const event_draft& d) {
+  const char* sql = d.aggregate_type == "order"
+                      ? "UPDATE payments SET event_seq = event_seq + 1 WHERE id = $1 "
+                        "RETURNING event_seq"
+                      : "UPDATE reservations SET event_seq = event_seq + 1 WHERE id = $1 "
+                        "RETURNING event_seq";
+  auto rows = conn.exec(sql, params(d.aggregate_id));
+  if (rows.empty())
+    throw pg_error("event for a missing aggregate " + d.aggregate_type, "P0002");
+  return rows.int64(0, 0);
+}
+
+constexpr const char* iso_sql =
+  "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+
+std::string iso(const char* col) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, iso_sql, col);
+  return buf;
+}
+
+} // namespace
+
+std::string iso_millis(int64_t epoch_ms) {
+  std::time_t secs = epoch_ms / 1000;
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[40];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char out[48];
+  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(epoch_ms % 1000));
+  return out;
+}
+
+std::string append_event(pg_connection& conn, const event_draft& d) {
+  auto seq = next_sequence(conn, d);
+  auto id = new_event_id();
+  auto occurred = iso_millis(now_ms());
+  nlohmann::json body{{"eventId", id},
+                      {"eventType", d.type},
+                      {"occurredAt", occurred},
+                      {"aggregateType", d.aggregate_type},
+                      {"aggregateId", std::to_string(d.aggregate_id)},
+                      {"sequence", seq},
+                      {"data", d.data}};
+  conn.exec("INSERT INTO outbox (event_id, stream, event_type, aggregate_type, aggregate_id, "
+            "sequence, payload, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            params(id, d.stream, d.type, d.aggregate_type, std::to_string(d.aggregate_id), seq,
+                   body.dump(), occurred));
+  return id;
+}
+
+nlohmann::json reservation_event_data(pg_connection& conn, int64_t reservation_id) {
+  auto r = conn.exec("SELECT r.id, r.user_id, c.id, c.title, c.artist, c.venue, s.id, " +
+                       iso("s.starts_at") + ", r.seat_number, r.price, r.status, " +
+                       iso("r.expires_at") + ", " + iso("r.created_at") +
+                       " FROM reservations r JOIN schedules s ON s.id = r.schedule_id "
+                       "JOIN concerts c ON c.id = s.concert_id WHERE r.id = $1",
+                     params(reservation_id));
+  if (r.empty())
+    return nlohmann::json::object();
+  return {{"reservationId", r.int64(0, 0)}, {"userId", r.int64(0, 1)},
+          {"concertId", r.int64(0, 2)},     {"concertTitle", r.text(0, 3)},
+          {"artist", r.text(0, 4)},         {"venue", r.text(0, 5)},
+          {"scheduleId", r.int64(0, 6)},    {"scheduleStartsAt", r.text(0, 7)},
+          {"seatNumber", r.int64(0, 8)},    {"price", r.int64(0, 9)},
+          {"status", r.text(0, 10)},        {"expiresAt", r.text(0, 11)},
+          {"reservedAt", r.text(0, 12)}};
+}
+
+nlohmann::json order_event_data(pg_connection& conn, int64_t payment_id) {
+  auto r = conn.exec("SELECT p.id, p.reservation_id, p.user_id, p.amount, p.status, " +
+                       iso("p.paid_at") + ", " + iso("p.refunded_at") +
+                       ", c.id, c.title, s.id, " + iso("s.starts_at") +
+                       ", rs.seat_number FROM payments p "
+                       "JOIN reservations rs ON rs.id = p.reservation_id "
+                       "JOIN schedules s ON s.id = rs.schedule_id "
+                       "JOIN concerts c ON c.id = s.concert_id WHERE p.id = $1",
+                     params(payment_id));
+  if (r.empty())
+    return nlohmann::json::object();
+  nlohmann::json j{{"orderId", r.int64(0, 0)},     {"paymentId", r.int64(0, 0)},
+                   {"reservationId", r.int64(0, 1)}, {"userId", r.int64(0, 2)},
+                   {"amount", r.int64(0, 3)},       {"status", r.text(0, 4)},
+                   {"paidAt", r.text(0, 5)},        {"concertId", r.int64(0, 7)},
+                   {"concertTitle", r.text(0, 8)},  {"scheduleId", r.int64(0, 9)},
+                   {"scheduleStartsAt", r.text(0, 10)}, {"seatNumber", r.int64(0, 11)}};
+  if (!r.is_null(0, 6))
+    j["refundedAt"] = r.text(0, 6);
+  return j;
+}
+
+} // namespace boxoffice::storage

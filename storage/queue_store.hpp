@@ -1,0 +1,28 @@
+#pragma once
+// Queue tokens survive restarts: creation, admission and expiry are stored.
+
+#include <string>
+#include <vector>
+
+namespace boxoffice::storage {
+
+class pg_connection;
+
+struct token_row {
+  std::string token;
+  int64_t user_id = 0;
+  int64_t place = 0;
+  std::string status; // WAITING, ACTIVE, EXPIRED
+  int64_t active_until_ms = 0;
+};
+
+// Returns the user's live token, creating `token` for them if they have none.
+token_row issue_token(pg_connection& conn, const std::string& token, int64_t user_id);
+
+// WAITING and ACTIVE tokens in order of arrival.
+std::vector<token_row> live_tokens(pg_connection& conn);
+
+// Writes the status and active_until of many tokens in one statement.
+void save_tokens(pg_connection& conn, const std::vector<token_row>& rows);
+
+} // namespace boxoffice::storage

@@ -1,0 +1,114 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+
+#include "pg_fixture.hpp"
+#include "storage/db_pool.hpp"
+#include "storage/demo_seed.hpp"
+#include "storage/migrations.hpp"
+
+using namespace boxoffice;
+using namespace boxoffice::storage;
+
+namespace {
+
+// Submits tasks and waits until every one reported back.
+struct task_waiter {
+  std::mutex mtx;
+  std::condition_variable cv;
+  int outstanding = 0;
+
+  db_task_ptr make(std::function<void(pg_connection&)> work) {
+    auto t = std::make_shared<db_task>();
+    t->work = std::move(work);
+    t->done = [this](const db_task&) {
+      std::lock_guard<std::mutex> g{mtx};
+      --outstanding;
+      cv.notify_all();
+    };
+    std::lock_guard<std::mutex> g{mtx};
+    ++outstanding;
+    return t;
+  }
+
+  void wait() {
+    std::unique_lock<std::mutex> l{mtx};
+    cv.wait(l, [this] { return outstanding == 0; });
+  }
+};
+
+} // namespace
+
+TEST_CASE("migrations apply once and record their versions") {
+  testing::fresh_database db;
+  pg_connection conn{db.url};
+  auto& all = embedded_migrations();
+  REQUIRE(all.size() >= 3);
+  CHECK(apply_migrations(conn, all) == static_cast<int>(all.size()));
+  CHECK(apply_migrations(conn, all) == 0);
+  CHECK(conn.exec("SELECT count(*) FROM schema_migrations").int64(0, 0) ==
+        static_cast<int64_t>(all.size()));
+}
+
+TEST_CASE("a failing migration leaves nothing behind") {
+  testing::fresh_database db;
+  pg_connection conn{db.url};
+  std::vector<migration> broken = {{"001_ok.sql", "CREATE TABLE a (x INT)"},
+                                   {"002_bad.sql", "CREATE TABLE b (x INT); SELECT nope"}};
+  CHECK_THROWS_AS(apply_migrations(conn, broken), pg_error);
+  CHECK(conn.exec("SELECT to_regclass('b') IS NULL").boolean(0, 0));
+  CHECK(conn.exec("SELECT count(*) FROM schema_migrations").int64(0, 0) == 1);
+}
+
+TEST_CASE("demo data loads only into an empty catalogue") {
+  testing::fresh_database db;
+  pg_connection conn{db.url};
+  apply_migrations(conn, embedded_migrations());
+  CHECK(seed_demo_catalogue(conn, 50));
+  CHECK_FALSE(seed_demo_catalogue(conn, 50));
+  CHECK(conn.exec("SELECT count(*) FROM seats").int64(0, 0) == 3 * 3 * 50);
+}
+
+TEST_CASE("group commit: a failing task rolls back alone") {
+  testing::fresh_database db;
+  {
+    pg_connection conn{db.url};
+    conn.run("CREATE TABLE t (x INT PRIMARY KEY)");
+  }
+  db_pool pool{db.url, 1, 64};
+  task_waiter w;
+  std::vector<db_task_ptr> tasks;
+  for (int i = 0; i < 50; ++i)
+    tasks.push_back(w.make([i](pg_connection& c) {
+      // Task 7 collides with task 3: only it must fail.
+      c.exec("INSERT INTO t VALUES ($1)", params(i == 7 ? 3 : i));
+    }));
+  for (auto& t : tasks)
+    pool.submit(t);
+  w.wait();
+  for (int i = 0; i < 50; ++i)
+    CHECK(tasks[i]->ok == (i != 7));
+  CHECK(tasks[7]->sqlstate == "23505");
+  pg_connection conn{db.url};
+  CHECK(conn.exec("SELECT count(*) FROM t").int64(0, 0) == 49);
+  auto s = pool.stats();
+  CHECK(s.commits < 50); // tasks shared commits
+  CHECK(s.executed == 50);
+}
+
+TEST_CASE("a stopped pool fails new work instead of hanging") {
+  testing::fresh_database db;
+  db_pool pool{db.url, 2, 8};
+  pool.stop();
+  task_waiter w;
+  auto t = w.make([](pg_connection&) {});
+  pool.submit(t);
+  w.wait();
+  CHECK_FALSE(t->ok);
+}
+
+TEST_CASE("an unreachable database is reported, not waited for") {
+  CHECK_THROWS_AS(pg_connection{"host=127.0.0.1 port=1 user=x connect_timeout=2"}, pg_error);
+}

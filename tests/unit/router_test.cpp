@@ -1,0 +1,37 @@
+#include <catch2/catch.hpp>
+
+#include "http/router.hpp"
+
+using namespace boxoffice::http;
+
+TEST_CASE("routes match with their path ids") {
+  auto m = match_route("GET", "/api/v1/concerts/12/schedules/34/seats");
+  REQUIRE(m.outcome == route_match::found);
+  CHECK(m.id == route_id::seats);
+  CHECK(m.ids == std::vector<int64_t>{12, 34});
+  CHECK(match_route("DELETE", "/api/v1/reservations/5").id == route_id::reservation);
+  CHECK(match_route("GET", "/api/v1/points/7/history").id == route_id::points_history);
+}
+
+TEST_CASE("unknown paths and wrong methods are told apart") {
+  CHECK(match_route("GET", "/api/v1/nope").outcome == route_match::not_found);
+  auto m = match_route("PUT", "/api/v1/reservations/5");
+  CHECK(m.outcome == route_match::bad_method);
+  CHECK(m.allow == "GET, DELETE");
+}
+
+TEST_CASE("malformed ids name the id") {
+  for (auto bad : {"x", "0", "-3", "1e3", "9999999999999999999"}) {
+    auto m = match_route("GET", std::string{"/api/v1/concerts/"} + bad + "/schedules");
+    CHECK(m.outcome == route_match::bad_id);
+    CHECK(m.bad_id_name == "concertId");
+  }
+}
+
+TEST_CASE("query parameters") {
+  CHECK(query_param("userId=5&x=1", "userId") == "5");
+  CHECK(query_param("x=1", "userId").empty());
+  int64_t id = 0;
+  CHECK(parse_id("999999999999999999", id));
+  CHECK_FALSE(parse_id("1000000000000000000", id));
+}
