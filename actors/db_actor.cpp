@@ -28,11 +28,14 @@ db_actor::behavior_type db_actor_impl(db_actor::stateful_pointer<db_state> self,
       auto [rp, task] = std::move(i->second);
       self->state.pending.erase(i);
       task->done = nullptr; // break the cycle task -> done -> handle
+      if (task->ok && task->wrote_events && self->state.dispatcher)
+        self->send(self->state.dispatcher, notify_atom_v);
       if (task->ok)
         rp.deliver(caf::ok_atom_v);
       else
         rp.deliver(make_error(booking_errc::storage_failure, task->error));
     },
+    [=](dispatcher_actor dispatcher) { self->state.dispatcher = std::move(dispatcher); },
     [=](status_atom) {
       auto s = self->state.pool->stats();
       nlohmann::json j{{"type", "db"},        {"pending", self->state.pending.size()},

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-namespace boxoffice::actors {
+namespace boxoffice {
 
 using std::chrono::milliseconds;
 
@@ -176,4 +176,4 @@ void circuit_breaker::push_result(bool success) {
   next_ = (next_ + 1) % ring_.size();
 }
 
-} // namespace boxoffice::actors
+} // namespace boxoffice

@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-namespace boxoffice::actors {
+namespace boxoffice {
 
 // Exponential backoff with full jitter: delay(attempt) is uniform in [0, min(cap, base * 2^attempt)].
 // A server's Retry-After is a floor (itself capped at max_retry_after, so a hostile or broken
@@ -104,4 +104,4 @@ private:
   uint64_t rejected_count_ = 0;
 };
 
-} // namespace boxoffice::actors
+} // namespace boxoffice

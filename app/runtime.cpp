@@ -8,11 +8,14 @@
 
 #include "actors/catalogue_actor.hpp"
 #include "actors/db_actor.hpp"
+#include "actors/dispatcher.hpp"
 #include "actors/reservation_registry.hpp"
 #include "actors/saga_manager.hpp"
 #include "actors/waiting_room_actor.hpp"
 #include "actors/wallet_actor.hpp"
 #include "http/api_actor.hpp"
+#include "http/event_signing.hpp"
+#include "http/platform_client.hpp"
 #include "http/server.hpp"
 #include "messages/vocabulary.hpp"
 #include "storage/demo_seed.hpp"
@@ -39,6 +42,34 @@ void prepare_database(const settings& cfg) {
     spdlog::info("loaded the demo catalogue");
 }
 
+dispatcher_config make_dispatcher_config(const settings& cfg) {
+  auto& dp = cfg.dataplatform;
+  dispatcher_config out;
+  out.reservation_path = dp.reservation_path;
+  out.order_path = dp.order_path;
+  out.max_age_seconds = dp.max_age_seconds;
+  out.max_in_flight = dp.max_in_flight;
+  out.scan_interval_ms = dp.scan_interval_ms;
+  out.retain_delivered_seconds = dp.retain_delivered_seconds;
+  out.breaker.window = dp.breaker_window;
+  out.breaker.failure_percent = dp.breaker_failure_percent;
+  out.breaker.open_for = std::chrono::seconds(dp.breaker_open_seconds);
+  out.breaker.half_open_probes = dp.breaker_probes;
+  return out;
+}
+
+// The dispatcher's transport: the platform client, plus the signature.
+event_transport make_transport(http::platform_client& client, std::string secret) {
+  return [&client, secret](outbound_event ev, delivery_callback done) {
+    http::platform_request req{std::move(ev.path), std::move(ev.body), std::move(ev.headers)};
+    if (!secret.empty())
+      req.headers.emplace_back("X-Signature", "sha256=" + http::hmac_sha256_hex(secret, req.body));
+    client.post(std::move(req), [done = std::move(done)](http::platform_response res) {
+      done(res.status, res.error, res.retry_after_seconds);
+    });
+  };
+}
+
 } // namespace
 
 struct runtime::impl {
@@ -46,6 +77,7 @@ struct runtime::impl {
   // Declared before the actor system so they are destroyed after it.
   std::unique_ptr<storage::db_pool> pool;
   std::unique_ptr<http::server> server;
+  std::unique_ptr<http::platform_client> platform;
   std::unique_ptr<caf::actor_system_config> caf_cfg;
   std::unique_ptr<caf::actor_system> system;
   std::vector<caf::actor> top_level;
@@ -72,6 +104,18 @@ void runtime::start() {
                          cfg.queue.admit_per_second, cfg.queue.max_active,
                          cfg.queue.active_ttl_seconds};
   auto db = sys.spawn(db_actor_impl, impl_->pool.get());
+  dispatcher_actor dispatcher;
+  if (!cfg.dataplatform.url.empty()) {
+    impl_->platform = std::make_unique<http::platform_client>(
+      cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
+      cfg.dataplatform.max_in_flight);
+    dispatcher = sys.spawn(dispatcher_impl, db, make_dispatcher_config(cfg),
+                           make_transport(*impl_->platform, cfg.dataplatform.secret));
+    caf::anon_send(db, dispatcher);
+    spdlog::info("delivering events to {}", cfg.dataplatform.url);
+  } else {
+    spdlog::warn("dataplatform.url is empty: events stay in the outbox");
+  }
   // The registry and the catalogue need each other: the registry learns the
   // catalogue by a message right after both exist.
   auto reservations = sys.spawn(reservation_registry_impl, db, catalogue_actor{}, booking);
@@ -88,6 +132,8 @@ void runtime::start() {
                       caf::actor_cast<caf::actor>(waiting_room), caf::actor_cast<caf::actor>(wallets),
                       caf::actor_cast<caf::actor>(catalogue),    caf::actor_cast<caf::actor>(reservations),
                       caf::actor_cast<caf::actor>(db)};
+  if (dispatcher)
+    impl_->top_level.push_back(caf::actor_cast<caf::actor>(dispatcher));
   http::server_limits limits{cfg.http.max_body_bytes, cfg.http.max_header_bytes,
                              cfg.http.read_timeout_seconds, cfg.http.max_in_flight};
   impl_->server = std::make_unique<http::server>(
@@ -109,6 +155,8 @@ void runtime::stop() {
   impl_->top_level.clear();
   if (impl_->system)
     impl_->system->await_all_actors_done();
+  if (impl_->platform)
+    impl_->platform->stop();
   if (impl_->pool)
     impl_->pool->stop();
 }

@@ -18,9 +18,20 @@ using caf::replies_to;
 // Every long-running actor answers a status request with a JSON object.
 using status_iface = caf::typed_actor<replies_to<status_atom>::with<std::string>>;
 
-// Hands blocking libpq work to the storage pool and answers once it is durable.
+// Delivers committed outbox events to the data platform. `notify` is the fast
+// path after a commit; a periodic scan of the outbox is the backstop.
+using dispatcher_actor =
+  caf::typed_actor<reacts_to<notify_atom>, reacts_to<tick_atom>, reacts_to<flush_atom>,
+                   reacts_to<prune_atom>, reacts_to<delivery_report>,
+                   replies_to<list_atom>::with<std::string>,      // dead letters as JSON
+                   replies_to<replay_atom, int64_t>::with<int64_t>>:: // row id, 0: all dead
+    extend_with<status_iface>;
+
+// Hands blocking libpq work to the storage pool and answers once it is
+// durable; tells the dispatcher when a commit carried events.
 using db_actor = caf::typed_actor<replies_to<db_atom, storage::db_task_ptr>::with<caf::ok_atom>,
-                                  reacts_to<db_atom, uint64_t>>::extend_with<status_iface>;
+                                  reacts_to<db_atom, uint64_t>,
+                                  reacts_to<dispatcher_actor>>::extend_with<status_iface>;
 
 // One seat of one schedule: AVAILABLE -> HELD -> SOLD, released on expiry or
 // cancellation. Rejects a taken seat from memory, without the database.

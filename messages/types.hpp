@@ -149,4 +149,17 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
   return f(caf::meta::type_name("api_answer"), x.status, x.body);
 }
 
+// The outcome of one delivery attempt of one outbox row.
+struct delivery_report {
+  int64_t row_id = 0;
+  int32_t status = 0;       // 0: no HTTP answer
+  std::string error;        // why there was no answer
+  int32_t retry_after = -1; // seconds from Retry-After, -1 when absent
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, delivery_report& x) {
+  return f(caf::meta::type_name("delivery_report"), x.row_id, x.status, x.error, x.retry_after);
+}
+
 } // namespace boxoffice

@@ -116,7 +116,9 @@ void db_pool::run_once(pg_connection& conn, db_task& task) {
   conn.reconnect_if_broken();
   try {
     conn.run("BEGIN");
+    auto before = conn.outbox_writes;
     task.work(conn);
+    task.wrote_events = conn.outbox_writes != before;
     conn.run("COMMIT");
     commits_++;
     task.ok = true;
@@ -141,7 +143,9 @@ void db_pool::run_batch(pg_connection& conn, std::vector<db_task_ptr>& batch) {
     for (auto& task : batch) {
       conn.run("SAVEPOINT task");
       try {
+        auto before = conn.outbox_writes;
         task->work(conn);
+        task->wrote_events = conn.outbox_writes != before;
         conn.run("RELEASE SAVEPOINT task");
         task->ok = true;
       } catch (const pg_error& e) {

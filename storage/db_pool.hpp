@@ -25,6 +25,7 @@ struct db_task {
   // Called on the worker thread once the outcome is durable (or failed).
   std::function<void(const db_task&)> done;
   bool ok = false;
+  bool wrote_events = false; // committed at least one outbox row
   std::string error;
   std::string sqlstate;
 };

@@ -72,6 +72,7 @@ std::string append_event(pg_connection& conn, const event_draft& d) {
             "sequence, payload, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             params(id, d.stream, d.type, d.aggregate_type, std::to_string(d.aggregate_id), seq,
                    body.dump(), occurred));
+  conn.outbox_writes++;
   return id;
 }
 
@@ -113,6 +114,92 @@ nlohmann::json order_event_data(pg_connection& conn, int64_t payment_id) {
   if (!r.is_null(0, 6))
     j["refundedAt"] = r.text(0, 6);
   return j;
+}
+
+} // namespace boxoffice::storage
+
+namespace boxoffice::storage {
+
+namespace {
+
+std::string id_array(const std::vector<int64_t>& ids) {
+  std::string out = "{";
+  for (size_t i = 0; i < ids.size(); ++i)
+    out += (i ? "," : "") + std::to_string(ids[i]);
+  return out + "}";
+}
+
+} // namespace
+
+std::vector<outbox_row> pending_events(pg_connection& conn, int64_t after_id, int limit) {
+  auto rows = conn.exec(
+    "SELECT id, event_id, stream, event_type, aggregate_type || '/' || aggregate_id, sequence, "
+    "payload, attempts, (extract(epoch FROM COALESCE(replayed_at, occurred_at)) * 1000)::bigint, "
+    "(extract(epoch FROM next_attempt_at) * 1000)::bigint "
+    "FROM outbox WHERE status = 'PENDING' AND id > $1 ORDER BY id LIMIT $2",
+    params(after_id, limit));
+  std::vector<outbox_row> out;
+  out.reserve(rows.size());
+  for (int i = 0; i < rows.size(); ++i)
+    out.push_back({rows.int64(i, 0), rows.text(i, 1), rows.text(i, 2), rows.text(i, 3),
+                   rows.text(i, 4), rows.int64(i, 5), rows.text(i, 6),
+                   static_cast<int>(rows.int64(i, 7)), rows.int64(i, 8), rows.int64(i, 9)});
+  return out;
+}
+
+outbox_counts count_outbox(pg_connection& conn) {
+  auto r = conn.exec("SELECT count(*) FILTER (WHERE status = 'PENDING'), "
+                     "count(*) FILTER (WHERE status = 'DEAD'), "
+                     "count(*) FILTER (WHERE status = 'DELIVERED'), "
+                     "COALESCE((extract(epoch FROM min(occurred_at) FILTER "
+                     "(WHERE status = 'PENDING')) * 1000)::bigint, 0) FROM outbox");
+  return {r.int64(0, 0), r.int64(0, 1), r.int64(0, 2), r.int64(0, 3)};
+}
+
+void mark_delivered(pg_connection& conn, const std::vector<int64_t>& ids) {
+  conn.exec("UPDATE outbox SET status = 'DELIVERED', delivered_at = now(), "
+            "attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND status = 'PENDING'",
+            params(id_array(ids)));
+}
+
+void mark_retry(pg_connection& conn, int64_t id, int attempts, const std::string& error,
+                int64_t next_attempt_ms) {
+  conn.exec("UPDATE outbox SET attempts = $2, last_error = $3, "
+            "next_attempt_at = to_timestamp($4 / 1000.0) WHERE id = $1 AND status = 'PENDING'",
+            params(id, attempts, error, next_attempt_ms));
+}
+
+void mark_dead(pg_connection& conn, int64_t id, const std::string& error) {
+  conn.exec("UPDATE outbox SET status = 'DEAD', last_error = $2, attempts = attempts + 1 "
+            "WHERE id = $1 AND status = 'PENDING'",
+            params(id, error));
+}
+
+std::string dead_letters(pg_connection& conn, int limit) {
+  auto r = conn.exec(
+    "SELECT COALESCE(json_agg(json_build_object('id', id, 'eventId', event_id, 'eventType', "
+    "event_type, 'aggregate', aggregate_type || '/' || aggregate_id, 'sequence', sequence, "
+    "'attempts', attempts, 'lastError', last_error, 'occurredAt', occurred_at) ORDER BY id DESC), "
+    "'[]'::json)::text FROM (SELECT * FROM outbox WHERE status = 'DEAD' ORDER BY id DESC "
+    "LIMIT $1) d",
+    params(limit));
+  return r.text(0, 0);
+}
+
+int64_t replay_dead(pg_connection& conn, int64_t id) {
+  return conn
+    .exec("UPDATE outbox SET status = 'PENDING', attempts = 0, next_attempt_at = now(), "
+          "replayed_at = now() WHERE status = 'DEAD' AND ($1 = 0 OR id = $1)",
+          params(id))
+    .affected();
+}
+
+int64_t prune_delivered(pg_connection& conn, int retain_seconds) {
+  return conn
+    .exec("DELETE FROM outbox WHERE status = 'DELIVERED' "
+          "AND delivered_at < now() - make_interval(secs => $1)",
+          params(retain_seconds))
+    .affected();
 }
 
 } // namespace boxoffice::storage

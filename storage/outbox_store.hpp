@@ -30,3 +30,41 @@ nlohmann::json order_event_data(pg_connection& conn, int64_t payment_id);
 std::string iso_millis(int64_t epoch_ms);
 
 } // namespace boxoffice::storage
+
+namespace boxoffice::storage {
+
+// A pending event as the dispatcher holds it.
+struct outbox_row {
+  int64_t id = 0;
+  std::string event_id;
+  std::string stream;
+  std::string event_type;
+  std::string aggregate; // "reservation/42": the unit of ordering
+  int64_t sequence = 0;
+  std::string payload;
+  int attempts = 0;
+  int64_t age_base_ms = 0;     // occurred_at, or the last replay
+  int64_t next_attempt_ms = 0; // epoch ms
+};
+
+struct outbox_counts {
+  int64_t pending = 0;
+  int64_t dead = 0;
+  int64_t delivered_retained = 0;
+  int64_t oldest_pending_ms = 0; // epoch ms of the oldest pending event, 0 if none
+};
+
+// Pending rows after `after_id` (the fast path) or all of them (after_id 0).
+std::vector<outbox_row> pending_events(pg_connection& conn, int64_t after_id, int limit);
+outbox_counts count_outbox(pg_connection& conn);
+void mark_delivered(pg_connection& conn, const std::vector<int64_t>& ids);
+void mark_retry(pg_connection& conn, int64_t id, int attempts, const std::string& error,
+                int64_t next_attempt_ms);
+void mark_dead(pg_connection& conn, int64_t id, const std::string& error);
+// JSON array of dead letters (newest first).
+std::string dead_letters(pg_connection& conn, int limit);
+// Back to PENDING with the same event id; 0 replays every dead letter.
+int64_t replay_dead(pg_connection& conn, int64_t id);
+int64_t prune_delivered(pg_connection& conn, int retain_seconds);
+
+} // namespace boxoffice::storage

@@ -80,6 +80,9 @@ public:
   // Runs a statement without parameters (BEGIN, COMMIT, several statements).
   void run(const std::string& sql);
   bool healthy() const;
+  // Counts outbox rows written on this connection, so the pool can tell the
+  // dispatcher that new events committed (the fast path).
+  uint64_t outbox_writes = 0;
   // After the server restarted or the socket broke: try once to reconnect.
   void reconnect_if_broken();
 

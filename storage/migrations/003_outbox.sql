@@ -14,6 +14,7 @@ CREATE TABLE outbox (
   last_error      TEXT,
   next_attempt_at TIMESTAMPTZ NOT NULL DEFAULT now(),
   delivered_at    TIMESTAMPTZ,
+  replayed_at     TIMESTAMPTZ,                  -- an operator's replay restarts the age clock
   UNIQUE (aggregate_type, aggregate_id, sequence)
 );
 CREATE INDEX outbox_pending_idx ON outbox(id) WHERE status = 'PENDING';

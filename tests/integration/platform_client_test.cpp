@@ -540,7 +540,7 @@ TEST_CASE("keep-alive connections are reused up to max_connections", "[platform_
   test_server::options opts;
   opts.delay = 50ms;
   test_server server([](const received&) { return reply(200, "ok"); }, opts);
-  collector results;
+  collector results, more; // declared before the client: they outlive its thread
   platform_client client(server.url(), 5s, 2);
   for (int i = 0; i < 8; ++i)
     client.post(request("/e/" + std::to_string(i)), results.callback());
@@ -557,7 +557,6 @@ TEST_CASE("keep-alive connections are reused up to max_connections", "[platform_
   CHECK(stats.queued == 0);
 
   // Sequential requests ride the same connection.
-  collector more;
   for (int i = 0; i < 3; ++i) {
     client.post(request("/seq"), more.callback());
     REQUIRE(more.wait(static_cast<std::size_t>(i) + 1));

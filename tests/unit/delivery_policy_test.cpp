@@ -6,7 +6,7 @@
 #include <limits>
 #include <set>
 
-using namespace boxoffice::actors;
+using namespace boxoffice;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
 using std::chrono::seconds;

@@ -1,0 +1,306 @@
+#include "actors/dispatcher.hpp"
+
+#include <caf/send.hpp>
+#include <nlohmann/json.hpp>
+
+#include "actors/db_call.hpp"
+
+namespace boxoffice {
+
+namespace {
+
+using dispatcher_ptr = dispatcher_actor::stateful_pointer<dispatcher_state>;
+
+constexpr auto flush_delay = std::chrono::milliseconds(10);
+constexpr auto prune_interval = std::chrono::seconds(60);
+constexpr int full_scan_every = 5; // ticks
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+// Puts an aggregate's head where it belongs: due now, or later.
+void schedule_head(dispatcher_ptr self, const std::string& aggregate) {
+  auto& st = self->state;
+  auto q = st.queues.find(aggregate);
+  if (q == st.queues.end() || q->second.empty()) {
+    if (q != st.queues.end())
+      st.queues.erase(q);
+    st.scheduled.erase(aggregate);
+    return;
+  }
+  st.scheduled.insert(aggregate);
+  auto& head = q->second.begin()->second;
+  auto now = now_ms();
+  if (head.next_attempt_ms <= now) {
+    st.ready.push_back(aggregate);
+  } else {
+    st.waiting.emplace(head.next_attempt_ms, aggregate);
+    self->delayed_send(self, std::chrono::milliseconds(head.next_attempt_ms - now), tick_atom_v);
+  }
+}
+
+void adopt_rows(dispatcher_ptr self, std::vector<storage::outbox_row>& rows) {
+  auto& st = self->state;
+  for (auto& row : rows) {
+    st.cursor = std::max(st.cursor, row.id);
+    if (st.aggregate_of.count(row.id))
+      continue;
+    st.aggregate_of.emplace(row.id, row.aggregate);
+    auto aggregate = row.aggregate;
+    st.queues[aggregate].emplace(row.sequence, std::move(row));
+    if (!st.scheduled.count(aggregate))
+      schedule_head(self, aggregate);
+  }
+}
+
+void settle(dispatcher_ptr self, std::function<void(storage::pg_connection&)> write) {
+  db_then(
+    self, self->state.db,
+    [write](storage::pg_connection& c) {
+      write(c);
+      return true;
+    },
+    [](bool) {}, [](caf::error&) {}); // the row stays PENDING: delivered again later
+}
+
+void pop_head(dispatcher_ptr self, const std::string& aggregate) {
+  auto& st = self->state;
+  auto& q = st.queues[aggregate];
+  st.aggregate_of.erase(q.begin()->second.id);
+  q.erase(q.begin());
+  st.scheduled.erase(aggregate);
+  schedule_head(self, aggregate);
+}
+
+void note_error(dispatcher_state& st, std::string error) {
+  st.last_error = std::move(error);
+  st.last_error_ms = now_ms();
+}
+
+outbound_event to_request(const dispatcher_config& cfg, const storage::outbox_row& row) {
+  outbound_event ev;
+  ev.path = row.stream == "order" ? cfg.order_path : cfg.reservation_path;
+  ev.body = row.payload;
+  ev.headers = {{"X-Idempotency-Key", row.event_id}, {"X-Event-Type", row.event_type}};
+  return ev;
+}
+
+void send_head(dispatcher_ptr self, const std::string& aggregate) {
+  auto& st = self->state;
+  auto& row = st.queues[aggregate].begin()->second;
+  if (now_ms() - row.age_base_ms > st.cfg.max_age_seconds * 1000LL) {
+    auto id = row.id;
+    st.dead_total++;
+    note_error(st, "event " + row.event_id + " exceeded dataplatform.max_age_seconds");
+    settle(self, [id](storage::pg_connection& c) { storage::mark_dead(c, id, "too old"); });
+    return pop_head(self, aggregate);
+  }
+  st.in_flight++;
+  auto me = caf::actor_cast<dispatcher_actor>(self);
+  st.transport(to_request(st.cfg, row),
+               [me, id = row.id](int status, std::string error, std::optional<int> retry_after) {
+                 caf::anon_send(me, delivery_report{id, status, std::move(error),
+                                                    retry_after.value_or(-1)});
+               });
+}
+
+void pump(dispatcher_ptr self) {
+  auto& st = self->state;
+  auto now = now_ms();
+  while (!st.waiting.empty() && st.waiting.begin()->first <= now) {
+    st.ready.push_back(st.waiting.begin()->second);
+    st.waiting.erase(st.waiting.begin());
+  }
+  while (st.in_flight < st.cfg.max_in_flight && !st.ready.empty()) {
+    auto steady = std::chrono::steady_clock::now();
+    if (!st.breaker.allow(steady)) {
+      auto wait = st.breaker.open_until() - steady;
+      if (wait > std::chrono::milliseconds(0))
+        self->delayed_send(self, std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
+                                   std::chrono::milliseconds(1),
+                           tick_atom_v);
+      return;
+    }
+    auto aggregate = st.ready.front();
+    st.ready.pop_front();
+    send_head(self, aggregate);
+  }
+}
+
+void on_report(dispatcher_ptr self, const delivery_report& rep) {
+  auto& st = self->state;
+  st.in_flight--;
+  auto i = st.aggregate_of.find(rep.row_id);
+  if (i == st.aggregate_of.end())
+    return pump(self);
+  auto aggregate = i->second;
+  auto& row = st.queues[aggregate].begin()->second;
+  auto outcome = classify(rep.status, rep.error);
+  // A platform that answers 4xx is up: only retryable failures count against it.
+  st.breaker.record(outcome != delivery_outcome::retry, std::chrono::steady_clock::now());
+  switch (outcome) {
+    case delivery_outcome::delivered:
+      st.delivered_total++;
+      st.delivered_batch.push_back(rep.row_id);
+      if (!st.flush_pending) {
+        st.flush_pending = true;
+        self->delayed_send(self, flush_delay, flush_atom_v);
+      }
+      pop_head(self, aggregate);
+      break;
+    case delivery_outcome::dead: {
+      st.dead_total++;
+      auto why = "HTTP " + std::to_string(rep.status);
+      note_error(st, "event " + row.event_id + " rejected: " + why);
+      settle(self, [id = rep.row_id, why](storage::pg_connection& c) {
+        storage::mark_dead(c, id, why);
+      });
+      pop_head(self, aggregate);
+      break;
+    }
+    case delivery_outcome::retry: {
+      st.retried_total++;
+      auto why = rep.status ? "HTTP " + std::to_string(rep.status) : rep.error;
+      note_error(st, why);
+      std::optional<std::chrono::seconds> retry_after;
+      if (rep.retry_after >= 0)
+        retry_after = std::chrono::seconds(rep.retry_after);
+      auto delay = st.retry_backoff.delay(row.attempts, retry_after);
+      row.attempts++;
+      row.next_attempt_ms = now_ms() + delay.count();
+      settle(self, [id = row.id, n = row.attempts, why, at = row.next_attempt_ms](
+                     storage::pg_connection& c) { storage::mark_retry(c, id, n, why, at); });
+      st.scheduled.erase(aggregate);
+      schedule_head(self, aggregate);
+      break;
+    }
+  }
+  pump(self);
+}
+
+void scan(dispatcher_ptr self, bool from_start) {
+  auto& st = self->state;
+  if (st.scanning) {
+    st.rescan = true;
+    return;
+  }
+  auto room = st.cfg.max_in_memory - static_cast<int>(st.aggregate_of.size());
+  if (room <= 0)
+    return;
+  st.scanning = true;
+  db_then(
+    self, st.db,
+    [after = from_start ? 0 : st.cursor, room](storage::pg_connection& c) {
+      return storage::pending_events(c, after, room);
+    },
+    [self](std::vector<storage::outbox_row> rows) {
+      self->state.scanning = false;
+      adopt_rows(self, rows);
+      pump(self);
+      if (std::exchange(self->state.rescan, false))
+        scan(self, false);
+    },
+    [self](caf::error& err) {
+      self->state.scanning = false;
+      note_error(self->state, "outbox scan failed: " + error_message(err));
+    });
+}
+
+void backstop(dispatcher_ptr self) {
+  auto& st = self->state;
+  scan(self, ++st.ticks % full_scan_every == 0);
+  db_then(
+    self, st.db, [](storage::pg_connection& c) { return storage::count_outbox(c); },
+    [self](storage::outbox_counts counts) { self->state.counts = counts; },
+    [](caf::error&) {});
+}
+
+std::string status_json(dispatcher_ptr self) {
+  auto& st = self->state;
+  auto oldest = st.counts.oldest_pending_ms ? now_ms() - st.counts.oldest_pending_ms : 0;
+  nlohmann::json j{{"type", "dispatcher"},
+                   {"pending", st.counts.pending},
+                   {"inMemory", st.aggregate_of.size()},
+                   {"inFlight", st.in_flight},
+                   {"delivered", st.delivered_total},
+                   {"retried", st.retried_total},
+                   {"deadTotal", st.dead_total},
+                   {"dead", st.counts.dead},
+                   {"oldestPendingAgeMs", oldest},
+                   {"breaker", st.breaker.state_name()},
+                   {"breakerOpened", st.breaker.opened_count()},
+                   {"breakerRejected", st.breaker.rejected_count()},
+                   {"lastError", st.last_error},
+                   {"lastErrorAgeMs", st.last_error_ms ? now_ms() - st.last_error_ms : 0},
+                   {"mailbox", self->mailbox().size()}};
+  return j.dump();
+}
+
+} // namespace
+
+dispatcher_actor::behavior_type
+dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_actor db,
+                dispatcher_config cfg, event_transport transport) {
+  auto& st = self->state;
+  st.db = std::move(db);
+  st.cfg = cfg;
+  st.breaker = circuit_breaker{cfg.breaker};
+  st.transport = std::move(transport);
+  self->send(self, prune_atom_v);
+  // The periodic backstop: scans after crashes and catches what the fast path missed.
+  auto interval = std::chrono::milliseconds(cfg.scan_interval_ms);
+  self->send(self, tick_atom_v);
+  return {
+    [=](notify_atom) { scan(self, false); },
+    [=](tick_atom) {
+      auto now = std::chrono::steady_clock::now();
+      if (now >= self->state.next_backstop) {
+        self->state.next_backstop = now + interval;
+        backstop(self);
+        self->delayed_send(self, interval, tick_atom_v);
+      }
+      pump(self);
+    },
+    [=](flush_atom) {
+      auto& st = self->state;
+      st.flush_pending = false;
+      auto ids = std::move(st.delivered_batch);
+      st.delivered_batch.clear();
+      if (!ids.empty())
+        settle(self, [ids](storage::pg_connection& c) { storage::mark_delivered(c, ids); });
+    },
+    [=](prune_atom) {
+      settle(self, [retain = self->state.cfg.retain_delivered_seconds](storage::pg_connection& c) {
+        storage::prune_delivered(c, retain);
+      });
+      self->delayed_send(self, prune_interval, prune_atom_v);
+    },
+    [=](const delivery_report& rep) { on_report(self, rep); },
+    [=](list_atom) -> caf::result<std::string> {
+      auto rp = self->make_response_promise<std::string>();
+      db_then(
+        self, self->state.db,
+        [](storage::pg_connection& c) { return storage::dead_letters(c, 500); },
+        [rp](std::string json) mutable { rp.deliver(json); },
+        [rp](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](replay_atom, int64_t id) -> caf::result<int64_t> {
+      auto rp = self->make_response_promise<int64_t>();
+      db_then(
+        self, self->state.db,
+        [id](storage::pg_connection& c) { return storage::replay_dead(c, id); },
+        [self, rp](int64_t n) mutable {
+          scan(self, true); // replayed rows sit below the cursor
+          rp.deliver(n);
+        },
+        [rp](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](status_atom) { return status_json(self); },
+  };
+}
+
+} // namespace boxoffice

@@ -1,0 +1,372 @@
+"""End to end: the booking funnel under concurrency, crashes and expiry,
+asserting on what PostgreSQL holds afterwards."""
+
+import random
+import signal
+import threading
+import time
+import unittest
+
+import harness as h
+
+FAST_QUEUE = ["--queue.admit_per_second", "100000", "--queue.max_active", "100000"]
+
+
+class Fan:
+    """One user walking the funnel against a server."""
+
+    def __init__(self, server, user_id):
+        self.s = server
+        self.user = user_id
+        self.token = None
+
+    def charge(self, amount):
+        return self.s.call("POST", "/api/v1/points/charge", {"userId": self.user, "amount": amount})
+
+    def enter(self, timeout=30):
+        status, body, _ = self.s.call("POST", "/api/v1/queue/token", {"userId": self.user})
+        assert status == 201, body
+        self.token = body["token"]
+        deadline = time.time() + timeout
+        while body["status"] != "ACTIVE":
+            assert time.time() < deadline, "never admitted"
+            time.sleep(max(body["pollAfterMs"], 20) / 1000)
+            status, body, _ = self.s.call("GET", "/api/v1/queue/status",
+                                          headers={"X-Queue-Token": self.token})
+            assert status == 200, body
+        return self
+
+    def headers(self, **extra):
+        hd = {"X-Queue-Token": self.token}
+        hd.update(extra)
+        return hd
+
+    def hold(self, schedule, seat):
+        return self.s.call("POST", "/api/v1/reservations",
+                           {"userId": self.user, "scheduleId": schedule, "seatNumber": seat},
+                           headers=self.headers())
+
+    def pay(self, reservation_id, key=None):
+        extra = {"Idempotency-Key": key} if key else {}
+        return self.s.call("POST", "/api/v1/payments",
+                           {"userId": self.user, "reservationId": reservation_id},
+                           headers=self.headers(**extra))
+
+    def cancel(self, reservation_id):
+        return self.s.call("DELETE", f"/api/v1/reservations/{reservation_id}?userId={self.user}",
+                           headers=self.headers())
+
+
+def check_database_invariants(test, db):
+    """What must hold in the database whatever happened."""
+    test.assertEqual(h.psql(db, """
+        SELECT schedule_id, seat_number FROM reservations
+        WHERE status IN ('HELD','PAYING','CONFIRMED')
+        GROUP BY 1, 2 HAVING count(*) > 1"""), [], "a seat with two live reservations")
+    test.assertEqual(h.psql(db, """
+        SELECT w.user_id FROM wallets w LEFT JOIN wallet_ledger l ON l.user_id = w.user_id
+        GROUP BY w.user_id, w.balance HAVING w.balance <> COALESCE(sum(l.amount), 0)
+           OR w.balance < 0"""), [], "a balance that is not its ledger's sum")
+    # Every debit ended in a completed (or later refunded) payment or a refund.
+    test.assertEqual(h.psql(db, """
+        SELECT l.saga_id FROM wallet_ledger l WHERE l.kind = 'PAYMENT'
+          AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.saga_id = l.saga_id)
+          AND NOT EXISTS (SELECT 1 FROM wallet_ledger r WHERE r.saga_id = l.saga_id
+                          AND r.kind = 'REFUND')"""), [], "money taken without a booking")
+    test.assertEqual(h.psql(db, """
+        SELECT r.id FROM reservations r WHERE r.status = 'CONFIRMED'
+          AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.reservation_id = r.id
+                          AND p.status = 'COMPLETED')"""), [], "a booking without a payment")
+
+
+class BookingTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.db = h.fresh_database("booking")
+        cls.server = h.Server(cls.db, *FAST_QUEUE, "--hold.max_per_user", "2").start()
+        cls.next_user = iter(range(1000, 10**9))
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        assert code == 0, f"unclean shutdown ({code}):\n{cls.server.output()}"
+
+    def fan(self):
+        return Fan(self.server, next(self.next_user))
+
+    def assert_error(self, result, status, code):
+        got, body, _ = result
+        self.assertEqual((got, body.get("error", {}).get("code")), (status, code), body)
+
+    def test_race_for_one_seat(self):
+        fans = [self.fan() for _ in range(220)]
+        h.parallel([f.enter for f in fans], threads=32)
+        results = h.parallel([lambda f=f: f.hold(2, 7) for f in fans], threads=110)
+        statuses = sorted(r[0] for r in results)
+        self.assertEqual(statuses.count(201), 1, statuses)
+        self.assertEqual(statuses.count(409), len(fans) - 1)
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM reservations WHERE schedule_id = 2 "
+                                           "AND seat_number = 7"), "1")
+        check_database_invariants(self, self.db)
+
+    def test_crowd_buys_a_schedule(self):
+        fans = [self.fan() for _ in range(1000)]
+        h.parallel([lambda f=f: (f.charge(200000), f.enter()) for f in fans], threads=48)
+        rnd = random.Random(7)
+
+        def buy(f):
+            for _ in range(6):
+                status, body, _ = f.hold(3, rnd.randint(1, 50))
+                if status == 201:
+                    status, body, _ = f.pay(body["reservationId"])
+                    return status
+            return None
+
+        results = h.parallel([lambda f=f: buy(f) for f in fans], threads=64)
+        self.assertEqual(results.count(201), 50, results[:20])
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM reservations WHERE schedule_id = 3 "
+                                           "AND status = 'CONFIRMED'"), "50")
+        status, body, _ = self.server.call("GET", "/api/v1/concerts/1/schedules")
+        self.assertEqual([s["availableSeats"] for s in body["schedules"] if s["id"] == 3], [0])
+        check_database_invariants(self, self.db)
+
+    def test_money_under_concurrent_charges_payments_cancellations(self):
+        fans = [self.fan() for _ in range(12)]
+        for f in fans:
+            f.enter()
+        seats = iter(range(1, 51))
+
+        def churn(f):
+            for _ in range(4):
+                f.charge(60000)
+                status, body, _ = f.hold(4, next(seats))
+                if status != 201:
+                    continue
+                rid = body["reservationId"]
+                # Two racing payments and a racing cancellation of one booking.
+                out = h.parallel([lambda: f.pay(rid), lambda: f.pay(rid), lambda: f.cancel(rid)], 3)
+                if any(r[0] == 201 for r in out) and random.random() < 0.5:
+                    f.cancel(rid)
+                f.enter()  # a completed payment expires the token
+
+        h.parallel([lambda f=f: churn(f) for f in fans], threads=12)
+        check_database_invariants(self, self.db)
+        for f in fans:
+            ledger = h.scalar(self.db, "SELECT COALESCE(sum(amount), 0) FROM wallet_ledger "
+                                       "WHERE user_id = :v1", f.user)
+            status, body, _ = self.server.call("GET", f"/api/v1/points/{f.user}")
+            self.assertEqual(body["balance"], int(ledger))
+
+    def test_error_rows(self):
+        a, b = self.fan(), self.fan()
+        a.charge(100000)
+        a.enter()
+        b.enter()
+        # 401: no token, unknown token.
+        self.assert_error(self.server.call("POST", "/api/v1/reservations",
+                                           {"userId": a.user, "scheduleId": 5, "seatNumber": 1}),
+                          401, "TOKEN_INVALID")
+        self.assert_error(self.server.call("GET", "/api/v1/concerts/2/schedules/5/seats",
+                                           headers={"X-Queue-Token": "nope"}), 401, "TOKEN_INVALID")
+        # 403: another user's token.
+        self.assert_error(self.server.call("POST", "/api/v1/reservations",
+                                           {"userId": b.user, "scheduleId": 5, "seatNumber": 1},
+                                           headers=a.headers()), 403, "TOKEN_FORBIDDEN")
+        # 400: bad fields, naming them.
+        for body, field in [({"scheduleId": 5, "seatNumber": 1}, "userId"),
+                            ({"userId": a.user, "scheduleId": "5", "seatNumber": 1}, "scheduleId"),
+                            ({"userId": a.user, "scheduleId": 5, "seatNumber": -1}, "seatNumber"),
+                            ({"userId": a.user, "scheduleId": 5, "seatNumber": 1.5}, "seatNumber")]:
+            status, err, _ = self.server.call("POST", "/api/v1/reservations", body,
+                                              headers=a.headers())
+            self.assertEqual(status, 400, err)
+            self.assertIn(field, err["error"]["message"])
+        self.assert_error(self.server.call("POST", "/api/v1/points/charge",
+                                           {"userId": a.user, "amount": 0}), 400, "INVALID_ARGUMENT")
+        self.assert_error(self.server.call("POST", "/api/v1/points/charge",
+                                           {"userId": a.user, "amount": 10**12}), 400, "INVALID_ARGUMENT")
+        self.assert_error(self.server.call("POST", "/api/v1/points/charge", raw="{not json"),
+                          400, "MALFORMED_JSON")
+        # 404: unknown schedule and seat, another user's reservation.
+        self.assert_error(a.hold(99999, 1), 404, "NOT_FOUND")
+        self.assert_error(a.hold(5, 51), 404, "NOT_FOUND")
+        status, held, _ = a.hold(5, 1)
+        self.assertEqual(status, 201, held)
+        self.assert_error(self.server.call("GET", f"/api/v1/reservations/{held['reservationId']}"
+                                                  f"?userId={b.user}"), 404, "NOT_FOUND")
+        # 409: seat taken; hold limit.
+        self.assert_error(b.hold(5, 1), 409, "SEAT_UNAVAILABLE")
+        self.assertEqual(a.hold(5, 2)[0], 201)
+        self.assert_error(a.hold(5, 3), 409, "HOLD_LIMIT_REACHED")
+        # 409: too few points; the hold stays so the fan can charge and retry.
+        self.assert_error(a.pay(held["reservationId"]), 409, "INSUFFICIENT_BALANCE")
+        status, view, _ = self.server.call("GET", f"/api/v1/reservations/{held['reservationId']}"
+                                                  f"?userId={a.user}")
+        self.assertEqual(view["status"], "HELD")
+        a.charge(100000)
+        status, paid, _ = a.pay(held["reservationId"], key="key-1")
+        self.assertEqual(status, 201, paid)
+        # The token expired with the payment, yet the retry gets its stored answer.
+        status, again, _ = a.pay(held["reservationId"], key="key-1")
+        self.assertEqual((status, again), (201, paid))
+        self.assert_error(a.pay(held["reservationId"] + 1, key="key-1"), 422, "IDEMPOTENCY_KEY_REUSED")
+        self.assert_error(a.pay(held["reservationId"]), 401, "TOKEN_INVALID")
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM payments WHERE user_id = :v1",
+                                  a.user), "1")
+        check_database_invariants(self, self.db)
+
+    def test_one_key_two_concurrent_requests_make_one_payment(self):
+        f = self.fan()
+        f.charge(300000)
+        f.enter()
+        status, held, _ = f.hold(6, 9)
+        self.assertEqual(status, 201, held)
+        out = h.parallel([lambda: f.pay(held["reservationId"], key="same")] * 8, threads=8)
+        codes = [r[0] for r in out]
+        self.assertIn(201, codes)
+        self.assertTrue(set(codes) <= {201, 409}, codes)
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM payments WHERE user_id = :v1",
+                                  f.user), "1")
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM wallet_ledger WHERE user_id = :v1 "
+                                           "AND kind = 'PAYMENT'", f.user), "1")
+
+    def test_cancel_confirmed_refunds_and_frees_the_seat(self):
+        f = self.fan()
+        f.charge(150000)
+        f.enter()
+        status, held, _ = f.hold(7, 11)
+        rid = held["reservationId"]
+        self.assertEqual(f.pay(rid)[0], 201)
+        f.enter()
+        status, view, _ = f.cancel(rid)
+        self.assertEqual((status, view["status"]), (200, "CANCELLED"), view)
+        self.assertEqual(self.server.call("GET", f"/api/v1/points/{f.user}")[1]["balance"], 150000)
+        self.assertEqual(h.scalar(self.db, "SELECT status FROM payments WHERE reservation_id = :v1",
+                                  rid), "REFUNDED")
+        self.assertEqual(f.hold(7, 11)[0], 201)  # the seat is free again
+        check_database_invariants(self, self.db)
+
+
+class AdmissionTest(unittest.TestCase):
+    def test_rate_and_cap(self):
+        db = h.fresh_database("admission")
+        server = h.Server(db, "--queue.admit_per_second", "20", "--queue.max_active", "30").start()
+        try:
+            fans = [Fan(server, 500 + i) for i in range(60)]
+            started = time.time()
+            tickets = [server.call("POST", "/api/v1/queue/token", {"userId": f.user})[1]
+                       for f in fans]
+            # The same user again gets the same token and place.
+            again = server.call("POST", "/api/v1/queue/token", {"userId": fans[5].user})[1]
+            self.assertEqual(again["token"], tickets[5]["token"])
+            time.sleep(1.0)
+            def active_count():
+                return sum(server.call("GET", "/api/v1/queue/status",
+                                       headers={"X-Queue-Token": t["token"]})[1]["status"] == "ACTIVE"
+                           for t in tickets)
+            n = active_count()
+            elapsed = time.time() - started
+            self.assertLessEqual(n, 20 * elapsed + 21)  # rate (one second of budget at most)
+            self.assertGreater(n, 0)
+            time.sleep(2.5)
+            self.assertEqual(active_count(), 30)  # the cap
+            # Positions are exact: the first waiting user is at position 1.
+            waiting = [server.call("GET", "/api/v1/queue/status",
+                                   headers={"X-Queue-Token": t["token"]})[1] for t in tickets]
+            positions = sorted(w["position"] for w in waiting if w["status"] == "WAITING")
+            self.assertEqual(positions, list(range(1, 31)))
+            # A waiting token may not reserve.
+            w = next(t for t, s in zip(tickets, waiting) if s["status"] == "WAITING")
+            status, body, _ = server.call("POST", "/api/v1/reservations",
+                                          {"userId": w["userId"], "scheduleId": 1, "seatNumber": 1},
+                                          headers={"X-Queue-Token": w["token"]})
+            self.assertEqual((status, body["error"]["code"]), (403, "TOKEN_NOT_ACTIVE"))
+            # Tokens and places survive a restart.
+            self.assertEqual(server.stop(), 0)
+            server = h.Server(db, "--queue.admit_per_second", "20", "--queue.max_active", "30",
+                              port=server.port).start()
+            again = server.call("GET", "/api/v1/queue/status",
+                                headers={"X-Queue-Token": w["token"]})[1]
+            self.assertEqual(again["status"], "WAITING")
+        finally:
+            server.stop()
+
+
+class ExpiryTest(unittest.TestCase):
+    def test_hold_expires_in_time_also_across_restart(self):
+        db = h.fresh_database("expiry")
+        args = [*FAST_QUEUE, "--hold.ttl_seconds", "2"]
+        server = h.Server(db, *args).start()
+        f = Fan(server, 42).enter()
+        status, held, _ = f.hold(1, 1)
+        self.assertEqual(status, 201)
+        status, held2, _ = f.hold(1, 2)
+        self.assertEqual(status, 201)
+        # One expires while the server runs, within a second of expires_at.
+        deadline = time.time() + 3.0 + 1.0
+        while h.scalar(db, "SELECT status FROM reservations WHERE id = :v1",
+                       held["reservationId"]) == "HELD":
+            self.assertLess(time.time(), deadline, "hold outlived its expiry")
+            time.sleep(0.05)
+        lag = float(h.scalar(db, "SELECT extract(epoch FROM updated_at - expires_at) FROM reservations "
+                                 "WHERE id = :v1", held["reservationId"]))
+        self.assertLess(lag, 1.0)
+        server.kill()
+        time.sleep(2.5)  # the other hold expires while the server is down
+        server = h.Server(db, *args).start()
+        try:
+            time.sleep(1.5)
+            self.assertEqual(h.scalar(db, "SELECT status FROM reservations WHERE id = :v1",
+                                      held2["reservationId"]), "EXPIRED")
+            f = Fan(server, 43).enter()
+            self.assertEqual(f.hold(1, 2)[0], 201)
+            self.assertEqual(h.scalar(db, "SELECT count(*) FROM outbox WHERE event_type = "
+                                          "'RESERVATION_EXPIRED'"), "2")
+        finally:
+            server.stop()
+
+
+class CrashTest(unittest.TestCase):
+    def test_sigkill_during_payments(self):
+        db = h.fresh_database("crash")
+        server = h.Server(db, *FAST_QUEUE, "--demo.seats_per_schedule", "200").start()
+        fans = [Fan(server, 2000 + i) for i in range(60)]
+        h.parallel([lambda f=f: (f.charge(1000000), f.enter()) for f in fans], threads=30)
+        stop = threading.Event()
+
+        def stream(f, seat):
+            while not stop.is_set():
+                try:
+                    status, body, _ = f.hold(1 + seat % 9, seat // 9 + 1)
+                    if status == 201:
+                        f.pay(body["reservationId"])
+                        f.enter()
+                except Exception:
+                    return
+                seat += 60
+
+        threads = [threading.Thread(target=stream, args=(f, i)) for i, f in enumerate(fans)]
+        for t in threads:
+            t.start()
+        time.sleep(2.5)
+        server.proc.send_signal(signal.SIGKILL)
+        server.proc.wait()
+        stop.set()
+        for t in threads:
+            t.join()
+        self.assertGreater(int(h.scalar(db, "SELECT count(*) FROM payments")), 0)
+        server = h.Server(db, *FAST_QUEUE).start()
+        try:
+            deadline = time.time() + 20
+            while h.scalar(db, "SELECT count(*) FROM sagas WHERE state IN ('RUNNING','COMPENSATING')") != "0":
+                self.assertLess(time.time(), deadline, "sagas left unfinished after recovery")
+                time.sleep(0.1)
+            check_database_invariants(self, db)
+            self.assertEqual(h.psql(db, "SELECT id FROM reservations WHERE status = 'PAYING'"), [])
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+
+if __name__ == "__main__":
+    h.take_binaries("boxoffice")
+    h.main()

@@ -1,0 +1,147 @@
+// Unit tests of the load driver's pure parts: histogram, URL and path
+// helpers, seat-map scanner.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+
+#include <random>
+#include <string>
+
+#include "tools/loadgen/histogram.hpp"
+#include "tools/loadgen/http_client.hpp"
+#include "tools/loadgen/seatmap.hpp"
+
+using namespace boxoffice::loadgen;
+using H = LogLinearHistogram;
+
+TEST_CASE("histogram buckets are contiguous and cover uint64") {
+  CHECK(H::bucket_index(0) == 0);
+  CHECK(H::bucket_index(127) == 127);
+  CHECK(H::bucket_index(128) == 128);
+  CHECK(H::bucket_index(129) == 128);
+  CHECK(H::bucket_index(130) == 129);
+  CHECK(H::bucket_index(~std::uint64_t{0}) == H::kBuckets - 1);
+  for (std::size_t i = 0; i + 1 < H::kBuckets; ++i) {
+    REQUIRE(H::bucket_lowest(i) <= H::bucket_highest(i));
+    REQUIRE(H::bucket_highest(i) + 1 == H::bucket_lowest(i + 1));
+    REQUIRE(H::bucket_index(H::bucket_lowest(i)) == i);
+    REQUIRE(H::bucket_index(H::bucket_highest(i)) == i);
+  }
+  CHECK(H::bucket_highest(H::kBuckets - 1) == ~std::uint64_t{0});
+}
+
+TEST_CASE("histogram relative error stays below 1/64") {
+  std::mt19937_64 rng(7);
+  for (int n = 0; n < 100000; ++n) {
+    const std::uint64_t v = rng() >> (rng() % 64);
+    const auto i = H::bucket_index(v);
+    const auto hi = H::bucket_highest(i);
+    REQUIRE(v >= H::bucket_lowest(i));
+    REQUIRE(v <= hi);
+    if (v >= H::kSub) REQUIRE(static_cast<double>(hi - v) / static_cast<double>(v) <= 1.0 / 64);
+  }
+}
+
+TEST_CASE("histogram percentiles") {
+  H h;
+  CHECK(h.percentile(50) == 0);
+  CHECK(h.empty());
+  for (std::uint64_t v = 1; v <= 100; ++v) h.record(v);  // exact range
+  CHECK(h.count() == 100);
+  CHECK(h.min() == 1);
+  CHECK(h.max() == 100);
+  CHECK(h.percentile(50) == 50);
+  CHECK(h.percentile(99) == 99);
+  CHECK(h.percentile(100) == 100);
+  CHECK(h.percentile(0) == 1);
+  CHECK(h.mean() == Approx(50.5));
+
+  H big;
+  for (std::uint64_t v = 1; v <= 1000000; ++v) big.record(v);
+  CHECK(big.percentile(50) == Approx(500000).epsilon(1.0 / 64));
+  CHECK(big.percentile(99) == Approx(990000).epsilon(1.0 / 64));
+  CHECK(big.percentile(99.9) == Approx(999000).epsilon(1.0 / 64));
+  CHECK(big.percentile(100) == 1000000);
+}
+
+TEST_CASE("histogram merge and weighted record") {
+  H a, b;
+  a.record(10, 3);
+  b.record(1000000);
+  b.record(5);
+  a.merge(b);
+  CHECK(a.count() == 5);
+  CHECK(a.min() == 5);
+  CHECK(a.max() == 1000000);
+  CHECK(a.percentile(20) == 5);
+  CHECK(a.percentile(80) == 10);
+  CHECK(a.count_between(0, 10) == 4);
+  a.clear();
+  CHECK(a.count() == 0);
+  CHECK(a.max() == 0);
+}
+
+TEST_CASE("parse_url") {
+  auto u = parse_url("http://127.0.0.1:8080");
+  REQUIRE(u);
+  CHECK(u->host == "127.0.0.1");
+  CHECK(u->port == "8080");
+  CHECK(u->path.empty());
+  u = parse_url("http://sim.local/base/");
+  REQUIRE(u);
+  CHECK(u->port == "80");
+  CHECK(u->path == "/base");
+  u = parse_url("http://[::1]:9000/x");
+  REQUIRE(u);
+  CHECK(u->host == "::1");
+  CHECK(u->port == "9000");
+  CHECK_FALSE(parse_url("https://example.com"));
+  CHECK_FALSE(parse_url("http://host:port"));
+  CHECK_FALSE(parse_url("http://"));
+}
+
+TEST_CASE("normalise_path") {
+  CHECK(normalise_path("/concerts/7/schedules/42/seats") == "/concerts/{id}/schedules/{id}/seats");
+  CHECK(normalise_path("/reservations/123?userId=5") == "/reservations/{id}");
+  CHECK(normalise_path("/points/99/history") == "/points/{id}/history");
+  CHECK(normalise_path("/queue/status") == "/queue/status");
+  CHECK(normalise_path("/events/0b7e9c4e-5d7f-4a57-9a6e-1f2d3c4b5a69") == "/events/{id}");
+  CHECK(normalise_path("/concerts") == "/concerts");
+}
+
+TEST_CASE("seat map scanner") {
+  std::mt19937_64 rng(1);
+  SeatScan scan;
+  const std::string body =
+      R"({"seats":[{"seatNumber":1,"price":100,"status":"SOLD"},)"
+      R"( { "status" : "AVAILABLE", "seatNumber" : 2, "price": 100 },)"
+      R"({"seatNumber":3,"price":100,"status":"HELD"},)"
+      R"({"seatNumber":4,"price":100,"status":"AVAILABLE"}]})";
+  REQUIRE(scan_seat_map(body, 10, rng, scan));
+  CHECK(scan.seats == 4);
+  CHECK(scan.available == 2);
+  REQUIRE(scan.sample.size() == 2);
+  CHECK(((scan.sample[0] == 2 && scan.sample[1] == 4) || (scan.sample[0] == 4 && scan.sample[1] == 2)));
+
+  REQUIRE(scan_seat_map(R"({"seats":[]})", 10, rng, scan));
+  CHECK(scan.seats == 0);
+  CHECK(scan.sample.empty());
+  CHECK_FALSE(scan_seat_map("not json", 10, rng, scan));
+  CHECK_FALSE(scan_seat_map(R"({"error":{"code":"X"}})", 10, rng, scan));
+}
+
+TEST_CASE("seat map sample is bounded and uniform-ish") {
+  std::string body = R"({"seats":[)";
+  for (int i = 1; i <= 1000; ++i) {
+    if (i > 1) body += ',';
+    body += R"({"seatNumber":)" + std::to_string(i) + R"(,"price":5,"status":")" +
+            (i % 2 ? "AVAILABLE" : "SOLD") + "\"}";
+  }
+  body += "]}";
+  std::mt19937_64 rng(3);
+  SeatScan scan;
+  REQUIRE(scan_seat_map(body, 16, rng, scan));
+  CHECK(scan.seats == 1000);
+  CHECK(scan.available == 500);
+  CHECK(scan.sample.size() == 16);
+  for (int s : scan.sample) CHECK(s % 2 == 1);
+}

@@ -1,0 +1,155 @@
+#include "tools/loadgen/options.hpp"
+
+#include <iostream>
+
+#include <boost/program_options.hpp>
+
+namespace boxoffice::loadgen {
+
+namespace po = boost::program_options;
+
+const char* scenario_name(Scenario s) {
+  switch (s) {
+    case Scenario::flash_crowd: return "flash-crowd";
+    case Scenario::hot_seat: return "hot-seat";
+    case Scenario::steady: return "steady";
+    case Scenario::outage: return "outage";
+  }
+  return "?";
+}
+
+std::optional<Options> parse_options(int argc, char** argv) {
+  Options o;
+  std::string scenario = "flash-crowd";
+  bool no_pay = false;
+  bool quiet = false;
+  po::options_description desc(
+      "loadgen: load driver for boxoffice\n"
+      "usage: loadgen --scenario flash-crowd|hot-seat|steady|outage [options]\n\noptions");
+  // clang-format off
+  desc.add_options()
+    ("help,h", "print this help")
+    ("scenario", po::value(&scenario)->default_value(scenario),
+       "flash-crowd | hot-seat | steady | outage")
+    ("target", po::value(&o.target)->default_value(o.target), "server base URL (http only)")
+    ("users", po::value(&o.users)->default_value(o.users),
+       "fans (flash-crowd, outage) or hammering clients (hot-seat)")
+    ("rate", po::value(&o.rate)->default_value(o.rate),
+       "arrivals per second (steady; outage uses steady arrivals when > 0)")
+    ("duration", po::value(&o.duration)->default_value(o.duration),
+       "seconds of arrivals (steady, default 30) or of the storm (hot-seat, default 10)")
+    ("connections", po::value(&o.connections)->default_value(o.connections),
+       "keep-alive connections to the server (in total, spread over the io threads)")
+    ("threads", po::value(&o.threads)->default_value(o.threads), "io threads (1 or 2 is plenty)")
+    ("seed", po::value(&o.seed)->default_value(o.seed), "random seed (seat choices)")
+    ("concert", po::value(&o.concert)->default_value(o.concert),
+       "concert id (0: the concert of --schedule, or the first concert)")
+    ("schedule", po::value(&o.schedule)->default_value(o.schedule),
+       "schedule id (0: the first schedule of the concert)")
+    ("seats", po::value(&o.seats)->default_value(o.seats), "hot-seat: seats 1..N are hammered")
+    ("points", po::value(&o.points)->default_value(o.points),
+       "points charged to each user before booking (0: none)")
+    ("user-base", po::value(&o.user_base),
+       "first user id (default: max user id in --db + 1, else derived from the clock)")
+    ("db", po::value(&o.db)->default_value(o.db),
+       "libpq connection string for invariant checks (empty: PG* environment)")
+    ("dpsim", po::value(&o.dpsim)->default_value(o.dpsim),
+       "data-platform simulator URL (enables the delivery checks; needed by outage)")
+    ("drain-timeout", po::value(&o.drain_timeout)->default_value(o.drain_timeout),
+       "seconds to wait for sagas to finish and the outbox to drain before checking")
+    ("json", po::value(&o.json_file), "write the results as JSON to this file")
+    ("no-check", po::bool_switch(&o.no_check), "skip the invariant checks")
+    ("timeout", po::value(&o.timeout)->default_value(o.timeout), "per-request timeout, seconds")
+    ("hold-tries", po::value(&o.hold_tries)->default_value(o.hold_tries),
+       "seats a fan tries to hold before giving up")
+    ("max-wait", po::value(&o.max_wait)->default_value(o.max_wait),
+       "longest wait in the waiting room, seconds")
+    ("no-pay", po::bool_switch(&no_pay), "hot-seat: do not pay for successful holds")
+    ("outage-start", po::value(&o.outage_start)->default_value(o.outage_start),
+       "outage: seconds into the run when the simulator starts refusing connections")
+    ("outage-seconds", po::value(&o.outage_seconds)->default_value(o.outage_seconds),
+       "outage: how long it refuses")
+    ("shed-retries", po::value(&o.shed_retries)->default_value(o.shed_retries),
+       "retries of a 429/503 answer after its Retry-After")
+    ("quiet", po::bool_switch(&quiet), "no live progress line");
+  // clang-format on
+  po::variables_map vm;
+  try {
+    po::store(po::parse_command_line(argc, argv, desc), vm);
+    po::notify(vm);
+  } catch (const po::error& e) {
+    throw UsageError(std::string(e.what()) + " (see --help)");
+  }
+  if (vm.count("help")) {
+    std::cout << desc << "\nexit codes: 0 ok, 1 an invariant failed or could not be checked, "
+                         "2 usage error, 3 the run could not start\n";
+    return std::nullopt;
+  }
+  if (scenario == "flash-crowd") o.scenario = Scenario::flash_crowd;
+  else if (scenario == "hot-seat") o.scenario = Scenario::hot_seat;
+  else if (scenario == "steady") o.scenario = Scenario::steady;
+  else if (scenario == "outage") o.scenario = Scenario::outage;
+  else throw UsageError("unknown --scenario '" + scenario + "'");
+
+  auto url = parse_url(o.target);
+  if (!url) throw UsageError("--target must look like http://host:port");
+  o.target_url = *url;
+  if (!o.dpsim.empty()) {
+    o.dpsim_url = parse_url(o.dpsim);
+    if (!o.dpsim_url) throw UsageError("--dpsim must look like http://host:port");
+  }
+  o.user_base_given = vm.count("user-base") > 0;
+  if (o.user_base_given && o.user_base <= 0) throw UsageError("--user-base must be positive");
+  o.pay = !no_pay;
+  o.progress = !quiet;
+  if (o.duration == 0) o.duration = o.scenario == Scenario::hot_seat ? 10 : 30;
+
+  if (o.users <= 0 && o.scenario != Scenario::steady) throw UsageError("--users must be positive");
+  if (o.duration < 0) throw UsageError("--duration must be positive");
+  if (o.connections == 0) throw UsageError("--connections must be positive");
+  if (o.threads == 0 || o.threads > 64) throw UsageError("--threads must be 1..64");
+  if (o.seats <= 0) throw UsageError("--seats must be positive");
+  if (o.points < 0) throw UsageError("--points must not be negative");
+  if (o.timeout <= 0) throw UsageError("--timeout must be positive");
+  if (o.hold_tries <= 0) throw UsageError("--hold-tries must be positive");
+  if (o.drain_timeout < 0) throw UsageError("--drain-timeout must not be negative");
+  if (o.rate < 0) throw UsageError("--rate must not be negative");
+  if (o.scenario == Scenario::steady && o.rate <= 0) throw UsageError("steady needs --rate > 0");
+  if (o.scenario == Scenario::outage) {
+    if (!o.dpsim_url) throw UsageError("outage needs --dpsim");
+    if (o.outage_start < 0 || o.outage_seconds <= 0)
+      throw UsageError("--outage-start must be >= 0 and --outage-seconds > 0");
+  }
+  return o;
+}
+
+nlohmann::ordered_json options_json(const Options& o) {
+  nlohmann::ordered_json j;
+  j["target"] = o.target;
+  j["users"] = o.users;
+  j["rate"] = o.rate;
+  j["duration"] = o.duration;
+  j["connections"] = o.connections;
+  j["threads"] = o.threads;
+  j["seed"] = o.seed;
+  j["concert"] = o.concert;
+  j["schedule"] = o.schedule;
+  j["seats"] = o.seats;
+  j["points"] = o.points;
+  j["userBase"] = o.user_base;
+  j["dpsim"] = o.dpsim;
+  j["drainTimeout"] = o.drain_timeout;
+  j["check"] = !o.no_check;
+  j["timeout"] = o.timeout;
+  j["holdTries"] = o.hold_tries;
+  j["maxWait"] = o.max_wait;
+  j["pay"] = o.pay;
+  if (o.scenario == Scenario::outage) {
+    j["outageStart"] = o.outage_start;
+    j["outageSeconds"] = o.outage_seconds;
+  }
+  j["shedRetries"] = o.shed_retries;
+  return j;
+}
+
+}  // namespace boxoffice::loadgen
