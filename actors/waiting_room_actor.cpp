@@ -121,18 +121,20 @@ void tick(room_ptr self) {
 
 caf::result<queue_ticket> issue(room_ptr self, int64_t user_id) {
   auto& st = self->state;
+  std::string expired;
   if (auto i = st.token_of_user.find(user_id); i != st.token_of_user.end()) {
     auto& e = st.tokens[i->second];
     if (e.status != "EXPIRED") {
       e.last_seen_ms = st.now_ms();
       return st.ticket(i->second);
     }
+    expired = i->second;
   }
   auto rp = self->make_response_promise<queue_ticket>();
   db_then(
     self, st.db,
-    [token = new_token(), user_id](storage::pg_connection& c) {
-      return storage::issue_token(c, token, user_id);
+    [token = new_token(), user_id, expired](storage::pg_connection& c) {
+      return storage::issue_token(c, token, user_id, expired);
     },
     [self, rp](storage::token_row row) mutable {
       auto& st = self->state;

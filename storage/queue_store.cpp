@@ -24,10 +24,11 @@ template <class F> std::string array_of(const std::vector<token_row>& rows, F fi
 
 } // namespace
 
-token_row issue_token(pg_connection& conn, const std::string& token, int64_t user_id) {
+token_row issue_token(pg_connection& conn, const std::string& token, int64_t user_id,
+                      const std::string& expired) {
   // An expired token of this user makes room for a new one at the back.
-  conn.exec("DELETE FROM queue_tokens WHERE user_id = $1 AND status = 'EXPIRED'",
-            params(user_id));
+  conn.exec("DELETE FROM queue_tokens WHERE user_id = $1 AND (status = 'EXPIRED' OR token = $2)",
+            params(user_id, expired));
   conn.exec("INSERT INTO queue_tokens (token, user_id, status) VALUES ($1, $2, 'WAITING') "
             "ON CONFLICT (user_id) DO NOTHING",
             params(token, user_id));

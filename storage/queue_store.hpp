@@ -17,7 +17,10 @@ struct token_row {
 };
 
 // Returns the user's live token, creating `token` for them if they have none.
-token_row issue_token(pg_connection& conn, const std::string& token, int64_t user_id);
+// `expired` names a token of theirs known to have expired (its row may not say
+// so yet): it gives way too.
+token_row issue_token(pg_connection& conn, const std::string& token, int64_t user_id,
+                      const std::string& expired);
 
 // WAITING and ACTIVE tokens in order of arrival.
 std::vector<token_row> live_tokens(pg_connection& conn);
