@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 namespace boxoffice {
 
 namespace {
@@ -66,6 +68,7 @@ cancellation_saga_impl(cancellation_saga_actor::stateful_pointer<cancellation_sa
                        storage::saga_row row, saga_context ctx) {
   self->state.progress.row = std::move(row);
   self->state.ctx = std::move(ctx);
+  register_inspectable(self, "saga", std::to_string(self->state.progress.row.id));
   return {
     [=](cancel_atom) {
       self->state.answer = self->make_response_promise<reservation_view>();

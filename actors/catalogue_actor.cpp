@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "actors/db_call.hpp"
 #include "actors/schedule_actor.hpp"
 #include "storage/catalogue_store.hpp"
@@ -91,6 +93,7 @@ schedule_actor catalogue_state::schedule(caf::local_actor* self, int64_t schedul
 catalogue_actor::behavior_type
 catalogue_actor_impl(catalogue_actor::stateful_pointer<catalogue_state> self, seat_context ctx) {
   self->state.ctx = std::move(ctx);
+  register_inspectable(self, "catalogue", "main");
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& actors = self->state.schedule_actors;
     for (auto i = actors.begin(); i != actors.end(); ++i)

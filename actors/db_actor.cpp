@@ -3,6 +3,8 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "messages/errors.hpp"
 
 namespace boxoffice {
@@ -10,6 +12,7 @@ namespace boxoffice {
 db_actor::behavior_type db_actor_impl(db_actor::stateful_pointer<db_state> self,
                                       storage::db_pool* pool) {
   self->state.pool = pool;
+  register_inspectable(self, "db", "main");
   return {
     [=](db_atom, storage::db_task_ptr task) -> caf::typed_response_promise<caf::ok_atom> {
       auto rp = self->make_response_promise<caf::ok_atom>();

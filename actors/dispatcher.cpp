@@ -3,6 +3,8 @@
 #include <caf/send.hpp>
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "actors/db_call.hpp"
 
 namespace boxoffice {
@@ -248,6 +250,7 @@ dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_ac
   st.cfg = cfg;
   st.breaker = circuit_breaker{cfg.breaker};
   st.transport = std::move(transport);
+  register_inspectable(self, "dispatcher", "main");
   self->send(self, prune_atom_v);
   // The periodic backstop: scans after crashes and catches what the fast path missed.
   auto interval = std::chrono::milliseconds(cfg.scan_interval_ms);

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "actors/db_call.hpp"
 
 namespace boxoffice {
@@ -180,6 +182,7 @@ payment_saga_impl(payment_saga_actor::stateful_pointer<payment_saga_state> self,
                   storage::saga_row row, saga_context ctx) {
   self->state.progress.row = std::move(row);
   self->state.ctx = std::move(ctx);
+  register_inspectable(self, "saga", std::to_string(self->state.progress.row.id));
   return {
     [=](pay_atom) {
       self->state.answer = self->make_response_promise<payment_view>();

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "actors/db_call.hpp"
 #include "storage/booking_store.hpp"
 
@@ -208,6 +210,7 @@ reservation_actor_impl(reservation_actor::stateful_pointer<reservation_state> se
   st.catalogue = std::move(catalogue);
   st.cfg = cfg;
   st.last_used = caf::make_timestamp();
+  register_inspectable(self, "reservation", std::to_string(st.view.id));
   arm_expiry(self);
   self->delayed_send(self, std::chrono::seconds(cfg.idle_seconds), idle_atom_v);
   auto touch = [self] { self->state.last_used = caf::make_timestamp(); };

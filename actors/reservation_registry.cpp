@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "actors/db_call.hpp"
 #include "actors/reservation_actor.hpp"
 #include "storage/booking_store.hpp"
@@ -80,6 +82,7 @@ reservation_registry_impl(reservation_registry::stateful_pointer<reservation_reg
   self->state.db = std::move(db);
   self->state.catalogue = std::move(catalogue);
   self->state.cfg = cfg;
+  register_inspectable(self, "reservation-registry", "main");
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     if (auto i = st.id_of.find(msg.source); i != st.id_of.end()) {

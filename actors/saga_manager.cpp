@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "actors/cancellation_saga.hpp"
 #include "actors/db_call.hpp"
 #include "actors/payment_saga.hpp"
@@ -229,6 +231,7 @@ saga_manager_impl(saga_manager_actor::stateful_pointer<saga_manager_state> self,
                   waiting_room_actor waiting_room) {
   self->state.ctx = std::move(ctx);
   self->state.waiting_room = std::move(waiting_room);
+  register_inspectable(self, "sagas", "main");
   recover(self);
   return {
     [=](pay_atom, payment_request req, std::string hash) {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "actors/db_call.hpp"
 #include "actors/seat_actor.hpp"
 #include "storage/catalogue_store.hpp"
@@ -84,6 +86,7 @@ schedule_actor::behavior_type
 schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, seat_context ctx,
                     int64_t schedule_id) {
   self->state.ctx = std::move(ctx);
+  register_inspectable(self, "schedule", std::to_string(schedule_id));
   load(self, schedule_id);
   return {
     [=](list_atom) {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "actors/db_call.hpp"
 #include "storage/booking_store.hpp"
 
@@ -95,6 +97,7 @@ seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_stat
   st.reservation_id = init.reservation_id;
   st.ctx = std::move(ctx);
   st.schedule = std::move(schedule);
+  register_inspectable(self, "seat", std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number));
   return {
     [=](hold_atom, hold_request req) { return hold(self, req); },
     [=](sell_atom, int64_t reservation_id) { return sell(self, reservation_id); },

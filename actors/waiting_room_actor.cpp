@@ -2,6 +2,8 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+
+#include "actors/inspector.hpp"
 #include <openssl/rand.h>
 
 #include "actors/db_call.hpp"
@@ -218,6 +220,7 @@ waiting_room_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self,
                   booking_config cfg) {
   self->state.db = std::move(db);
   self->state.cfg = cfg;
+  register_inspectable(self, "waiting-room", "main");
   load(self);
   self->send(self, tick_atom_v);
   return {

@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "actors/inspector.hpp"
+
 #include "actors/db_call.hpp"
 #include "storage/booking_store.hpp"
 
@@ -60,6 +62,7 @@ wallet_actor::behavior_type wallet_actor_impl(wallet_actor::stateful_pointer<wal
   st.db = std::move(db);
   st.cfg = cfg;
   st.last_used = caf::make_timestamp();
+  register_inspectable(self, "wallet", std::to_string(user_id));
   db_await(
     self, st.db, [user_id](storage::pg_connection& c) { return storage::wallet_balance(c, user_id); },
     [self](int64_t balance) { self->state.balance = balance; },
@@ -113,6 +116,7 @@ wallet_registry_impl(wallet_registry::stateful_pointer<wallet_registry_state> se
                      booking_config cfg) {
   self->state.db = std::move(db);
   self->state.cfg = cfg;
+  register_inspectable(self, "wallet-registry", "main");
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     if (auto i = st.id_of.find(msg.source); i != st.id_of.end()) {

@@ -9,10 +9,12 @@
 #include "actors/catalogue_actor.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/dispatcher.hpp"
+#include "actors/inspector.hpp"
 #include "actors/reservation_registry.hpp"
 #include "actors/saga_manager.hpp"
 #include "actors/waiting_room_actor.hpp"
 #include "actors/wallet_actor.hpp"
+#include "http/admin_actor.hpp"
 #include "http/api_actor.hpp"
 #include "http/event_signing.hpp"
 #include "http/platform_client.hpp"
@@ -77,6 +79,7 @@ struct runtime::impl {
   // Declared before the actor system so they are destroyed after it.
   std::unique_ptr<storage::db_pool> pool;
   std::unique_ptr<http::server> server;
+  std::unique_ptr<http::server> admin_server;
   std::unique_ptr<http::platform_client> platform;
   std::unique_ptr<caf::actor_system_config> caf_cfg;
   std::unique_ptr<caf::actor_system> system;
@@ -103,6 +106,10 @@ void runtime::start() {
   booking_config booking{cfg.hold.ttl_seconds, cfg.hold.max_per_user,
                          cfg.queue.admit_per_second, cfg.queue.max_active,
                          cfg.queue.active_ttl_seconds};
+  // The inspector first: every actor registers with it as it starts.
+  auto inspector = sys.spawn(inspector_impl);
+  sys.registry().put(inspector_name, caf::actor_cast<caf::strong_actor_ptr>(inspector));
+  auto metrics = std::make_shared<http::http_metrics>();
   auto db = sys.spawn(db_actor_impl, impl_->pool.get());
   dispatcher_actor dispatcher;
   if (!cfg.dataplatform.url.empty()) {
@@ -126,7 +133,8 @@ void runtime::start() {
   auto sagas = sys.spawn(saga_manager_impl, saga_context{db, catalogue, reservations, wallets},
                          waiting_room);
   http::api_services services{db,     catalogue, waiting_room,          reservations,
-                              wallets, sagas,    cfg.points.min_charge, cfg.points.max_charge};
+                              wallets, sagas,    cfg.points.min_charge, cfg.points.max_charge,
+                              metrics};
   auto api = sys.spawn(http::api_actor_impl, services);
   impl_->top_level = {caf::actor_cast<caf::actor>(api),          caf::actor_cast<caf::actor>(sagas),
                       caf::actor_cast<caf::actor>(waiting_room), caf::actor_cast<caf::actor>(wallets),
@@ -134,6 +142,7 @@ void runtime::start() {
                       caf::actor_cast<caf::actor>(db)};
   if (dispatcher)
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(dispatcher));
+  impl_->top_level.push_back(caf::actor_cast<caf::actor>(inspector));
   http::server_limits limits{cfg.http.max_body_bytes, cfg.http.max_header_bytes,
                              cfg.http.read_timeout_seconds, cfg.http.max_in_flight};
   impl_->server = std::make_unique<http::server>(
@@ -141,6 +150,20 @@ void runtime::start() {
     [api](http::api_exchange_ptr ex) { caf::anon_send(api, std::move(ex)); });
   impl_->server->start(cfg.http.threads);
   spdlog::info("boxoffice listening on http://{}:{}", cfg.http.host, impl_->server->port());
+  if (cfg.admin.port != 0 && !cfg.admin.key.empty()) {
+    http::admin_services admin_svc{cfg.admin.key,  db,      inspector, dispatcher,
+                                   waiting_room, metrics, impl_->server.get()};
+    auto admin = sys.spawn(http::admin_actor_impl, admin_svc);
+    impl_->top_level.push_back(caf::actor_cast<caf::actor>(admin));
+    http::server_limits admin_limits{65536, 8192, cfg.http.read_timeout_seconds, 64};
+    impl_->admin_server = std::make_unique<http::server>(
+      cfg.admin.host, cfg.admin.port, admin_limits,
+      [admin](http::api_exchange_ptr ex) { caf::anon_send(admin, std::move(ex)); });
+    impl_->admin_server->start(1);
+    spdlog::info("admin listening on http://{}:{}", cfg.admin.host, impl_->admin_server->port());
+  } else {
+    spdlog::info("admin listener disabled (set admin.port and admin.key)");
+  }
 }
 
 void runtime::stop() {
@@ -150,11 +173,15 @@ void runtime::stop() {
   // HTTP first: no new work arrives while the actors wind down.
   if (impl_->server)
     impl_->server->stop();
+  if (impl_->admin_server)
+    impl_->admin_server->stop();
   for (auto& a : impl_->top_level)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   impl_->top_level.clear();
-  if (impl_->system)
+  if (impl_->system) {
+    impl_->system->registry().erase(inspector_name);
     impl_->system->await_all_actors_done();
+  }
   if (impl_->platform)
     impl_->platform->stop();
   if (impl_->pool)

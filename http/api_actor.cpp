@@ -38,8 +38,25 @@ handler handler_for(route_id id) {
   return nullptr;
 }
 
+// Counts the answer under its route, with the time it took.
+void measure(api_ptr self, const api_exchange_ptr& ex, std::string label) {
+  auto metrics = self->state.services.metrics;
+  if (!metrics)
+    return;
+  auto started = std::chrono::steady_clock::now();
+  ex->respond = [metrics, started, label = std::move(label),
+                 respond = std::move(ex->respond)](api_response r) {
+    std::chrono::duration<double> took = std::chrono::steady_clock::now() - started;
+    metrics->observe(label, r.status, took.count());
+    respond(std::move(r));
+  };
+}
+
 void dispatch(api_ptr self, const api_exchange_ptr& ex) {
   auto m = match_route(ex->request.method, ex->request.path);
+  measure(self, ex, m.outcome == route_match::found || m.outcome == route_match::bad_id
+                      ? route_label(ex->request.method, m.id)
+                      : "unmatched");
   switch (m.outcome) {
     case route_match::not_found:
       ex->respond(error_response(404, "NOT_FOUND", "no such resource: " + ex->request.path));

@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "http/api.hpp"
+#include "http/metrics.hpp"
 #include "messages/interfaces.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boxoffice::http::api_exchange_ptr)
@@ -23,6 +24,7 @@ struct api_services {
   saga_manager_actor sagas;
   int64_t min_charge = 1;
   int64_t max_charge = 10'000'000;
+  std::shared_ptr<http_metrics> metrics;
 };
 
 struct api_state {

@@ -78,6 +78,13 @@ bool parse_id(const std::string& text, int64_t& out) {
   return true;
 }
 
+std::string route_label(const std::string& method, route_id id) {
+  for (auto& p : patterns)
+    if (p.id == id && method == p.method)
+      return method + " " + p.pattern;
+  return "unmatched";
+}
+
 route_match match_route(const std::string& method, const std::string& path) {
   route_match result;
   auto got = split(path);

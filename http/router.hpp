@@ -34,6 +34,9 @@ struct route_match {
 
 route_match match_route(const std::string& method, const std::string& path);
 
+// "GET /api/v1/concerts/{concertId}/schedules": the metrics label of a route.
+std::string route_label(const std::string& method, route_id id);
+
 // Parses a positive decimal id of at most 18 digits (fits int64 with room).
 bool parse_id(const std::string& text, int64_t& out);
 

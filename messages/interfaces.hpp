@@ -18,6 +18,13 @@ using caf::replies_to;
 // Every long-running actor answers a status request with a JSON object.
 using status_iface = caf::typed_actor<replies_to<status_atom>::with<std::string>>;
 
+// The directory of inspectable actors: entities register when they start and
+// drop out when they stop; status requests fan out with a deadline.
+using inspector_actor = caf::typed_actor<
+  reacts_to<caf::put_atom, std::string, std::string, caf::actor>, // type, id, actor
+  replies_to<caf::get_atom>::with<std::string>,                   // summary JSON
+  replies_to<caf::get_atom, std::string, std::string>::with<std::string>>; // one actor
+
 // Delivers committed outbox events to the data platform. `notify` is the fast
 // path after a commit; a periodic scan of the outbox is the backstop.
 using dispatcher_actor =

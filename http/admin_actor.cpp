@@ -1,0 +1,196 @@
+#include "http/admin_actor.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "actors/db_call.hpp"
+#include "http/error_model.hpp"
+#include "http/router.hpp"
+#include "storage/pg.hpp"
+
+namespace boxoffice::http {
+
+namespace {
+
+constexpr auto admin_timeout = std::chrono::seconds(10);
+
+bool authorized(const admin_services& svc, const api_request& req) {
+  return !svc.key.empty() && req.authorization == "Bearer " + svc.key;
+}
+
+auto fail(const api_exchange_ptr& ex) {
+  return [ex](caf::error& err) { ex->respond(error_response(err)); };
+}
+
+// Runs one SQL statement returning a single JSON text cell and answers with it.
+void answer_sql(admin_ptr self, const api_exchange_ptr& ex, std::string sql,
+                storage::pg_params args) {
+  db_then(
+    self, self->state.services.db,
+    [sql, args](storage::pg_connection& c) {
+      auto rows = c.exec(sql, args);
+      return rows.empty() || rows.is_null(0, 0) ? std::string{"null"} : rows.text(0, 0);
+    },
+    [ex](std::string json) { ex->respond(json_response(200, json)); }, fail(ex));
+}
+
+// The database row next to an entity's in-memory state.
+std::optional<std::pair<std::string, storage::pg_params>> row_query(const std::string& type,
+                                                                    const std::string& id) {
+  auto slash = id.find('/');
+  int64_t a = 0, b = 0;
+  if (type == "seat") {
+    if (slash == std::string::npos || !parse_id(id.substr(0, slash), a) ||
+        !parse_id(id.substr(slash + 1), b))
+      return std::nullopt;
+    return std::make_pair(
+      std::string{"SELECT json_build_object('seat', row_to_json(s), 'liveReservation', "
+                  "(SELECT row_to_json(r) FROM reservations r WHERE r.schedule_id = s.schedule_id "
+                  "AND r.seat_number = s.seat_number AND r.status IN ('HELD','PAYING','CONFIRMED')))"
+                  "::text FROM seats s WHERE s.schedule_id = $1 AND s.seat_number = $2"},
+      storage::params(a, b));
+  }
+  if (!parse_id(id, a))
+    return std::nullopt;
+  static const std::map<std::string, std::string> by_type = {
+    {"reservation", "SELECT row_to_json(t)::text FROM reservations t WHERE id = $1"},
+    {"wallet", "SELECT row_to_json(t)::text FROM wallets t WHERE user_id = $1"},
+    {"saga", "SELECT row_to_json(t)::text FROM sagas t WHERE id = $1"},
+    {"schedule", "SELECT row_to_json(t)::text FROM schedules t WHERE id = $1"},
+  };
+  auto i = by_type.find(type);
+  if (i == by_type.end())
+    return std::nullopt;
+  return std::make_pair(i->second, storage::params(a));
+}
+
+void entity(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest) {
+  auto slash = rest.find('/');
+  if (slash == std::string::npos)
+    return ex->respond(error_response(404, "NOT_FOUND", "use /admin/actors/{type}/{id}"));
+  auto type = rest.substr(0, slash);
+  auto id = rest.substr(slash + 1);
+  auto query = row_query(type, id);
+  if (!query)
+    return ex->respond(error_response(400, "INVALID_ARGUMENT", "unknown type or malformed id"));
+  self->request(self->state.services.inspector, admin_timeout, caf::get_atom_v, type, id)
+    .then(
+      [self, ex, type, id, query](std::string memory) {
+        db_then(
+          self, self->state.services.db,
+          [query](storage::pg_connection& c) {
+            auto rows = c.exec(query->first, query->second);
+            return rows.empty() ? std::string{"null"} : rows.text(0, 0);
+          },
+          [ex, type, id, memory](std::string row) {
+            nlohmann::json j{{"type", type},
+                             {"id", id},
+                             {"memory", nlohmann::json::parse(memory, nullptr, false)},
+                             {"database", nlohmann::json::parse(row, nullptr, false)}};
+            ex->respond(json_response(200, j.dump()));
+          },
+          fail(ex));
+      },
+      fail(ex));
+}
+
+void sagas(admin_ptr self, const api_exchange_ptr& ex) {
+  auto state = query_param(ex->request.query, "state");
+  for (char c : state)
+    if (c < 'A' || c > 'Z')
+      return ex->respond(error_response(400, "INVALID_ARGUMENT", "state must be a saga state"));
+  answer_sql(self, ex,
+             "SELECT COALESCE(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
+             " SELECT s.id, s.kind, s.reservation_id AS \"reservationId\", s.user_id AS \"userId\","
+             " s.amount, s.state, s.step, s.error, s.created_at AS \"createdAt\","
+             " (SELECT json_agg(json_build_object('step', t.step, 'outcome', t.outcome, 'at', t.at)"
+             "  ORDER BY t.at) FROM saga_steps t WHERE t.saga_id = s.id) AS steps"
+             " FROM sagas s WHERE ($1 = '' OR s.state = $1) ORDER BY s.id DESC LIMIT 200) x",
+             storage::params(state));
+}
+
+void outbox(admin_ptr self, const api_exchange_ptr& ex) {
+  auto& d = self->state.services.dispatcher;
+  if (!d)
+    return ex->respond(error_response(404, "NOT_FOUND", "no data platform is configured"));
+  self->request(d, admin_timeout, status_atom_v)
+    .then(
+      [self, ex, d](std::string status) {
+        self->request(d, admin_timeout, list_atom_v)
+          .then(
+            [ex, status](std::string dead) {
+              ex->respond(json_response(
+                200, "{\"status\":" + status + ",\"deadLetters\":" + dead + "}"));
+            },
+            fail(ex));
+      },
+      fail(ex));
+}
+
+void replay(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest) {
+  auto& d = self->state.services.dispatcher;
+  int64_t id = 0;
+  if (!d)
+    return ex->respond(error_response(404, "NOT_FOUND", "no data platform is configured"));
+  if (!rest.empty() && !parse_id(rest, id))
+    return ex->respond(error_response(400, "INVALID_ARGUMENT", "malformed outbox row id"));
+  self->request(d, admin_timeout, replay_atom_v, id)
+    .then(
+      [ex](int64_t n) {
+        ex->respond(json_response(200, nlohmann::json{{"replayed", n}}.dump()));
+      },
+      fail(ex));
+}
+
+void status_of(admin_ptr self, const api_exchange_ptr& ex, const status_iface& target) {
+  self->request(target, admin_timeout, status_atom_v)
+    .then([ex](std::string json) { ex->respond(json_response(200, json)); }, fail(ex));
+}
+
+} // namespace
+
+void render_metrics(admin_ptr self, const api_exchange_ptr& ex);
+
+void dispatch_admin(admin_ptr self, const api_exchange_ptr& ex) {
+  auto& req = ex->request;
+  auto& path = req.path;
+  if (req.method == "GET" && (path == "/admin/" || path == "/admin")) {
+    auto r = json_response(200, console_html());
+    r.content_type = "text/html; charset=utf-8";
+    return ex->respond(std::move(r));
+  }
+  if (!authorized(self->state.services, req)) {
+    auto r = error_response(401, "UNAUTHORIZED", "Authorization: Bearer <admin.key> required");
+    r.headers.emplace_back("WWW-Authenticate", "Bearer");
+    return ex->respond(std::move(r));
+  }
+  auto starts = [&](const char* prefix) { return path.rfind(prefix, 0) == 0; };
+  auto& svc = self->state.services;
+  if (req.method == "GET" && path == "/metrics")
+    return render_metrics(self, ex);
+  if (req.method == "GET" && path == "/admin/actors")
+    return static_cast<void>(
+      self->request(svc.inspector, admin_timeout, caf::get_atom_v)
+        .then([ex](std::string json) { ex->respond(json_response(200, json)); }, fail(ex)));
+  if (req.method == "GET" && starts("/admin/actors/"))
+    return entity(self, ex, path.substr(std::strlen("/admin/actors/")));
+  if (req.method == "GET" && path == "/admin/sagas")
+    return sagas(self, ex);
+  if (req.method == "GET" && path == "/admin/outbox")
+    return outbox(self, ex);
+  if (req.method == "POST" && path == "/admin/outbox/replay")
+    return replay(self, ex, "");
+  if (req.method == "POST" && starts("/admin/outbox/replay/"))
+    return replay(self, ex, path.substr(std::strlen("/admin/outbox/replay/")));
+  if (req.method == "GET" && path == "/admin/queue")
+    return status_of(self, ex, caf::actor_cast<status_iface>(svc.waiting_room));
+  ex->respond(error_response(404, "NOT_FOUND", "no such admin resource: " + path));
+}
+
+api_actor::behavior_type admin_actor_impl(admin_ptr self, admin_services services) {
+  self->state.services = std::move(services);
+  return {
+    [=](const api_exchange_ptr& ex) { dispatch_admin(self, ex); },
+  };
+}
+
+} // namespace boxoffice::http
