@@ -153,7 +153,7 @@ class BookingTest(unittest.TestCase):
         check_database_invariants(self, self.db)
         for f in fans:
             ledger = h.scalar(self.db, "SELECT COALESCE(sum(amount), 0) FROM wallet_ledger "
-                                       "WHERE user_id = :v1", f.user)
+                                       "WHERE user_id = :'v1'", f.user)
             status, body, _ = self.server.call("GET", f"/api/v1/points/{f.user}")
             self.assertEqual(body["balance"], int(ledger))
 
@@ -211,7 +211,7 @@ class BookingTest(unittest.TestCase):
         self.assertEqual((status, again), (201, paid))
         self.assert_error(a.pay(held["reservationId"] + 1, key="key-1"), 422, "IDEMPOTENCY_KEY_REUSED")
         self.assert_error(a.pay(held["reservationId"]), 401, "TOKEN_INVALID")
-        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM payments WHERE user_id = :v1",
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM payments WHERE user_id = :'v1'",
                                   a.user), "1")
         check_database_invariants(self, self.db)
 
@@ -225,9 +225,9 @@ class BookingTest(unittest.TestCase):
         codes = [r[0] for r in out]
         self.assertIn(201, codes)
         self.assertTrue(set(codes) <= {201, 409}, codes)
-        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM payments WHERE user_id = :v1",
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM payments WHERE user_id = :'v1'",
                                   f.user), "1")
-        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM wallet_ledger WHERE user_id = :v1 "
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM wallet_ledger WHERE user_id = :'v1' "
                                            "AND kind = 'PAYMENT'", f.user), "1")
 
     def test_cancel_confirmed_refunds_and_frees_the_seat(self):
@@ -241,7 +241,7 @@ class BookingTest(unittest.TestCase):
         status, view, _ = f.cancel(rid)
         self.assertEqual((status, view["status"]), (200, "CANCELLED"), view)
         self.assertEqual(self.server.call("GET", f"/api/v1/points/{f.user}")[1]["balance"], 150000)
-        self.assertEqual(h.scalar(self.db, "SELECT status FROM payments WHERE reservation_id = :v1",
+        self.assertEqual(h.scalar(self.db, "SELECT status FROM payments WHERE reservation_id = :'v1'",
                                   rid), "REFUNDED")
         self.assertEqual(f.hold(7, 11)[0], 201)  # the seat is free again
         check_database_invariants(self, self.db)
@@ -304,19 +304,19 @@ class ExpiryTest(unittest.TestCase):
         self.assertEqual(status, 201)
         # One expires while the server runs, within a second of expires_at.
         deadline = time.time() + 3.0 + 1.0
-        while h.scalar(db, "SELECT status FROM reservations WHERE id = :v1",
+        while h.scalar(db, "SELECT status FROM reservations WHERE id = :'v1'",
                        held["reservationId"]) == "HELD":
             self.assertLess(time.time(), deadline, "hold outlived its expiry")
             time.sleep(0.05)
         lag = float(h.scalar(db, "SELECT extract(epoch FROM updated_at - expires_at) FROM reservations "
-                                 "WHERE id = :v1", held["reservationId"]))
+                                 "WHERE id = :'v1'", held["reservationId"]))
         self.assertLess(lag, 1.0)
         server.kill()
         time.sleep(2.5)  # the other hold expires while the server is down
         server = h.Server(db, *args).start()
         try:
             time.sleep(1.5)
-            self.assertEqual(h.scalar(db, "SELECT status FROM reservations WHERE id = :v1",
+            self.assertEqual(h.scalar(db, "SELECT status FROM reservations WHERE id = :'v1'",
                                       held2["reservationId"]), "EXPIRED")
             f = Fan(server, 43).enter()
             self.assertEqual(f.hold(1, 2)[0], 201)

@@ -79,7 +79,9 @@ class Server:
     def start(self, wait=True):
         cmd = [BINARIES["boxoffice"], "--config", "/dev/null",
                "--database.url", database_url(self.db), "--http.port", str(self.port),
-               "--admin.port", "0", "--log.level", "warn"] + self.extra
+               "--log.level", "warn"] + self.extra
+        if "--admin.port" not in self.extra:
+            cmd += ["--admin.port", "0"]
         self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
         if wait:
             self.wait_healthy()
@@ -169,3 +171,71 @@ def parallel(fns, threads=64):
 
 def main():
     unittest.main(verbosity=2)
+
+
+class Simulator:
+    """The data-platform simulator (tools/dpsim) on a free port."""
+
+    def __init__(self, secret=None):
+        self.port_file = tempfile.NamedTemporaryFile(prefix="dpsim-", suffix=".port", delete=False).name
+        os.unlink(self.port_file)
+        cmd = [BINARIES["dpsim"], "--port", "0", "--port-file", self.port_file]
+        if secret:
+            cmd += ["--secret", secret]
+        self.log = tempfile.NamedTemporaryFile(prefix="dpsim-", suffix=".log", delete=False)
+        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.time() + 10
+        while not (os.path.exists(self.port_file) and open(self.port_file).read().strip()):
+            assert time.time() < deadline, "dpsim did not start"
+            time.sleep(0.05)
+        self.port = int(open(self.port_file).read().strip())
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def call(self, method, path, body=None):
+        status, parsed, _ = call(self.port, method, path, body, timeout=10)
+        assert status == 200, (status, parsed)
+        return parsed
+
+    def stats(self):
+        return self.call("GET", "/stats")
+
+    def events(self):
+        return self.call("GET", "/events")["events"]
+
+    def faults(self, **faults):
+        return self.call("POST", "/faults", faults)
+
+    def clear_faults(self):
+        return self.call("DELETE", "/faults")
+
+    def wait_reachable(self, timeout=30):
+        """After refuseSeconds the simulator's own port refuses too: wait it out."""
+        def up():
+            try:
+                return call(self.port, "GET", "/health", timeout=1)[0] == 200
+            except OSError:
+                return False
+        wait_until(up, timeout, "the simulator did not come back")
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+
+
+def wait_until(predicate, timeout, message, interval=0.1):
+    deadline = time.time() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.time() > deadline:
+            raise AssertionError(message)
+        time.sleep(interval)
+
+
+def pending_events(db):
+    return int(scalar(db, "SELECT count(*) FROM outbox WHERE status = 'PENDING'"))
+
+
+def admin_call(port, method, path, key, body=None):
+    return call(port, method, path, body, headers={"Authorization": f"Bearer {key}"})
