@@ -47,7 +47,7 @@ void adopt_rows(dispatcher_ptr self, std::vector<storage::outbox_row>& rows) {
   auto& st = self->state;
   for (auto& row : rows) {
     st.cursor = std::max(st.cursor, row.id);
-    if (st.aggregate_of.count(row.id))
+    if (st.aggregate_of.count(row.id) || st.unflushed.count(row.id))
       continue;
     st.aggregate_of.emplace(row.id, row.aggregate);
     auto aggregate = row.aggregate;
@@ -146,6 +146,7 @@ void on_report(dispatcher_ptr self, const delivery_report& rep) {
     case delivery_outcome::delivered:
       st.delivered_total++;
       st.delivered_batch.push_back(rep.row_id);
+      st.unflushed.insert(rep.row_id);
       if (!st.flush_pending) {
         st.flush_pending = true;
         self->delayed_send(self, flush_delay, flush_atom_v);
@@ -271,8 +272,19 @@ dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_ac
       st.flush_pending = false;
       auto ids = std::move(st.delivered_batch);
       st.delivered_batch.clear();
-      if (!ids.empty())
-        settle(self, [ids](storage::pg_connection& c) { storage::mark_delivered(c, ids); });
+      if (ids.empty())
+        return;
+      auto forget = [self, ids] {
+        for (auto id : ids)
+          self->state.unflushed.erase(id);
+      };
+      db_then(
+        self, st.db,
+        [ids](storage::pg_connection& c) {
+          storage::mark_delivered(c, ids);
+          return true;
+        },
+        [forget](bool) { forget(); }, [forget](caf::error&) { forget(); });
     },
     [=](prune_atom) {
       settle(self, [retain = self->state.cfg.retain_delivered_seconds](storage::pg_connection& c) {

@@ -7,6 +7,7 @@
 #include <optional>
 #include <set>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/delivery_policy.hpp"
 #include "messages/interfaces.hpp"
@@ -61,6 +62,9 @@ struct dispatcher_state {
   uint64_t ticks = 0;
   std::chrono::steady_clock::time_point next_backstop{};
   std::vector<int64_t> delivered_batch;
+  // Delivered but not yet marked so in the database: a scan must not load
+  // them again meanwhile.
+  std::unordered_set<int64_t> unflushed;
   bool flush_pending = false;
 
   uint64_t delivered_total = 0;

@@ -91,6 +91,9 @@ runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
   impl_->cfg = cfg;
   // A database that does not answer must fail start-up, not hang it.
   setenv("PGCONNECT_TIMEOUT", "5", 0);
+  // No statement may hold a storage thread (and so shutdown) for long; set in
+  // the environment so reconnects keep it.
+  setenv("PGOPTIONS", "-c statement_timeout=15000", 0);
   prepare_database(cfg);
   impl_->pool = std::make_unique<storage::db_pool>(cfg.database.url, cfg.database.pool_size,
                                                    cfg.database.max_batch);

@@ -132,11 +132,19 @@ std::string id_array(const std::vector<int64_t>& ids) {
 } // namespace
 
 std::vector<outbox_row> pending_events(pg_connection& conn, int64_t after_id, int limit) {
+  // Ids are taken at insert, not at commit: a row may commit after the cursor
+  // passed its id. An aggregate's later event cannot commit before its earlier
+  // one (the aggregate's row lock orders them), so taking every pending
+  // predecessor of the fresh rows along keeps per-aggregate order intact.
   auto rows = conn.exec(
+    "WITH fresh AS (SELECT * FROM outbox WHERE status = 'PENDING' AND id > $1 "
+    "  ORDER BY id LIMIT $2), "
+    "picked AS (SELECT * FROM fresh UNION SELECT o.* FROM outbox o JOIN fresh f "
+    "  ON o.aggregate_type = f.aggregate_type AND o.aggregate_id = f.aggregate_id "
+    "  AND o.sequence < f.sequence WHERE o.status = 'PENDING') "
     "SELECT id, event_id, stream, event_type, aggregate_type || '/' || aggregate_id, sequence, "
     "payload, attempts, (extract(epoch FROM COALESCE(replayed_at, occurred_at)) * 1000)::bigint, "
-    "(extract(epoch FROM next_attempt_at) * 1000)::bigint "
-    "FROM outbox WHERE status = 'PENDING' AND id > $1 ORDER BY id LIMIT $2",
+    "(extract(epoch FROM next_attempt_at) * 1000)::bigint FROM picked ORDER BY id",
     params(after_id, limit));
   std::vector<outbox_row> out;
   out.reserve(rows.size());

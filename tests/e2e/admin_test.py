@@ -1,0 +1,214 @@
+"""End to end: the operator side. Inspection tells the truth, /metrics is
+valid Prometheus text that moves with traffic, the admin key is enforced,
+overload is shed with 503 + Retry-After, the console renders live figures in
+a real browser, and the load driver's invariant check catches a broken run."""
+
+import os
+import re
+import shutil
+import socket
+import subprocess
+import tempfile
+import threading
+import time
+import unittest
+
+import harness as h
+from booking_test import FAST_QUEUE, Fan
+
+KEY = "operator-key"
+METRIC_LINE = re.compile(
+    r'^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? '
+    r'[-+]?([0-9.]+([eE][-+]?[0-9]+)?|Inf|NaN)$')
+
+
+def parse_metrics(text):
+    """Validates the Prometheus text format; returns {series: value}."""
+    values = {}
+    for line in text.splitlines():
+        if not line or line.startswith("# HELP ") or line.startswith("# TYPE "):
+            continue
+        assert METRIC_LINE.match(line), f"not Prometheus text: {line!r}"
+        series, value = line.rsplit(" ", 1)
+        values[series] = float(value)
+    return values
+
+
+class LockedWallet:
+    """Holds a user's wallet row locked in another session, so everything that
+    writes it waits: a way to freeze work mid-way, deterministically."""
+
+    def __init__(self, db, user):
+        self.proc = subprocess.Popen(
+            ["psql", "-X", "-q", "-h", h.pg_setting("host"), "-p", h.pg_setting("port"),
+             "-U", h.pg_setting("user"), "-d", db],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+        # psql then waits for more input, holding the lock in an open transaction.
+        self.proc.stdin.write(f"BEGIN; SELECT * FROM wallets WHERE user_id = {int(user)} FOR UPDATE;\n")
+        self.proc.stdin.flush()
+        time.sleep(0.5)
+
+    def release(self):
+        self.proc.stdin.write("ROLLBACK;\n")
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+class AdminTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.sim = h.Simulator()
+        cls.db = h.fresh_database("admin")
+        cls.admin_port = h.free_port()
+        cls.server = h.Server(cls.db, *FAST_QUEUE, "--admin.port", str(cls.admin_port),
+                              "--admin.key", KEY, "--dataplatform.url", cls.sim.url,
+                              "--http.max_in_flight", "4").start()
+        cls.users = iter(range(7000, 10**6))
+
+    @classmethod
+    def tearDownClass(cls):
+        code = cls.server.stop()
+        cls.sim.stop()
+        assert code == 0, cls.server.output()
+
+    def admin(self, path, method="GET", key=KEY):
+        return h.admin_call(self.admin_port, method, path, key)
+
+    def fan(self, points=0):
+        f = Fan(self.server, next(self.users))
+        if points:
+            f.charge(points)
+        return f.enter()
+
+    def test_admin_key_is_enforced(self):
+        for path in ["/admin/actors", "/admin/queue", "/admin/outbox", "/metrics", "/admin/sagas"]:
+            self.assertEqual(h.call(self.admin_port, "GET", path)[0], 401, path)
+            self.assertEqual(self.admin(path, key="wrong")[0], 401, path)
+            self.assertEqual(self.admin(path)[0], 200, path)
+
+    def test_admin_port_is_loopback_only(self):
+        addresses = subprocess.run(["hostname", "-I"], capture_output=True, text=True).stdout.split()
+        others = [a for a in addresses if not a.startswith("127.") and ":" not in a]
+        if not others:
+            self.skipTest("this machine has no non-loopback IPv4 address")
+        with self.assertRaises(OSError):
+            socket.create_connection((others[0], self.admin_port), timeout=2).close()
+        socket.create_connection(("127.0.0.1", self.admin_port), timeout=2).close()
+
+    def test_inspection_tells_the_truth_about_seats(self):
+        f = self.fan()
+        status, held, _ = f.hold(8, 13)
+        self.assertEqual(status, 201)
+        status, body, _ = self.admin("/admin/actors/seat/8/13")
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["memory"]["status"], "HELD")
+        self.assertEqual(body["memory"]["reservationId"], held["reservationId"])
+        self.assertEqual(body["database"]["liveReservation"]["id"], held["reservationId"])
+        status, summary, _ = self.admin("/admin/actors")
+        self.assertGreaterEqual(summary["actors"]["seat"], 1)
+        self.assertEqual(summary["actors"]["dispatcher"], 1)
+        self.assertLessEqual(len(summary["deepestMailboxes"]), 10)
+        body = self.admin(f"/admin/actors/reservation/{held['reservationId']}")[1]
+        self.assertEqual((body["memory"]["status"], body["database"]["status"]), ("HELD", "HELD"))
+
+    def test_saga_stopped_midway_shows_its_step(self):
+        f = self.fan(300000)
+        status, held, _ = f.hold(8, 20)
+        lock = LockedWallet(self.db, f.user)
+        result = {}
+        payer = threading.Thread(target=lambda: result.update(r=f.pay(held["reservationId"])))
+        payer.start()
+        try:
+            def running():
+                sagas = self.admin("/admin/sagas?state=RUNNING")[1]
+                return [s for s in sagas if s["reservationId"] == held["reservationId"]
+                        and s["step"] == "RESERVE"]
+            saga = h.wait_until(running, 10, "the saga never showed as running")[0]
+            # Reserved; the debit waits on the lock.
+            self.assertEqual([s["step"] for s in saga["steps"]], ["BEGIN", "RESERVE"])
+            memory = self.admin(f"/admin/actors/saga/{saga['id']}")[1]["memory"]
+            self.assertEqual(memory["step"], "DEBIT")
+        finally:
+            lock.release()
+            payer.join()
+        self.assertEqual(result["r"][0], 201)
+        done = self.admin("/admin/sagas?state=COMPLETED")[1]
+        self.assertIn(held["reservationId"], [s["reservationId"] for s in done])
+
+    def test_metrics_parse_and_move_with_traffic(self):
+        before = parse_metrics(self.admin("/metrics")[1])
+        f = self.fan()
+        for _ in range(3):
+            self.server.call("GET", "/api/v1/concerts")
+        after = parse_metrics(self.admin("/metrics")[1])
+        key = 'boxoffice_http_requests_total{route="GET /api/v1/concerts",status="200"}'
+        self.assertEqual(after[key] - before.get(key, 0), 3)
+        self.assertIn('boxoffice_outbox_breaker_state{state="closed"}', after)
+        self.assertGreaterEqual(after["boxoffice_queue_active"], 1)
+        self.assertGreater(after["boxoffice_db_commits_total"], before.get("boxoffice_db_commits_total", 0))
+
+    def test_overload_is_shed_with_retry_after_and_recovers(self):
+        f = self.fan(100)
+        lock = LockedWallet(self.db, f.user)
+        stuck = [threading.Thread(target=f.charge, args=(1,)) for _ in range(4)]
+        try:
+            for t in stuck:
+                t.start()
+            time.sleep(0.5)
+            status, body, headers = self.server.call("GET", "/api/v1/concerts")
+            self.assertEqual((status, body["error"]["code"]), (503, "OVERLOADED"))
+            self.assertEqual(headers.get("Retry-After"), "1")
+            shed = parse_metrics(self.admin("/metrics")[1])["boxoffice_http_shed_total"]
+            self.assertGreaterEqual(shed, 1)
+        finally:
+            lock.release()
+            for t in stuck:
+                t.join()
+        self.assertEqual(self.server.call("GET", "/api/v1/concerts")[0], 200)
+
+    def test_console_renders_live_figures(self):
+        browser = shutil.which("chromium") or shutil.which("chromium-browser")
+        self.assertIsNotNone(browser, "chromium is not installed (scripts/test installs it)")
+        self.fan()
+        profile = tempfile.mkdtemp(prefix="console-chromium-")
+        url = f"http://127.0.0.1:{self.admin_port}/admin/#key={KEY}"
+        out = subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+             "--dump-dom", url], capture_output=True, text=True, timeout=120)
+        dom = out.stdout
+        self.assertIn('data-loaded="true"', dom, out.stderr[-2000:])
+        active = re.search(r'id="active">(\d+)<', dom)
+        self.assertIsNotNone(active, dom[:2000])
+        self.assertGreaterEqual(int(active.group(1)), 1)
+        self.assertRegex(dom, r'id="breaker"[^>]*>closed<')
+
+
+class LoadDriverTest(unittest.TestCase):
+    def test_invariant_check_catches_a_broken_run(self):
+        sim = h.Simulator()
+        db = h.fresh_database("loadgen")
+        server = h.Server(db, *FAST_QUEUE, "--dataplatform.url", sim.url).start()
+        try:
+            base = [h.BINARIES["loadgen"], "--target", f"http://127.0.0.1:{server.port}",
+                    "--db", h.os.environ["BOXOFFICE_TEST_PG"] + f" dbname={db}",
+                    "--dpsim", sim.url, "--drain-timeout", "20", "--quiet"]
+            ok = subprocess.run(base + ["--scenario", "flash-crowd", "--users", "30",
+                                        "--user-base", "1"], capture_output=True, text=True,
+                                timeout=300)
+            self.assertEqual(ok.returncode, 0, ok.stdout[-3000:] + ok.stderr[-3000:])
+            # Invent money behind the server's back: the check must notice.
+            h.psql(db, "UPDATE wallets SET balance = balance + 1 WHERE user_id = 1")
+            bad = subprocess.run(base + ["--scenario", "flash-crowd", "--users", "5",
+                                         "--user-base", "1000"], capture_output=True, text=True,
+                                 timeout=300)
+            self.assertEqual(bad.returncode, 1, bad.stdout[-3000:] + bad.stderr[-3000:])
+        finally:
+            server.stop()
+            sim.stop()
+
+
+if __name__ == "__main__":
+    h.take_binaries("boxoffice", "dpsim", "loadgen")
+    h.main()
