@@ -16,6 +16,9 @@ using dispatcher_ptr = dispatcher_actor::stateful_pointer<dispatcher_state>;
 constexpr auto flush_delay = std::chrono::milliseconds(10);
 constexpr auto prune_interval = std::chrono::seconds(60);
 constexpr int full_scan_every = 5; // ticks
+// Rows commit out of id order within a window of concurrent transactions: the
+// fast path looks back this far behind its cursor (known rows are skipped).
+constexpr int64_t cursor_lookback = 1024;
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -195,7 +198,8 @@ void scan(dispatcher_ptr self, bool from_start) {
   st.scanning = true;
   db_then(
     self, st.db,
-    [after = from_start ? 0 : st.cursor, room](storage::pg_connection& c) {
+    [after = from_start ? 0 : std::max<int64_t>(0, st.cursor - cursor_lookback),
+     room](storage::pg_connection& c) {
       return storage::pending_events(c, after, room);
     },
     [self](std::vector<storage::outbox_row> rows) {

@@ -121,7 +121,23 @@ void confirm(saga_ptr self, reservation_actor r, reservation_view view) {
         self->state.answer.deliver(payment);
         self->quit();
       },
-      [self, view](caf::error& err) { record_compensating(self, err, view); });
+      [self, view](caf::error& err) {
+        // The reply may be lost while the confirmation committed: ask the
+        // database before undoing anything.
+        db_then(
+          self, self->state.ctx.db,
+          [id = self->state.progress.row.id](storage::pg_connection& c) {
+            return storage::payment_of_saga(c, id);
+          },
+          [self, err, view](std::optional<payment_view> payment) {
+            if (!payment)
+              return record_compensating(self, err, view);
+            enter(self, "DONE");
+            self->state.answer.deliver(*payment);
+            self->quit();
+          },
+          [self, err, view](caf::error&) { record_compensating(self, err, view); });
+      });
 }
 
 void sell(saga_ptr self, reservation_actor r, reservation_view view) {

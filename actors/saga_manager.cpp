@@ -50,31 +50,30 @@ void run_payment(manager_ptr self, storage::saga_row row, answer_promise rp) {
       });
 }
 
-// Creates the saga row for a held reservation of this user, then runs it.
-void start_payment(manager_ptr self, const payment_request& req, answer_promise rp) {
+void release_key(manager_ptr self, const payment_request& req);
+
+// Creates the saga row for a held reservation of this user, then runs it. Any
+// refusal before the saga exists gives the Idempotency-Key back.
+void start_payment(manager_ptr self, const payment_request& req, answer_promise answer) {
+  auto rp = std::make_shared<answer_promise>(answer);
+  auto refuse = [self, req, rp](caf::error err) {
+    release_key(self, req);
+    rp->deliver(std::move(err));
+  };
   self->request(self->state.ctx.reservations, saga_step_timeout, caf::get_atom_v,
                 req.reservation_id)
     .then(
-      [self, req, rp](reservation_actor r) mutable {
+      [self, req, rp, refuse](reservation_actor r) {
         self->request(r, saga_step_timeout, caf::get_atom_v)
           .then(
-            [self, req, rp](reservation_view view) mutable {
+            [self, req, rp, refuse](reservation_view view) {
               if (view.user_id != req.user_id)
-                {
-                rp.deliver(make_error(booking_errc::not_found, "reservation not found"));
-                return;
-              }
+                return refuse(make_error(booking_errc::not_found, "reservation not found"));
               if (self->state.busy.count(view.id))
-                {
-                rp.deliver(busy_error());
-                return;
-              }
+                return refuse(busy_error());
               if (view.status != "HELD")
-                {
-                rp.deliver(make_error(booking_errc::wrong_state,
-                                             "reservation is " + view.status + ", not HELD"));
-                return;
-              }
+                return refuse(make_error(booking_errc::wrong_state,
+                                         "reservation is " + view.status + ", not HELD"));
               self->state.busy[view.id] = caf::actor{};
               self->state.started++;
               db_then(
@@ -86,15 +85,15 @@ void start_payment(manager_ptr self, const payment_request& req, answer_promise 
                                                 key);
                   return row;
                 },
-                [self, rp](storage::saga_row row) mutable { run_payment(self, row, rp); },
-                [self, rp, id = view.id](caf::error& err) mutable {
+                [self, rp](storage::saga_row row) { run_payment(self, row, *rp); },
+                [self, refuse, id = view.id](caf::error& err) {
                   self->state.busy.erase(id);
-                  rp.deliver(err);
+                  refuse(err);
                 });
             },
-            [rp](caf::error& err) mutable { rp.deliver(err); });
+            [refuse](caf::error& err) { refuse(err); });
       },
-      [rp](caf::error& err) mutable { rp.deliver(err); });
+      [refuse](caf::error& err) { refuse(err); });
 }
 
 // Stripe's rule: look the key up before anything else, so a retry gets the

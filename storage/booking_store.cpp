@@ -111,6 +111,15 @@ bool unmark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id)
   return rows.affected() == 1;
 }
 
+std::optional<payment_view> payment_of_saga(pg_connection& conn, int64_t saga_id) {
+  auto rows = conn.exec(std::string{"SELECT "} + payment_columns +
+                          " FROM payments WHERE saga_id = $1",
+                        params(saga_id));
+  if (rows.empty())
+    return std::nullopt;
+  return payment_from(rows, 0);
+}
+
 std::optional<payment_view> payment_of(pg_connection& conn, int64_t reservation_id) {
   auto rows = conn.exec(std::string{"SELECT "} + payment_columns +
                           " FROM payments WHERE reservation_id = $1",
@@ -229,10 +238,12 @@ int64_t refund_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id, int
                         params(saga_id));
   if (!seen.empty())
     return wallet_balance(conn, user_id);
-  // A payment saga compensating gives back only what it took.
+  // A payment saga compensating gives back only what it took, and nothing
+  // once its payment completed (a confirmation whose reply was lost).
   auto undebited = conn.exec(
-    "SELECT 1 FROM sagas s WHERE s.id = $1 AND s.kind = 'PAYMENT' AND NOT EXISTS "
-    "(SELECT 1 FROM wallet_ledger l WHERE l.saga_id = s.id AND l.kind = 'PAYMENT')",
+    "SELECT 1 FROM sagas s WHERE s.id = $1 AND s.kind = 'PAYMENT' AND (NOT EXISTS "
+    "(SELECT 1 FROM wallet_ledger l WHERE l.saga_id = s.id AND l.kind = 'PAYMENT') "
+    "OR EXISTS (SELECT 1 FROM payments p WHERE p.saga_id = s.id))",
     params(saga_id));
   if (!undebited.empty())
     return wallet_balance(conn, user_id);

@@ -54,6 +54,7 @@ bool cancel_hold(pg_connection& conn, int64_t reservation_id);
 bool cancel_confirmed(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
 
 std::optional<payment_view> payment_of(pg_connection& conn, int64_t reservation_id);
+std::optional<payment_view> payment_of_saga(pg_connection& conn, int64_t saga_id);
 
 // -- wallets ----------------------------------------------------------------
 

@@ -1,0 +1,38 @@
+#pragma once
+// A deterministic actor system: CAF's test coordinator runs one message at a
+// time on the test's thread, and its clock only moves when told to.
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+
+#include "messages/vocabulary.hpp"
+
+namespace boxoffice::testing {
+
+struct deterministic_config : caf::actor_system_config {
+  deterministic_config() {
+    add_message_types<caf::id_block::boxoffice>();
+    set("scheduler.policy", caf::atom("testing"));
+  }
+};
+
+struct actor_fixture {
+  deterministic_config cfg;
+  caf::actor_system sys{cfg};
+  caf::scheduler::test_coordinator& sched =
+    dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+
+  void run() {
+    while (sched.try_run_once()) {
+    }
+  }
+
+  void advance(std::chrono::milliseconds d) {
+    sched.clock().advance_time(d);
+    run();
+  }
+};
+
+} // namespace boxoffice::testing

@@ -1,0 +1,126 @@
+// The seat actor decides from memory: a taken seat is refused without a
+// database round trip, and a hold in flight turns racing holds away at once.
+#include <catch2/catch.hpp>
+
+#include "actor_fixture.hpp"
+#include "actors/seat_actor.hpp"
+#include "messages/errors.hpp"
+
+using namespace boxoffice;
+
+namespace {
+
+// Stands in for the storage actor: counts tasks and answers only when told.
+struct fake_db_state {
+  int calls = 0;
+  std::vector<caf::typed_response_promise<caf::ok_atom>> waiting;
+};
+
+db_actor::behavior_type fake_db(db_actor::stateful_pointer<fake_db_state> self) {
+  return {
+    [=](db_atom, storage::db_task_ptr) {
+      self->state.calls++;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      self->state.waiting.push_back(rp);
+      return rp;
+    },
+    [=](db_atom, uint64_t) {
+      for (auto& rp : self->state.waiting)
+        rp.deliver(make_error(booking_errc::storage_failure, "database down"));
+      self->state.waiting.clear();
+    },
+    [=](dispatcher_actor) {},
+    [=](status_atom) { return std::string{"{}"}; },
+  };
+}
+
+struct seat_fixture : testing::actor_fixture {
+  db_actor db = sys.spawn(fake_db);
+  caf::scoped_actor client{sys};
+
+  seat_actor seat(const std::string& status, int64_t reservation) {
+    seat_init init{1, 7, 100000, status, reservation};
+    seat_context ctx{db, reservation_registry{}, booking_config{}};
+    auto s = sys.spawn(seat_actor_impl, init, ctx, schedule_actor{});
+    spawned.push_back(caf::actor_cast<caf::actor>(s));
+    return s;
+  }
+
+  // The deterministic scheduler runs nothing by itself: stop every actor here,
+  // or the system's destructor waits for them forever.
+  ~seat_fixture() {
+    spawned.push_back(caf::actor_cast<caf::actor>(db));
+    for (auto& a : spawned)
+      caf::anon_send_exit(a, caf::exit_reason::kill);
+    run();
+  }
+
+  std::vector<caf::actor> spawned;
+
+  int db_calls() {
+    return dynamic_cast<caf::stateful_actor<fake_db_state, db_actor::base>&>(
+             *caf::actor_cast<caf::abstract_actor*>(db))
+      .state.calls;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(seat_fixture, "a held seat is refused from memory") {
+  auto s = seat("HELD", 9);
+  run();
+  client->send(s, hold_atom_v, hold_request{42, 1, 7});
+  run();
+  CHECK(db_calls() == 0);
+  bool refused = false;
+  client->receive([&](reservation_view&) {},
+                  [&](caf::error& err) { refused = is(err, booking_errc::seat_unavailable); });
+  CHECK(refused);
+}
+
+TEST_CASE_METHOD(seat_fixture, "a hold in flight turns a racing hold away without the database") {
+  auto s = seat("AVAILABLE", 0);
+  run();
+  client->send(s, hold_atom_v, hold_request{42, 1, 7});
+  client->send(s, hold_atom_v, hold_request{43, 1, 7});
+  run();
+  CHECK(db_calls() == 1); // only the first went to the database
+  // The database fails the first: the seat is free again, and says so.
+  caf::anon_send(db, db_atom_v, uint64_t{0});
+  run();
+  std::vector<bool> unavailable;
+  for (int i = 0; i < 2; ++i)
+    client->receive([&](reservation_view&) { unavailable.push_back(false); },
+                    [&](caf::error& err) {
+                      unavailable.push_back(is(err, booking_errc::seat_unavailable));
+                    });
+  CHECK(unavailable == std::vector<bool>{true, false}); // the racer first, then the failure
+  client->send(s, hold_atom_v, hold_request{44, 1, 7});
+  run();
+  CHECK(db_calls() == 2); // available again after the failed insert
+}
+
+TEST_CASE_METHOD(seat_fixture, "sell and release follow the owning reservation") {
+  auto s = seat("HELD", 9);
+  run();
+  auto ask = [&](auto... xs) {
+    bool ok = false;
+    client->send(s, xs...);
+    run();
+    client->receive([&](caf::ok_atom) { ok = true; }, [&](caf::error&) { ok = false; });
+    return ok;
+  };
+  CHECK_FALSE(ask(sell_atom_v, int64_t{8})); // another reservation cannot sell it
+  CHECK(ask(sell_atom_v, int64_t{9}));
+  CHECK(ask(sell_atom_v, int64_t{9})); // idempotent for a resumed saga
+  CHECK(ask(release_atom_v, int64_t{8})); // a stale release changes nothing...
+  client->send(s, hold_atom_v, hold_request{42, 1, 7});
+  run();
+  bool refused = false;
+  client->receive([&](reservation_view&) {}, [&](caf::error& err) {
+    refused = is(err, booking_errc::seat_unavailable);
+  });
+  CHECK(refused); // ...the seat is still sold
+  CHECK(ask(release_atom_v, int64_t{9}));
+  CHECK(db_calls() == 0);
+}
