@@ -51,6 +51,20 @@ std::optional<int32_t> seat_field(const nlohmann::json& body, const api_exchange
   return std::nullopt;
 }
 
+// Finds the user's wallet actor, then continues; errors answer the request.
+void with_wallet(api_ptr self, const api_exchange_ptr& ex, int64_t user,
+                 std::function<void(wallet_actor)> next) {
+  self->request(self->state.services.wallets, ask_timeout, caf::get_atom_v, user)
+    .then([next](wallet_actor w) { next(w); }, fail_with(ex));
+}
+
+// Answers {userId, balance}.
+auto balance_answer(const api_exchange_ptr& ex, int64_t user) {
+  return [ex, user](int64_t balance) {
+    ex->respond(json_response(200, nlohmann::json{{"userId", user}, {"balance", balance}}.dump()));
+  };
+}
+
 } // namespace
 
 nlohmann::json to_json(const reservation_view& r) {
@@ -195,58 +209,38 @@ void handle_charge(api_ptr self, const route_match&, const api_exchange_ptr& ex)
       "field 'amount' must be an integer from " + std::to_string(svc.min_charge) + " to " +
         std::to_string(svc.max_charge)));
   auto amount = i->get<int64_t>();
-  self->request(svc.wallets, ask_timeout, caf::get_atom_v, *user)
-    .then(
-      [self, ex, user, amount](wallet_actor w) {
-        self->request(w, ask_timeout, charge_atom_v, amount)
-          .then(
-            [ex, user](int64_t balance) {
-              nlohmann::json j{{"userId", *user}, {"balance", balance}};
-              ex->respond(json_response(200, j.dump()));
-            },
-            fail_with(ex));
-      },
-      fail_with(ex));
+  with_wallet(self, ex, *user, [self, ex, user = *user, amount](wallet_actor w) {
+    self->request(w, ask_timeout, charge_atom_v, amount)
+      .then(balance_answer(ex, user), fail_with(ex));
+  });
 }
 
 void handle_points(api_ptr self, const route_match& m, const api_exchange_ptr& ex) {
   auto user = m.ids[0];
-  self->request(self->state.services.wallets, ask_timeout, caf::get_atom_v, user)
-    .then(
-      [self, ex, user](wallet_actor w) {
-        self->request(w, ask_timeout, caf::get_atom_v)
-          .then(
-            [ex, user](int64_t balance) {
-              nlohmann::json j{{"userId", user}, {"balance", balance}};
-              ex->respond(json_response(200, j.dump()));
-            },
-            fail_with(ex));
-      },
-      fail_with(ex));
+  with_wallet(self, ex, user, [self, ex, user](wallet_actor w) {
+    self->request(w, ask_timeout, caf::get_atom_v).then(balance_answer(ex, user), fail_with(ex));
+  });
 }
 
 void handle_points_history(api_ptr self, const route_match& m, const api_exchange_ptr& ex) {
   auto user = m.ids[0];
-  self->request(self->state.services.wallets, ask_timeout, caf::get_atom_v, user)
-    .then(
-      [self, ex, user](wallet_actor w) {
-        self->request(w, ask_timeout, history_atom_v)
-          .then(
-            [ex, user](ledger entries) {
-              auto list = nlohmann::json::array();
-              for (auto& e : entries)
-                list.push_back({{"id", e.id},
-                                {"kind", e.kind},
-                                {"amount", e.amount},
-                                {"balance", e.balance},
-                                {"sagaId", e.saga_id ? nlohmann::json(e.saga_id) : nlohmann::json(nullptr)},
-                                {"createdAt", e.created_at}});
-              nlohmann::json j{{"userId", user}, {"entries", list}};
-              ex->respond(json_response(200, j.dump()));
-            },
-            fail_with(ex));
-      },
-      fail_with(ex));
+  with_wallet(self, ex, user, [self, ex, user](wallet_actor w) {
+    self->request(w, ask_timeout, history_atom_v)
+      .then(
+        [ex, user](ledger entries) {
+          auto list = nlohmann::json::array();
+          for (auto& e : entries)
+            list.push_back({{"id", e.id},
+                            {"kind", e.kind},
+                            {"amount", e.amount},
+                            {"balance", e.balance},
+                            {"sagaId", e.saga_id ? nlohmann::json(e.saga_id) : nlohmann::json()},
+                            {"createdAt", e.created_at}});
+          nlohmann::json j{{"userId", user}, {"entries", list}};
+          ex->respond(json_response(200, j.dump()));
+        },
+        fail_with(ex));
+  });
 }
 
 } // namespace boxoffice::http

@@ -1,0 +1,30 @@
+#include <catch2/catch.hpp>
+
+#include "http/metrics.hpp"
+
+using boxoffice::http::http_metrics;
+
+TEST_CASE("histograms render as cumulative Prometheus buckets") {
+  http_metrics m;
+  m.observe("GET /x", 200, 0.0004);
+  m.observe("GET /x", 200, 0.003);
+  m.observe("GET /x", 200, 9.0);
+  m.observe("GET /x", 404, 0.001);
+  std::string out;
+  m.render(out);
+  CHECK(out.find("# TYPE boxoffice_http_request_duration_seconds histogram") != std::string::npos);
+  CHECK(out.find("boxoffice_http_requests_total{route=\"GET /x\",status=\"200\"} 3\n") !=
+        std::string::npos);
+  CHECK(out.find("_bucket{route=\"GET /x\",status=\"200\",le=\"0.0005\"} 1\n") != std::string::npos);
+  CHECK(out.find("_bucket{route=\"GET /x\",status=\"200\",le=\"0.005\"} 2\n") != std::string::npos);
+  CHECK(out.find("_bucket{route=\"GET /x\",status=\"200\",le=\"+Inf\"} 3\n") != std::string::npos);
+  CHECK(out.find("_count{route=\"GET /x\",status=\"404\"} 1\n") != std::string::npos);
+}
+
+TEST_CASE("label values are escaped") {
+  http_metrics m;
+  m.observe("GET /\"q\"\\", 200, 0.1);
+  std::string out;
+  m.render(out);
+  CHECK(out.find("route=\"GET /\\\"q\\\"\\\\\"") != std::string::npos);
+}
