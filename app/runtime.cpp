@@ -78,6 +78,9 @@ struct runtime::impl {
   settings cfg;
   // Declared before the actor system so they are destroyed after it.
   std::unique_ptr<storage::db_pool> pool;
+  // The dispatcher's own connection: delivery bookkeeping (scans, retries,
+  // pruning) never queues behind or ahead of booking writes.
+  std::unique_ptr<storage::db_pool> outbox_pool;
   std::unique_ptr<http::server> server;
   std::unique_ptr<http::server> admin_server;
   std::unique_ptr<http::platform_client> platform;
@@ -115,11 +118,15 @@ void runtime::start() {
   auto metrics = std::make_shared<http::http_metrics>();
   auto db = sys.spawn(db_actor_impl, impl_->pool.get());
   dispatcher_actor dispatcher;
+  db_actor outbox_db;
   if (!cfg.dataplatform.url.empty()) {
+    impl_->outbox_pool = std::make_unique<storage::db_pool>(cfg.database.url, 1,
+                                                            cfg.database.max_batch);
+    outbox_db = sys.spawn(db_actor_impl, impl_->outbox_pool.get());
     impl_->platform = std::make_unique<http::platform_client>(
       cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
       cfg.dataplatform.max_in_flight);
-    dispatcher = sys.spawn(dispatcher_impl, db, make_dispatcher_config(cfg),
+    dispatcher = sys.spawn(dispatcher_impl, outbox_db, make_dispatcher_config(cfg),
                            make_transport(*impl_->platform, cfg.dataplatform.secret));
     caf::anon_send(db, dispatcher);
     spdlog::info("delivering events to {}", cfg.dataplatform.url);
@@ -143,8 +150,10 @@ void runtime::start() {
                       caf::actor_cast<caf::actor>(waiting_room), caf::actor_cast<caf::actor>(wallets),
                       caf::actor_cast<caf::actor>(catalogue),    caf::actor_cast<caf::actor>(reservations),
                       caf::actor_cast<caf::actor>(db)};
-  if (dispatcher)
+  if (dispatcher) {
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(dispatcher));
+    impl_->top_level.push_back(caf::actor_cast<caf::actor>(outbox_db));
+  }
   impl_->top_level.push_back(caf::actor_cast<caf::actor>(inspector));
   http::server_limits limits{cfg.http.max_body_bytes, cfg.http.max_header_bytes,
                              cfg.http.read_timeout_seconds, cfg.http.max_in_flight};
@@ -189,6 +198,8 @@ void runtime::stop() {
     impl_->platform->stop();
   if (impl_->pool)
     impl_->pool->stop();
+  if (impl_->outbox_pool)
+    impl_->outbox_pool->stop();
 }
 
 } // namespace boxoffice
