@@ -70,13 +70,30 @@ void settle(dispatcher_ptr self, std::function<void(storage::pg_connection&)> wr
     [](bool) {}, [](caf::error&) {}); // the row stays PENDING: delivered again later
 }
 
-void pop_head(dispatcher_ptr self, const std::string& aggregate) {
+// The row a report is about. It need not be its aggregate's head: a replayed
+// dead letter or a re-scanned row can sort ahead of the one in flight.
+storage::outbox_row* row_of(dispatcher_state& st, const std::string& aggregate, int64_t id) {
+  auto q = st.queues.find(aggregate);
+  if (q == st.queues.end())
+    return nullptr;
+  for (auto& [sequence, row] : q->second)
+    if (row.id == id)
+      return &row;
+  return nullptr;
+}
+
+// Drops a settled row and lets its aggregate's next row go.
+void settle_row(dispatcher_ptr self, const std::string& aggregate, int64_t id, int64_t sequence) {
   auto& st = self->state;
-  auto& q = st.queues[aggregate];
-  st.aggregate_of.erase(q.begin()->second.id);
-  q.erase(q.begin());
+  st.aggregate_of.erase(id);
+  st.queues[aggregate].erase(sequence);
   st.scheduled.erase(aggregate);
   schedule_head(self, aggregate);
+}
+
+void pop_head(dispatcher_ptr self, const std::string& aggregate) {
+  auto& head = self->state.queues[aggregate].begin()->second;
+  settle_row(self, aggregate, head.id, head.sequence);
 }
 
 void note_error(dispatcher_state& st, std::string error) {
@@ -141,7 +158,10 @@ void on_report(dispatcher_ptr self, const delivery_report& rep) {
   if (i == st.aggregate_of.end())
     return pump(self);
   auto aggregate = i->second;
-  auto& row = st.queues[aggregate].begin()->second;
+  auto* found = row_of(st, aggregate, rep.row_id);
+  if (!found)
+    return pump(self);
+  auto& row = *found;
   auto outcome = classify(rep.status, rep.error);
   // A platform that answers 4xx is up: only retryable failures count against it.
   st.breaker.record(outcome != delivery_outcome::retry, std::chrono::steady_clock::now());
@@ -154,7 +174,7 @@ void on_report(dispatcher_ptr self, const delivery_report& rep) {
         st.flush_pending = true;
         self->delayed_send(self, flush_delay, flush_atom_v);
       }
-      pop_head(self, aggregate);
+      settle_row(self, aggregate, row.id, row.sequence);
       break;
     case delivery_outcome::dead: {
       st.dead_total++;
@@ -163,7 +183,7 @@ void on_report(dispatcher_ptr self, const delivery_report& rep) {
       settle(self, [id = rep.row_id, why](storage::pg_connection& c) {
         storage::mark_dead(c, id, why);
       });
-      pop_head(self, aggregate);
+      settle_row(self, aggregate, row.id, row.sequence);
       break;
     }
     case delivery_outcome::retry: {

@@ -1,5 +1,6 @@
 #include "actors/schedule_actor.hpp"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 
 #include "actors/inspector.hpp"
@@ -35,6 +36,9 @@ void load(schedule_ptr self, int64_t schedule_id) {
       for (auto& row : snap->seats)
         self->state.seats.push_back(
           {row.seat_number, row.price, seat_status_of(row), row.reservation_id, {}});
+      // slot() searches by number: keep the view sorted whatever the query did.
+      std::sort(self->state.seats.begin(), self->state.seats.end(),
+                [](const seat_slot& a, const seat_slot& b) { return a.seat_number < b.seat_number; });
     },
     [self](caf::error&) { self->quit(); });
 }
@@ -70,9 +74,13 @@ caf::result<reservation_view> hold(schedule_ptr self, hold_request req) {
 } // namespace
 
 seat_slot* schedule_state::slot(int32_t seat_number) {
-  if (seat_number < 1 || static_cast<size_t>(seat_number) > seats.size())
+  // Seat numbers need not run 1..N (a venue may number from 101, or skip):
+  // find the number itself, never a position.
+  auto i = std::lower_bound(seats.begin(), seats.end(), seat_number,
+                            [](const seat_slot& s, int32_t n) { return s.seat_number < n; });
+  if (i == seats.end() || i->seat_number != seat_number)
     return nullptr;
-  return &seats[seat_number - 1];
+  return &*i;
 }
 
 int32_t schedule_state::available() const {

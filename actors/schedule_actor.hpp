@@ -20,7 +20,7 @@ struct seat_slot {
 struct schedule_state {
   static inline const char* name = "schedule";
   schedule_info info;
-  std::vector<seat_slot> seats; // index = seat_number - 1
+  std::vector<seat_slot> seats; // sorted by seat_number
   seat_context ctx;
   uint64_t rejected_from_view = 0;
   int32_t available() const;

@@ -1,7 +1,13 @@
 #pragma once
 // The order of the waiting room: places (arrival numbers) of the users still
 // waiting, with the exact position of any place in O(log n) even when people
-// ahead leave. A Fenwick tree over place numbers counts who is still there.
+// ahead leave. A Fenwick tree counts who is still there.
+//
+// Places come from a database sequence that never shrinks, so the tree does
+// not start at place 1: it covers only the span from the longest waiter to
+// the newest arrival, and is rebuilt around that span when it no longer fits.
+// Its size is bounded by twice the span of the people waiting now, not by
+// the number of tokens ever issued.
 
 #include <cstdint>
 #include <map>
@@ -21,12 +27,20 @@ public:
   // The token of whoever waits longest.
   const std::string& first() const { return front_.begin()->second; }
   int64_t first_place() const { return front_.begin()->first; }
+  // Slots of the Fenwick tree: what the line costs in memory.
+  size_t capacity() const { return tree_.size(); }
 
 private:
+  // Tree index of a place; 0 and out-of-range values mean "not covered".
+  int64_t index(int64_t place) const { return place - base_ + 1; }
+  bool covers(int64_t place) const {
+    return place >= base_ && index(place) < static_cast<int64_t>(tree_.size());
+  }
   void add(int64_t place, int32_t delta);
-  void grow(int64_t place);
+  void rebuild();
 
-  std::vector<int32_t> tree_; // Fenwick tree, index = place
+  int64_t base_ = 0;          // the place at tree index 1
+  std::vector<int32_t> tree_; // Fenwick tree over places base_ ...
   std::map<int64_t, std::string> front_;
 };
 

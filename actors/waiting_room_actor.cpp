@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
 #include <openssl/rand.h>
@@ -53,7 +54,7 @@ void expire(waiting_room_state& st, const std::string& token, queue_entry& e) {
   e.status = "EXPIRED";
   e.active_until_ms = 0;
   st.expired_total++;
-  st.dirty.push_back(token);
+  st.mark_dirty(token, e);
 }
 
 void admit(waiting_room_state& st, int64_t now) {
@@ -65,13 +66,36 @@ void admit(waiting_room_state& st, int64_t now) {
   while (!st.line.empty() && st.active < st.cfg.max_active && st.admit_budget >= 1) {
     auto token = st.line.first();
     st.line.leave(st.line.first_place());
-    auto& e = st.tokens[token];
+    auto i = st.tokens.find(token);
+    if (i == st.tokens.end())
+      continue; // cannot happen: the line only holds known tokens
+    auto& e = i->second;
     e.status = "ACTIVE";
     e.active_until_ms = now + st.cfg.active_ttl_seconds * 1000LL;
     st.active++;
     st.admit_budget -= 1;
     st.admitted_total++;
-    st.dirty.push_back(token);
+    st.mark_dirty(token, e);
+  }
+}
+
+// Frees the entries of tokens that expired and were not seen for a while, so
+// memory stays bounded; the database keeps their rows until the user comes
+// back. An expiry not yet stored keeps its entry: the row must say EXPIRED
+// before the user can be given a new token without it.
+void forget_expired(waiting_room_state& st, int64_t now) {
+  auto ttl = st.cfg.active_ttl_seconds * 1000LL;
+  for (auto i = st.tokens.begin(); i != st.tokens.end();) {
+    auto& [token, e] = *i;
+    bool stale = e.status == "EXPIRED" && now - e.last_seen_ms > ttl;
+    if (!stale || st.dirty.count(token) || st.saving.count(token)) {
+      ++i;
+      continue;
+    }
+    if (auto u = st.token_of_user.find(e.user_id);
+        u != st.token_of_user.end() && u->second == token)
+      st.token_of_user.erase(u);
+    i = st.tokens.erase(i);
   }
 }
 
@@ -83,32 +107,38 @@ void expire_idle(waiting_room_state& st, int64_t now) {
     if (idle_active || abandoned)
       expire(st, token, e);
   }
-  // Forget tokens expired long ago so memory stays bounded; the database
-  // keeps their rows until the user comes back.
-  for (auto i = st.tokens.begin(); i != st.tokens.end();) {
-    if (i->second.status == "EXPIRED" && now - i->second.last_seen_ms > ttl) {
-      st.token_of_user.erase(i->second.user_id);
-      i = st.tokens.erase(i);
-    } else {
-      ++i;
-    }
-  }
+  forget_expired(st, now);
 }
 
-// One statement per tick stores every admission and expiry.
+// One statement per tick stores every admission and expiry. A failed write
+// is logged and its rows go back to be written on the next tick, unless they
+// changed again meanwhile (the newer snapshot wins).
 void save(room_ptr self) {
   auto& st = self->state;
-  if (st.dirty.empty())
-    return;
-  std::vector<storage::token_row> rows;
-  for (auto& token : st.dirty) {
-    auto& e = st.tokens[token];
-    rows.push_back({token, e.user_id, e.place, e.status, e.active_until_ms});
-  }
+  if (st.dirty.empty() || !st.saving.empty())
+    return; // one write at a time keeps the rows in order
+  st.saving = std::move(st.dirty);
   st.dirty.clear();
+  std::vector<storage::token_row> rows;
+  rows.reserve(st.saving.size());
+  for (auto& [token, row] : st.saving)
+    rows.push_back(row);
   db_then(
-    self, st.db, [rows](storage::pg_connection& c) { storage::save_tokens(c, rows); return true; },
-    [](bool) {}, [](caf::error&) {});
+    self, st.db,
+    [rows](storage::pg_connection& c) {
+      storage::save_tokens(c, rows);
+      return true;
+    },
+    [self](bool) { self->state.saving.clear(); },
+    [self](caf::error& err) {
+      auto& st = self->state;
+      st.save_failures++;
+      spdlog::error("waiting room: storing {} queue token(s) failed, retrying: {}",
+                    st.saving.size(), error_message(err));
+      for (auto& [token, row] : st.saving)
+        st.dirty.emplace(token, row); // keeps a newer snapshot if there is one
+      st.saving.clear();
+    });
 }
 
 void tick(room_ptr self) {
@@ -125,12 +155,13 @@ caf::result<queue_ticket> issue(room_ptr self, int64_t user_id) {
   auto& st = self->state;
   std::string expired;
   if (auto i = st.token_of_user.find(user_id); i != st.token_of_user.end()) {
-    auto& e = st.tokens[i->second];
-    if (e.status != "EXPIRED") {
-      e.last_seen_ms = st.now_ms();
-      return st.ticket(i->second);
+    if (auto t = st.tokens.find(i->second); t != st.tokens.end()) {
+      if (t->second.status != "EXPIRED") {
+        t->second.last_seen_ms = st.now_ms();
+        return st.ticket(i->second);
+      }
+      expired = i->second;
     }
-    expired = i->second;
   }
   auto rp = self->make_response_promise<queue_ticket>();
   db_then(
@@ -174,7 +205,7 @@ caf::result<caf::ok_atom> check(room_ptr self, const std::string& token, int64_t
   auto until = now + st.cfg.active_ttl_seconds * 1000LL;
   if (until - e.active_until_ms > 1000) {
     e.active_until_ms = until;
-    st.dirty.push_back(token);
+    st.mark_dirty(token, e);
   }
   return caf::ok_atom_v;
 }
@@ -195,6 +226,10 @@ void load(room_ptr self) {
 int64_t waiting_room_state::now_ms() const {
   using namespace std::chrono;
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+void waiting_room_state::mark_dirty(const std::string& token, const queue_entry& e) {
+  dirty[token] = {token, e.user_id, e.place, e.status, e.active_until_ms};
 }
 
 queue_ticket waiting_room_state::ticket(const std::string& token) const {
@@ -238,11 +273,11 @@ waiting_room_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self,
     },
     [=](leave_atom, int64_t user_id) {
       auto& st = self->state;
-      if (auto i = st.token_of_user.find(user_id); i != st.token_of_user.end()) {
-        auto& e = st.tokens[i->second];
-        if (e.status != "EXPIRED")
-          expire(st, i->second, e);
-      }
+      auto i = st.token_of_user.find(user_id);
+      if (i == st.token_of_user.end())
+        return;
+      if (auto t = st.tokens.find(i->second); t != st.tokens.end() && t->second.status != "EXPIRED")
+        expire(st, i->second, t->second);
     },
     [=](tick_atom) { tick(self); },
     [=](status_atom) {
@@ -255,6 +290,9 @@ waiting_room_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self,
                        {"admittedTotal", st.admitted_total},
                        {"expiredTotal", st.expired_total},
                        {"tokens", st.tokens.size()},
+                       {"unsaved", st.dirty.size() + st.saving.size()},
+                       {"saveFailures", st.save_failures},
+                       {"lineCapacity", st.line.capacity()},
                        {"mailbox", self->mailbox().size()}};
       return j.dump();
     },

@@ -27,7 +27,13 @@ struct waiting_room_state {
   int64_t active = 0;
   double admit_budget = 0; // admissions earned by elapsed time, not yet used
   int64_t last_tick_ms = 0;
-  std::vector<std::string> dirty; // tokens whose status or expiry must be saved
+  // Rows to store on the next tick, a snapshot taken when they changed: an
+  // entry forgotten meanwhile cannot turn into a blank row.
+  std::unordered_map<std::string, storage::token_row> dirty;
+  // Rows handed to the database and not yet confirmed: their entries stay
+  // in memory until then, and come back to `dirty` if the write fails.
+  std::unordered_map<std::string, storage::token_row> saving;
+  uint64_t save_failures = 0;
   uint64_t admitted_total = 0;
   uint64_t expired_total = 0;
   bool loaded = false;
@@ -35,6 +41,8 @@ struct waiting_room_state {
 
   int64_t now_ms() const;
   queue_ticket ticket(const std::string& token) const;
+  // Records the entry's current status and expiry for the next save.
+  void mark_dirty(const std::string& token, const queue_entry& e);
 };
 
 // Issues tokens, admits waiting users at cfg.admit_per_second up to

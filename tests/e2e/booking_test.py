@@ -2,7 +2,7 @@
 asserting on what PostgreSQL holds afterwards."""
 
 import random
-import signal
+import subprocess
 import threading
 import time
 import unittest
@@ -292,36 +292,116 @@ class AdmissionTest(unittest.TestCase):
             server.stop()
 
 
+def expires_at(db, reservation_id):
+    return float(h.scalar(db, "SELECT extract(epoch FROM expires_at) FROM reservations "
+                              "WHERE id = :'v1'", reservation_id))
+
+
+def reservation_status(db, reservation_id):
+    return h.scalar(db, "SELECT status FROM reservations WHERE id = :'v1'", reservation_id)
+
+
+class QueueTokenLifetimeTest(unittest.TestCase):
+    TTL = 3
+
+    def test_returning_user_after_idle_expiry_gets_a_working_token(self):
+        db = h.fresh_database("queue_ttl")
+        server = h.Server(db, *FAST_QUEUE, "--queue.active_ttl_seconds", str(self.TTL)).start()
+        try:
+            f = Fan(server, 77).enter()
+            first = f.token
+            # Idle past its TTL: the row must say so (the expiry is stored).
+            h.wait_until(lambda: h.scalar(db, "SELECT status FROM queue_tokens WHERE token = :'v1'",
+                                          first) == "EXPIRED", self.TTL + 3,
+                         "the idle token's expiry was never stored")
+            self.assertEqual(f.hold(1, 5)[1]["error"]["code"], "TOKEN_INVALID")
+            # A second pass later its entry is freed; the user comes back.
+            time.sleep(1.2)
+            status, ticket, _ = server.call("POST", "/api/v1/queue/token", {"userId": 77})
+            self.assertEqual(status, 201, ticket)
+            self.assertEqual(ticket["userId"], 77)
+            self.assertIn(ticket["status"], ("WAITING", "ACTIVE"))
+            self.assertNotEqual(ticket["token"], first)
+            f.enter()
+            self.assertEqual(f.hold(1, 5)[0], 201)
+        finally:
+            server.stop()
+
+    def test_a_failed_save_is_retried_not_lost(self):
+        db = h.fresh_database("queue_save")
+        # Statements give up after a second, so a locked table fails the save.
+        server = h.Server(db, *FAST_QUEUE, "--queue.active_ttl_seconds", "600",
+                          env={"PGOPTIONS": "-c statement_timeout=1000"}).start()
+        locker = None
+        try:
+            f = Fan(server, 78).enter()
+            before = float(h.scalar(db, "SELECT extract(epoch FROM active_until) FROM queue_tokens "
+                                        "WHERE token = :'v1'", f.token))
+            cmd = ["psql", "-X", "-q", "-h", h.pg_setting("host"), "-p", h.pg_setting("port"),
+                   "-U", h.pg_setting("user"), "-d", db, "-c",
+                   "BEGIN; LOCK TABLE queue_tokens IN ACCESS EXCLUSIVE MODE; "
+                   "SELECT pg_sleep(3); COMMIT;"]
+            locker = subprocess.Popen(cmd, stdout=subprocess.DEVNULL)
+            h.wait_until(lambda: h.scalar(db, "SELECT count(*) FROM pg_locks l JOIN pg_class c "
+                                              "ON c.oid = l.relation WHERE c.relname = "
+                                              "'queue_tokens' AND l.mode = 'AccessExclusiveLock' "
+                                              "AND l.granted") == "1", 5, "no lock")
+            time.sleep(1.2)  # so that using the token moves its expiry by more than a second
+            self.assertEqual(server.call("GET", "/api/v1/concerts/1/schedules/1/seats",
+                                         headers=f.headers())[0], 200)
+            locker.wait(10)
+            # The write that failed under the lock must land once it is gone.
+            h.wait_until(lambda: float(h.scalar(
+                db, "SELECT extract(epoch FROM active_until) FROM queue_tokens WHERE token = :'v1'",
+                f.token)) > before + 1.0, 5, "the failed save of the token was lost")
+        finally:
+            if locker and locker.poll() is None:
+                locker.kill()
+            server.stop()
+
+
 class ExpiryTest(unittest.TestCase):
+    TTL = 3
+
+    def assert_expires_on_time(self, db, reservation_id):
+        """EXPIRED no later than a second after expires_at, stored within a second of it."""
+        deadline = expires_at(db, reservation_id) + 1.0
+        h.wait_until(lambda: reservation_status(db, reservation_id) == "EXPIRED",
+                     max(0.0, deadline - time.time()), "hold outlived its expiry", interval=0.05)
+        lag = float(h.scalar(db, "SELECT extract(epoch FROM updated_at - expires_at) "
+                                 "FROM reservations WHERE id = :'v1'", reservation_id))
+        self.assertLess(lag, 1.0)
+
     def test_hold_expires_in_time_also_across_restart(self):
         db = h.fresh_database("expiry")
-        args = [*FAST_QUEUE, "--hold.ttl_seconds", "2"]
-        server = h.Server(db, *args).start()
-        f = Fan(server, 42).enter()
-        status, held, _ = f.hold(1, 1)
-        self.assertEqual(status, 201)
-        status, held2, _ = f.hold(1, 2)
-        self.assertEqual(status, 201)
-        # One expires while the server runs, within a second of expires_at.
-        deadline = time.time() + 3.0 + 1.0
-        while h.scalar(db, "SELECT status FROM reservations WHERE id = :'v1'",
-                       held["reservationId"]) == "HELD":
-            self.assertLess(time.time(), deadline, "hold outlived its expiry")
-            time.sleep(0.05)
-        lag = float(h.scalar(db, "SELECT extract(epoch FROM updated_at - expires_at) FROM reservations "
-                                 "WHERE id = :'v1'", held["reservationId"]))
-        self.assertLess(lag, 1.0)
-        server.kill()
-        time.sleep(2.5)  # the other hold expires while the server is down
+        args = [*FAST_QUEUE, "--hold.ttl_seconds", str(self.TTL)]
         server = h.Server(db, *args).start()
         try:
-            time.sleep(1.5)
-            self.assertEqual(h.scalar(db, "SELECT status FROM reservations WHERE id = :'v1'",
-                                      held2["reservationId"]), "EXPIRED")
+            f = Fan(server, 42).enter()
+            # 1. While the server runs.
+            first = f.hold(1, 1)[1]["reservationId"]
+            self.assert_expires_on_time(db, first)
+            # 2. Killed while the hold is HELD and back before it is due: the
+            #    reloaded reservation must re-arm its own expiry.
+            second = f.hold(1, 2)[1]["reservationId"]
+            self.assertEqual(reservation_status(db, second), "HELD")
+            server.kill()
+            server = h.Server(db, *args).start()
+            self.assertLess(time.time(), expires_at(db, second), "restart took longer than the TTL")
+            self.assert_expires_on_time(db, second)
+            # 3. Due while the server is down: expired right after start.
             f = Fan(server, 43).enter()
+            third = f.hold(1, 3)[1]["reservationId"]
+            server.kill()
+            h.wait_until(lambda: time.time() > expires_at(db, third), self.TTL + 1, "clock")
+            self.assertEqual(reservation_status(db, third), "HELD")
+            server = h.Server(db, *args).start()
+            h.wait_until(lambda: reservation_status(db, third) == "EXPIRED", 1.0,
+                         "an overdue hold was not expired at start-up", interval=0.05)
+            f = Fan(server, 44).enter()
             self.assertEqual(f.hold(1, 2)[0], 201)
             self.assertEqual(h.scalar(db, "SELECT count(*) FROM outbox WHERE event_type = "
-                                          "'RESERVATION_EXPIRED'"), "2")
+                                          "'RESERVATION_EXPIRED'"), "3")
         finally:
             server.stop()
 
@@ -330,6 +410,23 @@ class CrashTest(unittest.TestCase):
     def test_sigkill_during_payments(self):
         db = h.fresh_database("crash")
         server = h.Server(db, *FAST_QUEUE, "--demo.seats_per_schedule", "200").start()
+        try:
+            self.pay_and_kill(db, server)
+        finally:
+            server.kill()
+        self.assertGreater(int(h.scalar(db, "SELECT count(*) FROM payments")), 0)
+        server = h.Server(db, *FAST_QUEUE).start()
+        try:
+            deadline = time.time() + 20
+            while h.scalar(db, "SELECT count(*) FROM sagas WHERE state IN ('RUNNING','COMPENSATING')") != "0":
+                self.assertLess(time.time(), deadline, "sagas left unfinished after recovery")
+                time.sleep(0.1)
+            check_database_invariants(self, db)
+            self.assertEqual(h.psql(db, "SELECT id FROM reservations WHERE status = 'PAYING'"), [])
+        finally:
+            self.assertEqual(server.stop(), 0)
+
+    def pay_and_kill(self, db, server):
         fans = [Fan(server, 2000 + i) for i in range(60)]
         h.parallel([lambda f=f: (f.charge(1000000), f.enter()) for f in fans], threads=30)
         stop = threading.Event()
@@ -348,23 +445,13 @@ class CrashTest(unittest.TestCase):
         threads = [threading.Thread(target=stream, args=(f, i)) for i, f in enumerate(fans)]
         for t in threads:
             t.start()
-        time.sleep(2.5)
-        server.proc.send_signal(signal.SIGKILL)
-        server.proc.wait()
-        stop.set()
-        for t in threads:
-            t.join()
-        self.assertGreater(int(h.scalar(db, "SELECT count(*) FROM payments")), 0)
-        server = h.Server(db, *FAST_QUEUE).start()
         try:
-            deadline = time.time() + 20
-            while h.scalar(db, "SELECT count(*) FROM sagas WHERE state IN ('RUNNING','COMPENSATING')") != "0":
-                self.assertLess(time.time(), deadline, "sagas left unfinished after recovery")
-                time.sleep(0.1)
-            check_database_invariants(self, db)
-            self.assertEqual(h.psql(db, "SELECT id FROM reservations WHERE status = 'PAYING'"), [])
+            time.sleep(2.5)  # payments under way when the kill comes
         finally:
-            self.assertEqual(server.stop(), 0)
+            server.kill()
+            stop.set()
+            for t in threads:
+                t.join()
 
 
 if __name__ == "__main__":

@@ -187,6 +187,29 @@ class EventsTest(unittest.TestCase):
         got = self.assert_every_event_delivered_once()
         self.assertIn(dead_id, got)  # the same event id as the first attempt
 
+    def test_replay_ahead_of_an_event_in_flight_sends_each_once(self):
+        """A replayed dead letter sorts ahead of its aggregate's event in flight:
+        the report of the one in flight must settle that one, not the head."""
+        f = self.fan(10**6)
+        rid = f.hold(5, 4)[1]["reservationId"]
+        self.drain()
+        self.sim.faults(failAggregates={str(rid + 1): 400})
+        bad = f.hold(5, 5)[1]["reservationId"]
+        self.assertEqual(bad, rid + 1)
+        h.wait_until(lambda: h.scalar(self.db, "SELECT count(*) FROM outbox WHERE status = 'DEAD'")
+                     == "1", 10, "the rejected event was not dead-lettered")
+        self.sim.clear_faults()
+        self.sim.faults(latencyMs=400)  # under dataplatform.timeout_ms: answered, slowly
+        self.assertEqual(f.cancel(bad)[0], 200)  # RESERVATION_CANCELLED goes in flight
+        status, body, _ = h.admin_call(self.admin_port, "POST", "/admin/outbox/replay", ADMIN_KEY)
+        self.assertEqual((status, body["replayed"]), (200, 1))
+        self.drain()
+        self.sim.clear_faults()
+        sent = [e for e in self.sim.events() if e["aggregateId"] == str(bad)]
+        self.assertEqual(sorted(e["eventType"] for e in sent),
+                         ["RESERVATION_CANCELLED", "RESERVATION_HELD"])
+        self.assertEqual(self.sim.stats()["duplicates"], 0, "an event was sent twice")
+
     def test_breaker_opens_stops_calling_probes_and_closes(self):
         self.sim.faults(errorStatus=503)
         fans = [self.fan() for _ in range(25)]

@@ -4,6 +4,7 @@ the real boxoffice binary on a free port, HTTP calls and SQL assertions.
 Standard library only. The private PostgreSQL is started by scripts/test and
 described by BOXOFFICE_TEST_PG ("host=... port=... user=...")."""
 
+import atexit
 import http.client
 import json
 import os
@@ -18,6 +19,26 @@ import unittest
 import uuid
 
 BINARIES = {}
+
+# Every child process a test starts. Whatever a test does or fails to do, none
+# of them outlives the test process: a failing test must not leave a server
+# running (and holding its port and database) behind it.
+_CHILDREN = set()
+
+
+def _spawn(cmd, log, env=None):
+    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    _CHILDREN.add(proc)
+    return proc
+
+
+@atexit.register
+def _kill_children():
+    for proc in list(_CHILDREN):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _CHILDREN.clear()
 
 
 def take_binaries(*names):
@@ -69,10 +90,11 @@ def free_port():
 class Server:
     """The built boxoffice binary against a given database."""
 
-    def __init__(self, db, *extra, port=None):
+    def __init__(self, db, *extra, port=None, env=None):
         self.db = db
         self.port = port or free_port()
         self.extra = list(extra)
+        self.env = {**os.environ, **env} if env else None
         self.proc = None
         self.log = tempfile.NamedTemporaryFile(prefix="boxoffice-", suffix=".log", delete=False)
 
@@ -82,9 +104,13 @@ class Server:
                "--log.level", "warn"] + self.extra
         if "--admin.port" not in self.extra:
             cmd += ["--admin.port", "0"]
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = _spawn(cmd, self.log, self.env)
         if wait:
-            self.wait_healthy()
+            try:
+                self.wait_healthy()
+            except BaseException:
+                self.kill()
+                raise
         return self
 
     def wait_healthy(self, timeout=30):
@@ -115,11 +141,14 @@ class Server:
                 self.proc.kill()
                 self.proc.wait()
                 raise AssertionError("server did not stop within %ss" % timeout)
+            finally:
+                _CHILDREN.discard(self.proc)
         return self.proc.returncode
 
     def kill(self):
         self.proc.kill()
         self.proc.wait()
+        _CHILDREN.discard(self.proc)
 
     def call(self, method, path, body=None, headers=None, timeout=30, raw=None):
         return call(self.port, method, path, body, headers, timeout, raw)
@@ -183,10 +212,12 @@ class Simulator:
         if secret:
             cmd += ["--secret", secret]
         self.log = tempfile.NamedTemporaryFile(prefix="dpsim-", suffix=".log", delete=False)
-        self.proc = subprocess.Popen(cmd, stdout=self.log, stderr=subprocess.STDOUT)
+        self.proc = _spawn(cmd, self.log)
         deadline = time.time() + 10
         while not (os.path.exists(self.port_file) and open(self.port_file).read().strip()):
-            assert time.time() < deadline, "dpsim did not start"
+            if time.time() > deadline:
+                self.proc.kill()
+                raise AssertionError("dpsim did not start")
             time.sleep(0.05)
         self.port = int(open(self.port_file).read().strip())
         self.url = f"http://127.0.0.1:{self.port}"
@@ -220,6 +251,7 @@ class Simulator:
     def stop(self):
         self.proc.terminate()
         self.proc.wait(10)
+        _CHILDREN.discard(self.proc)
 
 
 def wait_until(predicate, timeout, message, interval=0.1):

@@ -2,6 +2,7 @@
 // A deterministic actor system: CAF's test coordinator runs one message at a
 // time on the test's thread, and its clock only moves when told to.
 
+#include <catch2/catch.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
@@ -32,6 +33,16 @@ struct actor_fixture {
   void advance(std::chrono::milliseconds d) {
     sched.clock().advance_time(d);
     run();
+  }
+
+  // Takes one reply off `who`'s mailbox, failing the test (not hanging it)
+  // when none is there: a broken actor must not stall the suite.
+  template <class... Handlers>
+  void receive(caf::scoped_actor& who, Handlers... handlers) {
+    bool replied = true;
+    who->receive(handlers..., caf::after(std::chrono::seconds(1)) >> [&] { replied = false; });
+    if (!replied)
+      FAIL("no reply within a second");
   }
 };
 

@@ -73,7 +73,7 @@ TEST_CASE_METHOD(seat_fixture, "a held seat is refused from memory") {
   run();
   CHECK(db_calls() == 0);
   bool refused = false;
-  client->receive([&](reservation_view&) {},
+  receive(client, [&](reservation_view&) {},
                   [&](caf::error& err) { refused = is(err, booking_errc::seat_unavailable); });
   CHECK(refused);
 }
@@ -90,7 +90,7 @@ TEST_CASE_METHOD(seat_fixture, "a hold in flight turns a racing hold away withou
   run();
   std::vector<bool> unavailable;
   for (int i = 0; i < 2; ++i)
-    client->receive([&](reservation_view&) { unavailable.push_back(false); },
+    receive(client, [&](reservation_view&) { unavailable.push_back(false); },
                     [&](caf::error& err) {
                       unavailable.push_back(is(err, booking_errc::seat_unavailable));
                     });
@@ -107,7 +107,7 @@ TEST_CASE_METHOD(seat_fixture, "sell and release follow the owning reservation")
     bool ok = false;
     client->send(s, xs...);
     run();
-    client->receive([&](caf::ok_atom) { ok = true; }, [&](caf::error&) { ok = false; });
+    receive(client, [&](caf::ok_atom) { ok = true; }, [&](caf::error&) { ok = false; });
     return ok;
   };
   CHECK_FALSE(ask(sell_atom_v, int64_t{8})); // another reservation cannot sell it
@@ -117,7 +117,7 @@ TEST_CASE_METHOD(seat_fixture, "sell and release follow the owning reservation")
   client->send(s, hold_atom_v, hold_request{42, 1, 7});
   run();
   bool refused = false;
-  client->receive([&](reservation_view&) {}, [&](caf::error& err) {
+  receive(client, [&](reservation_view&) {}, [&](caf::error& err) {
     refused = is(err, booking_errc::seat_unavailable);
   });
   CHECK(refused); // ...the seat is still sold
