@@ -99,9 +99,9 @@ caf::result<reservation_view> begin_payment(reservation_ptr self, int64_t saga_i
 
 caf::result<reservation_view> abort_payment(reservation_ptr self, int64_t saga_id) {
   auto& v = self->state.view;
-  if (v.status == "HELD")
-    return v;
-  if (v.status != "PAYING" || v.saga_id != saga_id)
+  // HELD in memory still asks the database: a compensation resumed by the
+  // sweeper must not trust memory that a late commit may have outrun.
+  if (v.status != "HELD" && (v.status != "PAYING" || v.saga_id != saga_id))
     return wrong_state(v, "PAYING");
   auto rp = self->make_response_promise<reservation_view>();
   db_await(

@@ -302,6 +302,46 @@ class CompensationTest(unittest.TestCase):
             server.stop()
 
 
+class SweeperTest(unittest.TestCase):
+    def test_a_reservation_left_paying_by_an_ended_saga_is_given_back(self):
+        """What the old code could leave behind: a payment saga ended FAILED
+        after its debit, the reservation still PAYING, the points gone. The
+        sweeper reopens it and compensates: points back, reservation HELD."""
+        db = h.fresh_database("money_sweep")
+        server = start_server(db, *FAST_QUEUE)
+        try:
+            f = Fan(server, 600)
+            f.charge(200000)
+            f.enter()
+            status, held, _ = f.hold(1, 5)
+            self.assertEqual(status, 201, held)
+            rid, price = held["reservationId"], held["price"]
+        finally:
+            self.assertEqual(server.stop(), 0)
+        saga = h.scalar(db, "INSERT INTO sagas (kind, reservation_id, user_id, amount, state, "
+                            "step, error) VALUES ('PAYMENT', :'v1', 600, :'v2', 'FAILED', "
+                            "'REFUND', 'gave up') RETURNING id", rid, price)
+        h.psql(db, """
+            UPDATE reservations SET status = 'PAYING', saga_id = :'v1' WHERE id = :'v2';
+            UPDATE wallets SET balance = balance - :'v3' WHERE user_id = 600;
+            INSERT INTO wallet_ledger (user_id, kind, amount, balance, saga_id)
+              SELECT 600, 'PAYMENT', -(:'v3')::bigint, balance, :'v1' FROM wallets
+              WHERE user_id = 600;""", saga, rid, price)
+        server = start_server(db, *FAST_QUEUE)
+        try:
+            wait_settled(self, db, timeout=30)
+            self.assertEqual(h.scalar(db, "SELECT state FROM sagas WHERE id = :'v1'", saga),
+                             "COMPENSATED")
+            self.assertEqual(h.scalar(db, "SELECT count(*) FROM wallet_ledger WHERE saga_id = "
+                                          ":'v1' AND kind = 'REFUND'", saga), "1")
+            self.assertEqual(Fan(server, 600).balance(), 200000)
+            self.assertIn(h.scalar(db, "SELECT status FROM reservations WHERE id = :'v1'", rid),
+                          ("HELD", "EXPIRED"))
+            check_money(self, db)
+        finally:
+            server.stop()
+
+
 class ReplayIdentityTest(unittest.TestCase):
     def test_a_stored_answer_needs_a_token_of_its_user(self):
         db = h.fresh_database("money_replay")
