@@ -48,11 +48,14 @@ int64_t create_saga_or_zero(storage::pg_connection& c, const std::string& kind,
 }
 
 // The coordinator owns its `busy` entry until it stops, however it stops.
+// Coordinators are spawned linked: a shutdown reaches them (and their retry
+// timers) through the manager; one that dies is forgotten, not propagated.
 template <class Handle>
 void own(manager_ptr self, int64_t reservation_id, const Handle& saga) {
   auto handle = caf::actor_cast<caf::actor>(saga);
   self->state.busy[reservation_id] = handle;
   self->state.reservation_of[handle.address()] = reservation_id;
+  self->state.coordinators.insert(handle.address());
   self->monitor(handle);
 }
 
@@ -73,7 +76,7 @@ void forget(manager_ptr self, const caf::down_msg& msg) {
 // and its Idempotency-Key is released (in the saga's last transaction) only
 // if it ends without effect.
 void run_payment(manager_ptr self, storage::saga_row row, answer_promise rp) {
-  auto saga = self->spawn(payment_saga_impl, row, self->state.ctx);
+  auto saga = self->spawn<caf::linked>(payment_saga_impl, row, self->state.ctx);
   own(self, row.reservation_id, saga);
   self->request(saga, caf::infinite, pay_atom_v)
     .then(
@@ -218,7 +221,7 @@ void release_key(manager_ptr self, const payment_request& req) {
 
 void run_cancellation(manager_ptr self, storage::saga_row row,
                       caf::typed_response_promise<reservation_view> rp) {
-  auto saga = self->spawn(cancellation_saga_impl, row, self->state.ctx);
+  auto saga = self->spawn<caf::linked>(cancellation_saga_impl, row, self->state.ctx);
   own(self, row.reservation_id, saga);
   self->request(saga, caf::infinite, cancel_atom_v)
     .then(
@@ -271,14 +274,14 @@ void resume(manager_ptr self, const storage::saga_row& row) {
   spdlog::info("resuming {} saga {} ({}) of reservation {}", row.kind, row.id, row.state,
                row.reservation_id);
   if (row.kind == "PAYMENT") {
-    auto saga = self->spawn(payment_saga_impl, row, self->state.ctx);
+    auto saga = self->spawn<caf::linked>(payment_saga_impl, row, self->state.ctx);
     own(self, row.reservation_id, saga);
     self->request(saga, caf::infinite, pay_atom_v)
       .then([self, user = row.user_id](
               payment_view) { self->send(self->state.waiting_room, leave_atom_v, user); },
             [](caf::error&) {});
   } else {
-    auto saga = self->spawn(cancellation_saga_impl, row, self->state.ctx);
+    auto saga = self->spawn<caf::linked>(cancellation_saga_impl, row, self->state.ctx);
     own(self, row.reservation_id, saga);
     self->request(saga, caf::infinite, cancel_atom_v)
       .then([](reservation_view) {}, [](caf::error&) {});
@@ -319,6 +322,11 @@ saga_manager_impl(saga_manager_actor::stateful_pointer<saga_manager_state> self,
   self->state.waiting_room = std::move(waiting_room);
   register_inspectable(self, "sagas", "main");
   self->set_down_handler([self](const caf::down_msg& msg) { forget(self, msg); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (self->state.coordinators.erase(msg.source) > 0)
+      return; // a coordinator ended (however): its down message cleans up
+    self->quit(msg.reason); // a shutdown
+  });
   sweep(self, 0);
   return {
     [=](pay_atom, payment_request req, std::string hash) {

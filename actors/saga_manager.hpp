@@ -2,6 +2,7 @@
 
 #include <caf/typed_event_based_actor.hpp>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "actors/saga_context.hpp"
 
@@ -18,6 +19,8 @@ struct saga_manager_state {
   // being created. The database guards the same rule with a unique index.
   std::unordered_map<int64_t, caf::actor> busy;
   std::unordered_map<caf::actor_addr, int64_t> reservation_of;
+  // Linked coordinators whose exit message has not arrived yet.
+  std::unordered_set<caf::actor_addr> coordinators;
   uint64_t started = 0;
   uint64_t completed = 0;
   uint64_t failed = 0;

@@ -302,6 +302,52 @@ class CompensationTest(unittest.TestCase):
             server.stop()
 
 
+    def test_a_saga_retrying_at_shutdown_neither_hangs_it_nor_is_lost(self):
+        """A compensation that keeps failing is retried for as long as the
+        server lives; a shutdown stops it cleanly and the next start finishes
+        it."""
+        db = h.fresh_database("money_shut")
+        server = start_server(db, *FAST_QUEUE, statement_timeout_ms=300)
+        locker = None
+        try:
+            f = Fan(server, 310)
+            f.charge(200000)
+            f.enter()
+            status, held, _ = f.hold(1, 6)
+            self.assertEqual(status, 201, held)
+            locker = Locker(db, "LOCK TABLE payments IN ACCESS EXCLUSIVE MODE", 4)
+            def pay():
+                try:
+                    f.pay(held["reservationId"], timeout=30)
+                except OSError:
+                    pass  # the shutdown cut the request
+            payer = threading.Thread(target=pay)
+            payer.start()
+            h.wait_until(lambda: h.scalar(db, "SELECT count(*) FROM wallet_ledger "
+                                              "WHERE kind = 'PAYMENT'") == "1",
+                         10, "the payment never debited")
+            time.sleep(0.5)  # into the retries
+            started = time.time()
+            self.assertEqual(server.stop(), 0, server.output())
+            self.assertLess(time.time() - started, 10)
+            payer.join(30)
+            locker.wait()
+            server = start_server(db, *FAST_QUEUE)
+            wait_settled(self, db, timeout=30)
+            # Resumed forward (still RUNNING at shutdown) or compensated: either
+            # way the money matches the outcome.
+            state = h.scalar(db, "SELECT state FROM sagas WHERE kind = 'PAYMENT'")
+            self.assertIn(state, ("COMPLETED", "COMPENSATED"))
+            paid = held["price"] if state == "COMPLETED" else 0
+            self.assertEqual(h.scalar(db, "SELECT count(*) FROM payments"), str(int(paid > 0)))
+            self.assertEqual(Fan(server, 310).balance(), 200000 - paid)
+            check_money(self, db)
+        finally:
+            if locker:
+                locker.kill()
+            server.stop()
+
+
 class SweeperTest(unittest.TestCase):
     def test_a_reservation_left_paying_by_an_ended_saga_is_given_back(self):
         """What the old code could leave behind: a payment saga ended FAILED
@@ -425,6 +471,8 @@ class KillRestartTest(unittest.TestCase):
                 for t in threads:
                     t.join(30)
                     self.assertFalse(t.is_alive(), "a client thread hung")
+            print("after the kills:", h.psql(db, "SELECT kind, state, count(*) FROM sagas "
+                                                 "GROUP BY 1, 2 ORDER BY 1, 2"))
             self.assertGreater(int(h.scalar(db, "SELECT count(*) FROM payments")), 0)
             server = start_server(db, *args)
             wait_settled(self, db, timeout=40)
