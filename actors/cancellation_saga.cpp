@@ -1,8 +1,10 @@
 #include "actors/cancellation_saga.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
+#include "messages/errors.hpp"
 
 namespace boxoffice {
 
@@ -10,18 +12,19 @@ namespace {
 
 using saga_ptr = cancellation_saga_actor::stateful_pointer<cancellation_saga_state>;
 
-constexpr int max_attempts = 5;
+constexpr auto first_retry = std::chrono::milliseconds(200);
+constexpr auto max_retry = std::chrono::seconds(10);
 
-void run(saga_ptr self);
-
-// Retries the whole (idempotent) saga a few times, then leaves it for the
-// recovery at next start.
-void retry_or_give_up(saga_ptr self, caf::error& err) {
-  if (++self->state.attempts >= max_attempts) {
-    self->state.answer.deliver(err);
-    return self->quit();
-  }
-  self->delayed_send(self, std::chrono::seconds(1), tick_atom_v);
+// The refund step is idempotent and conditional, so it is simply run again
+// after a backoff; the saga never gives up while it lives.
+void retry_later(saga_ptr self, caf::error& err) {
+  auto& st = self->state;
+  auto delay = std::min<std::chrono::milliseconds>(first_retry * (1 << std::min(st.attempts, 6)),
+                                                   max_retry);
+  st.attempts++;
+  spdlog::warn("cancellation saga {}: {} failed ({}), retrying in {} ms", st.progress.row.id,
+               st.progress.step, error_message(err), delay.count());
+  self->delayed_send(self, delay, tick_atom_v);
 }
 
 void enter(saga_ptr self, const char* step) {
@@ -29,36 +32,47 @@ void enter(saga_ptr self, const char* step) {
   self->state.progress.history.emplace_back(step);
 }
 
-void close_booking(saga_ptr self) {
-  enter(self, "CANCEL");
+// The wallet actor caches its balance; the refund was written by the
+// reservation actor's transaction, so the wallet re-reads before we answer.
+void refresh_wallet(saga_ptr self, reservation_view view) {
+  enter(self, "WALLET");
+  auto answer = [self, view] {
+    enter(self, "DONE");
+    self->state.answer.deliver(view);
+    self->quit();
+  };
+  self->request(self->state.ctx.wallets, saga_step_timeout, caf::get_atom_v,
+                self->state.progress.row.user_id)
+    .then(
+      [self, answer](wallet_actor w) {
+        self->request(w, saga_step_timeout, load_atom_v)
+          .then([answer](int64_t) { answer(); },
+                [answer](caf::error&) { answer(); }); // it re-reads on its next change
+      },
+      [answer](caf::error&) { answer(); });
+}
+
+void run(saga_ptr self) {
+  enter(self, "REFUND");
   auto row = self->state.progress.row;
   self->request(self->state.ctx.reservations, saga_step_timeout, caf::get_atom_v,
                 row.reservation_id)
     .then(
       [self, row](reservation_actor r) {
         self->request(r, saga_step_timeout, refund_atom_v, row.id)
-          .then(
-            [self](reservation_view view) {
-              enter(self, "DONE");
-              self->state.answer.deliver(view);
-              self->quit();
-            },
-            [self](caf::error& err) { retry_or_give_up(self, err); });
+          .then([self](reservation_view view) { refresh_wallet(self, view); },
+                [self](caf::error& err) {
+                  // The transaction ran and found nothing to cancel: it has
+                  // ended the saga (FAILED) in the database already.
+                  if (is(err, booking_errc::wrong_state)) {
+                    enter(self, "END");
+                    self->state.answer.deliver(err);
+                    return self->quit();
+                  }
+                  retry_later(self, err);
+                });
       },
-      [self](caf::error& err) { retry_or_give_up(self, err); });
-}
-
-void run(saga_ptr self) {
-  enter(self, "REFUND");
-  auto row = self->state.progress.row;
-  self->request(self->state.ctx.wallets, saga_step_timeout, caf::get_atom_v, row.user_id)
-    .then(
-      [self, row](wallet_actor w) {
-        self->request(w, saga_step_timeout, refund_atom_v, row.id, row.amount)
-          .then([self](int64_t) { close_booking(self); },
-                [self](caf::error& err) { retry_or_give_up(self, err); });
-      },
-      [self](caf::error& err) { retry_or_give_up(self, err); });
+      [self](caf::error& err) { retry_later(self, err); });
 }
 
 } // namespace
@@ -81,7 +95,8 @@ cancellation_saga_impl(cancellation_saga_actor::stateful_pointer<cancellation_sa
       nlohmann::json j{{"type", "saga"},          {"id", std::to_string(p.row.id)},
                        {"kind", p.row.kind},      {"reservationId", p.row.reservation_id},
                        {"userId", p.row.user_id}, {"step", p.step},
-                       {"history", p.history},    {"mailbox", self->mailbox().size()}};
+                       {"history", p.history},    {"attempts", self->state.attempts},
+                       {"mailbox", self->mailbox().size()}};
       return j.dump();
     },
   };

@@ -14,10 +14,13 @@ struct cancellation_saga_state {
   int attempts = 0;
 };
 
-// Cancels a confirmed booking: refund the points (once per saga), then
-// CONFIRMED -> CANCELLED with the payment REFUNDED, then free the seat. Both
-// steps are idempotent; a step that fails is retried, and a saga still
-// unfinished at shutdown resumes at the next start.
+// Cancels a confirmed booking in one transaction (the reservation actor's
+// refund step): payment COMPLETED -> REFUNDED, the points back, CONFIRMED ->
+// CANCELLED and the saga's end, all conditioned on the payment, so however
+// often it runs the booking is refunded once. Then the seat is freed and the
+// wallet actor re-reads its balance. A step that fails is retried with
+// backoff for as long as the saga lives; one unfinished at shutdown resumes
+// at the next start (or from the sweeper).
 cancellation_saga_actor::behavior_type
 cancellation_saga_impl(cancellation_saga_actor::stateful_pointer<cancellation_saga_state> self,
                        storage::saga_row row, saga_context ctx);

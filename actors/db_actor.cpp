@@ -43,7 +43,7 @@ db_actor::behavior_type db_actor_impl(db_actor::stateful_pointer<db_state> self,
       auto s = self->state.pool->stats();
       nlohmann::json j{{"type", "db"},        {"pending", self->state.pending.size()},
                        {"queued", s.queued},   {"executed", s.executed},
-                       {"commits", s.commits}, {"failed", s.failed},
+                       {"commits", s.commits}, {"failed", s.failed}, {"expired", s.expired},
                        {"workers", s.workers}, {"mailbox", self->mailbox().size()}};
       return j.dump();
     },

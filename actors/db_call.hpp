@@ -18,6 +18,9 @@ auto make_db_task(Work work) {
   using result_type = decltype(work(std::declval<storage::pg_connection&>()));
   auto out = std::make_shared<result_type>();
   auto task = std::make_shared<storage::db_task>();
+  // The request below gives up after db_timeout: a task still queued by then
+  // is failed before BEGIN rather than committing behind the caller's back.
+  task->deadline = std::chrono::steady_clock::now() + db_timeout;
   task->work = [out, work = std::move(work)](storage::pg_connection& c) mutable {
     *out = work(c);
   };

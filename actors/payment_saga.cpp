@@ -1,6 +1,7 @@
 #include "actors/payment_saga.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
 
@@ -12,16 +13,36 @@ namespace {
 
 using saga_ptr = payment_saga_actor::stateful_pointer<payment_saga_state>;
 
+constexpr auto first_retry = std::chrono::milliseconds(200);
+constexpr auto max_retry = std::chrono::seconds(10);
+
 void enter(saga_ptr self, const char* step) {
   self->state.progress.step = step;
   self->state.progress.history.emplace_back(step);
 }
 
-// Ends the saga durably, then answers and quits.
+// Runs `step` again after an exponential backoff. Steps retried this way are
+// idempotent, so running one twice is harmless; giving up is not an option
+// while money or the reservation may be half-way.
+void retry_later(saga_ptr self, const char* what, const caf::error& err, std::function<void()> step) {
+  auto& st = self->state;
+  auto delay = std::min<std::chrono::milliseconds>(first_retry * (1 << std::min(st.attempts, 6)),
+                                                   max_retry);
+  st.attempts++;
+  spdlog::warn("payment saga {}: {} failed ({}), retrying in {} ms", st.progress.row.id, what,
+               error_message(err), delay.count());
+  st.retry = std::move(step);
+  self->delayed_send(self, delay, tick_atom_v);
+}
+
+void succeeded(saga_ptr self) { self->state.attempts = 0; }
+
+// Ends the saga durably, then answers and quits. The end is retried until it
+// commits: a coordinator that quit earlier would leave the saga to the sweeper.
 void finish(saga_ptr self, const std::string& state, caf::error err) {
   auto id = self->state.progress.row.id;
   auto reason = err ? error_message(err) : std::string{};
-  enter(self, state == "COMPLETED" ? "DONE" : "FAILED");
+  enter(self, state == "COMPLETED" ? "DONE" : "END");
   db_then(
     self, self->state.ctx.db,
     [id, state, reason](storage::pg_connection& c) {
@@ -32,18 +53,22 @@ void finish(saga_ptr self, const std::string& state, caf::error err) {
       self->state.answer.deliver(err);
       self->quit();
     },
-    [self, err](caf::error&) {
-      // Still RUNNING or COMPENSATING in the database: resumed at next start.
-      self->state.answer.deliver(err);
-      self->quit();
+    [self, state, err](caf::error& e) {
+      retry_later(self, "END", e, [self, state, err] { finish(self, state, err); });
     });
 }
 
-void with_reservation(saga_ptr self, std::function<void(reservation_actor)> next) {
+void completed(saga_ptr self, const payment_view& payment) {
+  enter(self, "DONE");
+  self->state.answer.deliver(payment);
+  self->quit();
+}
+
+void with_reservation(saga_ptr self, std::function<void(reservation_actor)> next,
+                      std::function<void(caf::error&)> on_err) {
   self->request(self->state.ctx.reservations, saga_step_timeout, caf::get_atom_v,
                 self->state.progress.row.reservation_id)
-    .then([next](reservation_actor r) { next(r); },
-          [self](caf::error& err) { finish(self, "FAILED", err); });
+    .then([next](reservation_actor r) { next(r); }, on_err);
 }
 
 void with_wallet(saga_ptr self, std::function<void(wallet_actor)> next,
@@ -59,10 +84,61 @@ void with_schedule(saga_ptr self, int64_t schedule_id, std::function<void(schedu
     .then([next](schedule_actor s) { next(s); }, on_err);
 }
 
-// Compensation in reverse: refund (only what was debited), free the seat if
-// it was sold, return the reservation to HELD so its expiry frees it.
-void compensate(saga_ptr self, caf::error why, reservation_view view);
+// PAYING -> HELD (its expiry then frees it). Done when the reservation is
+// HELD, or is no longer this saga's; retried on anything else.
+void unpay(saga_ptr self, caf::error why) {
+  enter(self, "UNRESERVE");
+  auto id = self->state.progress.row.id;
+  auto again = [self, why](caf::error& e) {
+    retry_later(self, "UNRESERVE", e, [self, why] { unpay(self, why); });
+  };
+  with_reservation(
+    self,
+    [self, why, id, again](reservation_actor r) {
+      self->request(r, saga_step_timeout, unpay_atom_v, id)
+        .then(
+          [self, why](reservation_view) {
+            succeeded(self);
+            finish(self, "COMPENSATED", why);
+          },
+          [self, why, again](caf::error& e) {
+            if (is(e, booking_errc::wrong_state)) // not (or no longer) ours
+              return finish(self, "COMPENSATED", why);
+            again(e);
+          });
+    },
+    again);
+}
 
+// Compensation in reverse: refund (only what was debited, never once a
+// payment exists), then return the reservation to HELD. The seat is left to
+// the reservation: a seat sold to it stays its own (the seat accepts a new
+// sale for the same reservation, so the fan can pay again), and the
+// reservation's expiry or cancellation frees it. Releasing it here would show
+// the seat AVAILABLE while a live hold owns it, and make a retry fail. The
+// refund is retried until it commits.
+void compensate(saga_ptr self, caf::error why, reservation_view view) {
+  auto row = self->state.progress.row;
+  enter(self, "REFUND");
+  auto again = [self, why, view](caf::error& e) {
+    retry_later(self, "REFUND", e, [self, why, view] { compensate(self, why, view); });
+  };
+  with_wallet(
+    self,
+    [self, why, view, row, again](wallet_actor w) {
+      self->request(w, saga_step_timeout, refund_atom_v, row.id, row.amount)
+        .then(
+          [self, why](int64_t) {
+            succeeded(self);
+            unpay(self, why);
+          },
+          again);
+    },
+    again);
+}
+
+// Records COMPENSATING, unless the payment completed after all (a
+// confirmation whose reply was lost): then the saga has succeeded.
 void record_compensating(saga_ptr self, caf::error why, reservation_view view) {
   self->state.failure = why;
   auto id = self->state.progress.row.id;
@@ -70,74 +146,30 @@ void record_compensating(saga_ptr self, caf::error why, reservation_view view) {
   db_then(
     self, self->state.ctx.db,
     [id](storage::pg_connection& c) {
-      storage::record_saga_step(c, id, "COMPENSATE", "STARTED", "COMPENSATING");
-      return true;
+      auto payment = storage::payment_of_saga(c, id);
+      if (!payment)
+        storage::record_saga_step(c, id, "COMPENSATE", "STARTED", "COMPENSATING");
+      return payment;
     },
-    [self, why, view](bool) { compensate(self, why, view); },
-    [self, why](caf::error&) { finish(self, "FAILED", why); });
-}
-
-void unpay(saga_ptr self, caf::error why) {
-  enter(self, "UNRESERVE");
-  auto id = self->state.progress.row.id;
-  with_reservation(self, [self, why, id](reservation_actor r) {
-    self->request(r, saga_step_timeout, unpay_atom_v, id)
-      .then([self, why](reservation_view) { finish(self, "COMPENSATED", why); },
-            [self, why](caf::error&) { finish(self, "COMPENSATED", why); });
-  });
-}
-
-void compensate(saga_ptr self, caf::error why, reservation_view view) {
-  auto row = self->state.progress.row;
-  enter(self, "REFUND");
-  auto on_err = [self, why](caf::error&) { finish(self, "FAILED", why); };
-  with_wallet(
-    self,
-    [self, why, view, row, on_err](wallet_actor w) {
-      self->request(w, saga_step_timeout, refund_atom_v, row.id, row.amount)
-        .then(
-          [self, why, view](int64_t) {
-            enter(self, "RELEASE");
-            with_schedule(
-              self, view.schedule_id,
-              [self, why, view](schedule_actor s) {
-                self->request(s, saga_step_timeout, release_atom_v, view.seat_number, view.id)
-                  .then([self, why](caf::ok_atom) { unpay(self, why); },
-                        [self, why](caf::error&) { unpay(self, why); });
-              },
-              [self, why](caf::error&) { unpay(self, why); });
-          },
-          on_err);
+    [self, why, view](std::optional<payment_view> payment) {
+      succeeded(self);
+      if (payment)
+        return completed(self, *payment);
+      compensate(self, why, view);
     },
-    on_err);
+    [self, why, view](caf::error& e) {
+      retry_later(self, "COMPENSATE", e,
+                  [self, why, view] { record_compensating(self, why, view); });
+    });
 }
 
 void confirm(saga_ptr self, reservation_actor r, reservation_view view) {
   enter(self, "CONFIRM");
   self->request(r, saga_step_timeout, confirm_atom_v, self->state.progress.row.id)
-    .then(
-      [self](payment_view payment) {
-        enter(self, "DONE");
-        self->state.answer.deliver(payment);
-        self->quit();
-      },
-      [self, view](caf::error& err) {
-        // The reply may be lost while the confirmation committed: ask the
-        // database before undoing anything.
-        db_then(
-          self, self->state.ctx.db,
-          [id = self->state.progress.row.id](storage::pg_connection& c) {
-            return storage::payment_of_saga(c, id);
-          },
-          [self, err, view](std::optional<payment_view> payment) {
-            if (!payment)
-              return record_compensating(self, err, view);
-            enter(self, "DONE");
-            self->state.answer.deliver(*payment);
-            self->quit();
-          },
-          [self, err, view](caf::error&) { record_compensating(self, err, view); });
-      });
+    .then([self](payment_view payment) { completed(self, payment); },
+          // The reply may be lost while the confirmation committed:
+          // record_compensating asks the database before undoing anything.
+          [self, view](caf::error& err) { record_compensating(self, err, view); });
 }
 
 void sell(saga_ptr self, reservation_actor r, reservation_view view) {
@@ -158,7 +190,7 @@ void debit(saga_ptr self, reservation_actor r, reservation_view view) {
   auto before_money = [self](caf::error& err) { unpay(self, err); };
   with_wallet(
     self,
-    [self, r, view, row, before_money](wallet_actor w) {
+    [self, r, view, row](wallet_actor w) {
       self->request(w, saga_step_timeout, debit_atom_v, row.id, row.amount)
         .then([self, r, view](int64_t) { sell(self, r, view); },
               [self, view](caf::error& err) {
@@ -175,20 +207,34 @@ void debit(saga_ptr self, reservation_actor r, reservation_view view) {
 void reserve(saga_ptr self) {
   enter(self, "RESERVE");
   auto id = self->state.progress.row.id;
-  with_reservation(self, [self, id](reservation_actor r) {
-    self->request(r, saga_step_timeout, pay_atom_v, id)
-      .then([self, r](reservation_view view) { debit(self, r, view); },
-            [self](caf::error& err) { finish(self, "FAILED", err); });
-  });
+  with_reservation(
+    self,
+    [self, id](reservation_actor r) {
+      self->request(r, saga_step_timeout, pay_atom_v, id)
+        .then([self, r](reservation_view view) { debit(self, r, view); },
+              [self](caf::error& err) {
+                // Refused: nothing happened. Anything else (a timeout) may
+                // have marked it PAYING: undo that before ending.
+                if (is(err, booking_errc::wrong_state))
+                  return finish(self, "FAILED", err);
+                unpay(self, err);
+              });
+    },
+    [self](caf::error& err) { finish(self, "FAILED", err); });
 }
 
 void resume_compensation(saga_ptr self) {
-  auto why = make_error(booking_errc::storage_failure, "interrupted by a restart");
-  with_reservation(self, [self, why](reservation_actor r) {
-    self->request(r, saga_step_timeout, caf::get_atom_v)
-      .then([self, why](reservation_view view) { compensate(self, why, view); },
-            [self, why](caf::error&) { finish(self, "FAILED", why); });
-  });
+  auto why = make_error(booking_errc::storage_failure, "interrupted before it finished");
+  auto again = [self](caf::error& e) {
+    retry_later(self, "RESUME", e, [self] { resume_compensation(self); });
+  };
+  with_reservation(
+    self,
+    [self, why, again](reservation_actor r) {
+      self->request(r, saga_step_timeout, caf::get_atom_v)
+        .then([self, why](reservation_view view) { compensate(self, why, view); }, again);
+    },
+    again);
 }
 
 } // namespace
@@ -208,12 +254,19 @@ payment_saga_impl(payment_saga_actor::stateful_pointer<payment_saga_state> self,
         reserve(self);
       return self->state.answer;
     },
+    [=](tick_atom) {
+      auto step = std::move(self->state.retry);
+      self->state.retry = nullptr;
+      if (step)
+        step();
+    },
     [=](status_atom) {
       auto& p = self->state.progress;
       nlohmann::json j{{"type", "saga"},          {"id", std::to_string(p.row.id)},
                        {"kind", p.row.kind},      {"reservationId", p.row.reservation_id},
                        {"userId", p.row.user_id}, {"step", p.step},
-                       {"history", p.history},    {"mailbox", self->mailbox().size()}};
+                       {"history", p.history},    {"attempts", self->state.attempts},
+                       {"mailbox", self->mailbox().size()}};
       return j.dump();
     },
   };

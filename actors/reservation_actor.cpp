@@ -45,6 +45,28 @@ void release_seat(reservation_ptr self) {
       [](caf::error&) {});
 }
 
+// A conditional write that matched nothing means the row is not what this
+// actor believed (another writer, a lost reply, a late commit): the task
+// re-reads it in the same transaction and the actor adopts what it found.
+using write_outcome = std::pair<bool, std::optional<reservation_view>>;
+
+void adopt_row(reservation_ptr self, const std::optional<reservation_view>& row) {
+  if (!row)
+    return;
+  auto was_held = self->state.view.status == "HELD";
+  self->state.view = *row;
+  if (!was_held && row->status == "HELD")
+    arm_expiry(self);
+}
+
+template <class Write>
+auto rereading(int64_t id, Write write) {
+  return [id, write](storage::pg_connection& c) -> write_outcome {
+    bool ok = write(c);
+    return {ok, storage::load_reservation(c, id)};
+  };
+}
+
 caf::result<reservation_view> begin_payment(reservation_ptr self, int64_t saga_id) {
   auto& v = self->state.view;
   if (v.status == "PAYING" && v.saga_id == saga_id)
@@ -56,22 +78,20 @@ caf::result<reservation_view> begin_payment(reservation_ptr self, int64_t saga_i
   auto rp = self->make_response_promise<reservation_view>();
   db_await(
     self, self->state.db,
-    [id = v.id, saga_id](storage::pg_connection& c) {
-      bool ok = storage::mark_paying(c, id, saga_id);
-      if (ok)
-        storage::record_saga_step(c, saga_id, "RESERVE", "DONE", "");
-      return ok;
-    },
-    [self, rp, saga_id](bool ok) mutable {
-      auto& v = self->state.view;
-      if (!ok)
-        {
-        rp.deliver(make_error(booking_errc::wrong_state, "the hold has expired"));
+    rereading(v.id,
+              [id = v.id, saga_id](storage::pg_connection& c) {
+                bool ok = storage::mark_paying(c, id, saga_id);
+                if (ok)
+                  storage::record_saga_step(c, saga_id, "RESERVE", "DONE", "");
+                return ok;
+              }),
+    [self, rp](write_outcome out) mutable {
+      adopt_row(self, out.second);
+      if (!out.first) {
+        rp.deliver(wrong_state(self->state.view, "HELD (unexpired)"));
         return;
       }
-      v.status = "PAYING";
-      v.saga_id = saga_id;
-      rp.deliver(v);
+      rp.deliver(self->state.view);
     },
     [rp](caf::error& err) mutable { rp.deliver(err); });
   return rp;
@@ -79,20 +99,24 @@ caf::result<reservation_view> begin_payment(reservation_ptr self, int64_t saga_i
 
 caf::result<reservation_view> abort_payment(reservation_ptr self, int64_t saga_id) {
   auto& v = self->state.view;
-  if (v.status == "HELD")
-    return v;
-  if (v.status != "PAYING" || v.saga_id != saga_id)
+  // HELD in memory still asks the database: a compensation resumed by the
+  // sweeper must not trust memory that a late commit may have outrun.
+  if (v.status != "HELD" && (v.status != "PAYING" || v.saga_id != saga_id))
     return wrong_state(v, "PAYING");
   auto rp = self->make_response_promise<reservation_view>();
   db_await(
     self, self->state.db,
-    [id = v.id, saga_id](storage::pg_connection& c) {
-      return storage::unmark_paying(c, id, saga_id);
-    },
-    [self, rp](bool) mutable {
+    rereading(v.id,
+              [id = v.id, saga_id](storage::pg_connection& c) {
+                return storage::unmark_paying(c, id, saga_id);
+              }),
+    [self, rp](write_outcome out) mutable {
+      adopt_row(self, out.second);
       auto& v = self->state.view;
-      v.status = "HELD";
-      v.saga_id = 0;
+      if (!out.first && v.status != "HELD") {
+        rp.deliver(wrong_state(v, "PAYING"));
+        return;
+      }
       arm_expiry(self); // expires at once if its time passed meanwhile
       rp.deliver(v);
     },
@@ -106,19 +130,20 @@ caf::result<payment_view> confirm(reservation_ptr self, int64_t saga_id) {
   if (!repeat && (v.status != "PAYING" || v.saga_id != saga_id))
     return wrong_state(v, "PAYING");
   auto rp = self->make_response_promise<payment_view>();
+  using outcome = std::pair<std::optional<payment_view>, std::optional<reservation_view>>;
   db_await(
     self, self->state.db,
-    [id = v.id, saga_id](storage::pg_connection& c) {
-      return storage::confirm_payment(c, id, saga_id);
+    [id = v.id, saga_id](storage::pg_connection& c) -> outcome {
+      auto payment = storage::confirm_payment(c, id, saga_id);
+      return {payment, storage::load_reservation(c, id)};
     },
-    [self, rp](std::optional<payment_view> payment) mutable {
-      if (!payment)
-        {
+    [self, rp](outcome out) mutable {
+      adopt_row(self, out.second);
+      if (!out.first) {
         rp.deliver(wrong_state(self->state.view, "PAYING"));
         return;
       }
-      self->state.view.status = "CONFIRMED";
-      rp.deliver(*payment);
+      rp.deliver(*out.first);
     },
     [rp](caf::error& err) mutable { rp.deliver(err); });
   return rp;
@@ -131,14 +156,13 @@ caf::result<reservation_view> cancel_hold(reservation_ptr self) {
   auto rp = self->make_response_promise<reservation_view>();
   db_await(
     self, self->state.db,
-    [id = v.id](storage::pg_connection& c) { return storage::cancel_hold(c, id); },
-    [self, rp](bool ok) mutable {
-      if (!ok)
-        {
+    rereading(v.id, [id = v.id](storage::pg_connection& c) { return storage::cancel_hold(c, id); }),
+    [self, rp](write_outcome out) mutable {
+      adopt_row(self, out.second);
+      if (!out.first) {
         rp.deliver(wrong_state(self->state.view, "HELD"));
         return;
       }
-      self->state.view.status = "CANCELLED";
       release_seat(self);
       rp.deliver(self->state.view);
     },
@@ -146,26 +170,25 @@ caf::result<reservation_view> cancel_hold(reservation_ptr self) {
   return rp;
 }
 
-caf::result<reservation_view> cancel_confirmed(reservation_ptr self, int64_t saga_id) {
-  auto& v = self->state.view;
-  if (v.status == "CANCELLED")
-    return v; // a resumed saga repeating its last step
-  if (v.status != "CONFIRMED")
-    return wrong_state(v, "CONFIRMED");
+// The cancellation saga's single step: refund, CONFIRMED -> CANCELLED and the
+// saga's end in one transaction conditioned on the payment (see
+// storage::refund_booking). Always run, even when memory says CANCELLED: a
+// resumed saga must still be finished in the database, and the condition
+// makes a repeat refund nothing.
+caf::result<reservation_view> refund_booking(reservation_ptr self, int64_t saga_id) {
   auto rp = self->make_response_promise<reservation_view>();
   db_await(
     self, self->state.db,
-    [id = v.id, saga_id](storage::pg_connection& c) {
-      return storage::cancel_confirmed(c, id, saga_id);
+    [id = self->state.view.id, saga_id](storage::pg_connection& c) {
+      return storage::refund_booking(c, id, saga_id);
     },
-    [self, rp](bool ok) mutable {
-      if (!ok)
-        {
+    [self, rp](storage::booking_refund out) mutable {
+      adopt_row(self, out.reservation);
+      if (self->state.view.status != "CANCELLED") {
         rp.deliver(wrong_state(self->state.view, "CONFIRMED"));
         return;
       }
-      self->state.view.status = "CANCELLED";
-      release_seat(self);
+      release_seat(self); // idempotent: a repeat finds the seat free
       rp.deliver(self->state.view);
     },
     [rp](caf::error& err) mutable { rp.deliver(err); });
@@ -229,7 +252,7 @@ reservation_actor_impl(reservation_actor::stateful_pointer<reservation_state> se
       touch();
       return cancel_hold(self);
     },
-    [=](refund_atom, int64_t saga_id) { return cancel_confirmed(self, saga_id); },
+    [=](refund_atom, int64_t saga_id) { return refund_booking(self, saga_id); },
     [=](expire_atom, uint64_t generation) { expire(self, generation); },
     [=](idle_atom) {
       // Passivate: a finished reservation is only read now and then, and the

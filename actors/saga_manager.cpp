@@ -1,12 +1,14 @@
 #include "actors/saga_manager.hpp"
 
 #include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
 
 #include "actors/cancellation_saga.hpp"
 #include "actors/db_call.hpp"
 #include "actors/payment_saga.hpp"
+#include "storage/pg.hpp"
 
 namespace boxoffice {
 
@@ -15,37 +17,77 @@ namespace {
 using manager_ptr = saga_manager_actor::stateful_pointer<saga_manager_state>;
 using answer_promise = caf::typed_response_promise<api_answer>;
 
-constexpr auto saga_timeout = std::chrono::seconds(120);
+// How often the sweeper looks for sagas without a coordinator and for
+// reservations left PAYING by a saga that ended.
+constexpr auto sweep_interval = std::chrono::seconds(5);
+// A saga untouched this long with no coordinator here is resumed. Longer than
+// the gap between creating a saga row and spawning its coordinator.
+constexpr int sweep_idle_seconds = 10;
 
 caf::error busy_error() {
   return make_error(booking_errc::wrong_state, "a payment or cancellation of this reservation "
                                                "is in progress");
 }
 
-// Runs a payment saga to its end and answers.
+// Creates the saga row; 0 when the database already has a live saga for the
+// reservation (the unique index that backs `busy` across timeouts, crashes
+// and nodes).
+int64_t create_saga_or_zero(storage::pg_connection& c, const std::string& kind,
+                            const reservation_view& view, const std::string& key) {
+  c.run("SAVEPOINT create_saga");
+  try {
+    auto id = storage::create_saga(c, kind, view.id, view.user_id, view.price, key);
+    c.run("RELEASE SAVEPOINT create_saga");
+    return id;
+  } catch (const storage::pg_error& e) {
+    if (e.sqlstate() != "23505")
+      throw;
+    c.run("ROLLBACK TO SAVEPOINT create_saga");
+    return 0;
+  }
+}
+
+// The coordinator owns its `busy` entry until it stops, however it stops.
+// Coordinators are spawned linked: a shutdown reaches them (and their retry
+// timers) through the manager; one that dies is forgotten, not propagated.
+template <class Handle>
+void own(manager_ptr self, int64_t reservation_id, const Handle& saga) {
+  auto handle = caf::actor_cast<caf::actor>(saga);
+  self->state.busy[reservation_id] = handle;
+  self->state.reservation_of[handle.address()] = reservation_id;
+  self->state.coordinators.insert(handle.address());
+  self->monitor(handle);
+}
+
+void forget(manager_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
+  auto i = st.reservation_of.find(msg.source);
+  if (i == st.reservation_of.end())
+    return;
+  auto b = st.busy.find(i->second);
+  if (b != st.busy.end() && b->second.address() == msg.source)
+    st.busy.erase(b);
+  st.reservation_of.erase(i);
+}
+
+// Runs a payment saga to its end and answers. The request has no timeout: the
+// answer comes when the saga ends, or an error when it stops without one. The
+// client's own request may time out first; the saga still runs to its end,
+// and its Idempotency-Key is released (in the saga's last transaction) only
+// if it ends without effect.
 void run_payment(manager_ptr self, storage::saga_row row, answer_promise rp) {
-  auto saga = self->spawn(payment_saga_impl, row, self->state.ctx);
-  self->state.busy[row.reservation_id] = caf::actor_cast<caf::actor>(saga);
-  self->request(saga, saga_timeout, pay_atom_v)
+  auto saga = self->spawn<caf::linked>(payment_saga_impl, row, self->state.ctx);
+  own(self, row.reservation_id, saga);
+  self->request(saga, caf::infinite, pay_atom_v)
     .then(
       [self, row, rp](payment_view payment) mutable {
-        self->state.busy.erase(row.reservation_id);
         self->state.completed++;
         // The payment completes the fan's visit: their token expires.
         self->send(self->state.waiting_room, leave_atom_v, row.user_id);
         rp.deliver(api_answer{201, storage::payment_answer_body(payment)});
       },
-      [self, row, rp](caf::error& err) mutable {
-        self->state.busy.erase(row.reservation_id);
+      [self, rp](caf::error& err) mutable {
         self->state.failed++;
-        if (!row.idempotency_key.empty())
-          db_then(
-            self, self->state.ctx.db,
-            [row](storage::pg_connection& c) {
-              storage::release_idempotency_key(c, row.user_id, row.idempotency_key);
-              return true;
-            },
-            [](bool) {}, [](caf::error&) {});
         rp.deliver(err);
       });
 }
@@ -81,12 +123,19 @@ void start_payment(manager_ptr self, const payment_request& req, answer_promise 
                 [view, key = req.idempotency_key](storage::pg_connection& c) {
                   storage::saga_row row{0, "PAYMENT", view.id, view.user_id, view.price,
                                         "RUNNING", "BEGIN", key};
-                  row.id = storage::create_saga(c, "PAYMENT", view.id, view.user_id, view.price,
-                                                key);
+                  row.id = create_saga_or_zero(c, "PAYMENT", view, key);
                   return row;
                 },
-                [self, rp](storage::saga_row row) { run_payment(self, row, *rp); },
+                [self, rp, refuse](storage::saga_row row) {
+                  if (row.id == 0) {
+                    self->state.busy.erase(row.reservation_id);
+                    return refuse(busy_error());
+                  }
+                  run_payment(self, row, *rp);
+                },
                 [self, refuse, id = view.id](caf::error& err) {
+                  // The row may have committed all the same (a lost reply):
+                  // then the sweeper finds it and runs it to its end.
                   self->state.busy.erase(id);
                   refuse(err);
                 });
@@ -96,8 +145,16 @@ void start_payment(manager_ptr self, const payment_request& req, answer_promise 
       [refuse](caf::error& err) { refuse(err); });
 }
 
-// Stripe's rule: look the key up before anything else, so a retry gets the
-// stored answer even after the first attempt expired the queue token.
+// What a request with an Idempotency-Key may learn: only with a queue token
+// of its own user, in any state (the payment expired it).
+struct key_lookup {
+  enum { no_token, foreign_token, ok } identity = ok;
+  storage::key_claim claim;
+};
+
+// Stripe's rule: look the key up before judging the token's state, so a retry
+// gets the stored answer even after the first attempt expired the token; but
+// the token must still be this user's.
 caf::result<api_answer> pay(manager_ptr self, payment_request req, std::string hash,
                             std::function<void(answer_promise)> after_key) {
   auto rp = self->make_response_promise<api_answer>();
@@ -108,27 +165,39 @@ caf::result<api_answer> pay(manager_ptr self, payment_request req, std::string h
   db_then(
     self, self->state.ctx.db,
     [req, hash](storage::pg_connection& c) {
-      return storage::claim_idempotency_key(c, req.user_id, req.idempotency_key, hash);
+      key_lookup out;
+      auto owner = req.token.empty() ? std::nullopt : storage::token_owner(c, req.token);
+      if (!owner)
+        out.identity = key_lookup::no_token;
+      else if (*owner != req.user_id)
+        out.identity = key_lookup::foreign_token;
+      else
+        out.claim = storage::claim_idempotency_key(c, req.user_id, req.idempotency_key, hash);
+      return out;
     },
-    [rp, after_key](storage::key_claim claim) mutable {
-      switch (claim.outcome) {
+    [rp, after_key](key_lookup out) mutable {
+      if (out.identity == key_lookup::no_token) {
+        rp.deliver(make_error(booking_errc::token_missing,
+                              "header X-Queue-Token must name a queue token of this user"));
+        return;
+      }
+      if (out.identity == key_lookup::foreign_token) {
+        rp.deliver(
+          make_error(booking_errc::token_forbidden, "the queue token belongs to another user"));
+        return;
+      }
+      switch (out.claim.outcome) {
         case storage::key_claim::replay:
-          {
-                rp.deliver(claim.stored);
-                return;
-              }
+          rp.deliver(out.claim.stored);
+          return;
         case storage::key_claim::in_flight:
-          {
-                rp.deliver(make_error(booking_errc::idempotency_in_flight,
-                                       "a request with this Idempotency-Key is in progress"));
-                return;
-              }
+          rp.deliver(make_error(booking_errc::idempotency_in_flight,
+                                "a request with this Idempotency-Key is in progress"));
+          return;
         case storage::key_claim::mismatch:
-          {
-                rp.deliver(make_error(booking_errc::idempotency_mismatch,
-                                       "this Idempotency-Key was used with another request"));
-                return;
-              }
+          rp.deliver(make_error(booking_errc::idempotency_mismatch,
+                                "this Idempotency-Key was used with another request"));
+          return;
         case storage::key_claim::claimed:
           after_key(rp);
           return;
@@ -150,6 +219,22 @@ void release_key(manager_ptr self, const payment_request& req) {
     [](bool) {}, [](caf::error&) {});
 }
 
+void run_cancellation(manager_ptr self, storage::saga_row row,
+                      caf::typed_response_promise<reservation_view> rp) {
+  auto saga = self->spawn<caf::linked>(cancellation_saga_impl, row, self->state.ctx);
+  own(self, row.reservation_id, saga);
+  self->request(saga, caf::infinite, cancel_atom_v)
+    .then(
+      [self, rp](reservation_view v) mutable {
+        self->state.completed++;
+        rp.deliver(v);
+      },
+      [self, rp](caf::error& err) mutable {
+        self->state.failed++;
+        rp.deliver(err);
+      });
+}
+
 caf::result<reservation_view> cancel(manager_ptr self, reservation_view view) {
   if (self->state.busy.count(view.id))
     return busy_error();
@@ -163,24 +248,16 @@ caf::result<reservation_view> cancel(manager_ptr self, reservation_view view) {
     [view](storage::pg_connection& c) {
       storage::saga_row row{0, "CANCELLATION", view.id, view.user_id, view.price,
                             "RUNNING", "BEGIN", ""};
-      row.id = storage::create_saga(c, "CANCELLATION", view.id, view.user_id, view.price, "");
+      row.id = create_saga_or_zero(c, "CANCELLATION", view, "");
       return row;
     },
     [self, rp](storage::saga_row row) mutable {
-      auto saga = self->spawn(cancellation_saga_impl, row, self->state.ctx);
-      self->state.busy[row.reservation_id] = caf::actor_cast<caf::actor>(saga);
-      self->request(saga, saga_timeout, cancel_atom_v)
-        .then(
-          [self, rp, id = row.reservation_id](reservation_view v) mutable {
-            self->state.busy.erase(id);
-            self->state.completed++;
-            rp.deliver(v);
-          },
-          [self, rp, id = row.reservation_id](caf::error& err) mutable {
-            self->state.busy.erase(id);
-            self->state.failed++;
-            rp.deliver(err);
-          });
+      if (row.id == 0) {
+        self->state.busy.erase(row.reservation_id);
+        rp.deliver(busy_error());
+        return;
+      }
+      run_cancellation(self, row, rp);
     },
     [self, rp, id = view.id](caf::error& err) mutable {
       self->state.busy.erase(id);
@@ -189,38 +266,51 @@ caf::result<reservation_view> cancel(manager_ptr self, reservation_view view) {
   return rp;
 }
 
-// At start-up: every unfinished saga resumes (or compensates) to its end.
-void recover(manager_ptr self) {
+// Spawns a coordinator for an unfinished saga that has none here.
+void resume(manager_ptr self, const storage::saga_row& row) {
+  if (self->state.busy.count(row.reservation_id))
+    return; // its coordinator (or its creation) is under way
+  self->state.resumed++;
+  spdlog::info("resuming {} saga {} ({}) of reservation {}", row.kind, row.id, row.state,
+               row.reservation_id);
+  if (row.kind == "PAYMENT") {
+    auto saga = self->spawn<caf::linked>(payment_saga_impl, row, self->state.ctx);
+    own(self, row.reservation_id, saga);
+    self->request(saga, caf::infinite, pay_atom_v)
+      .then([self, user = row.user_id](
+              payment_view) { self->send(self->state.waiting_room, leave_atom_v, user); },
+            [](caf::error&) {});
+  } else {
+    auto saga = self->spawn<caf::linked>(cancellation_saga_impl, row, self->state.ctx);
+    own(self, row.reservation_id, saga);
+    self->request(saga, caf::infinite, cancel_atom_v)
+      .then([](reservation_view) {}, [](caf::error&) {});
+  }
+}
+
+// At start-up (idle_seconds 0: every unfinished saga) and then periodically:
+// sagas without a coordinator are resumed to their end, and payment sagas
+// that ended while their reservation stayed PAYING are reopened to compensate
+// (give back the points if taken, then PAYING -> HELD so the expiry frees it).
+void sweep(manager_ptr self, int idle_seconds) {
+  self->state.sweeps++;
   db_then(
     self, self->state.ctx.db,
-    [](storage::pg_connection& c) {
-      storage::release_orphaned_keys(c);
-      return storage::unfinished_sagas(c);
+    [idle_seconds](storage::pg_connection& c) {
+      if (idle_seconds == 0)
+        storage::release_orphaned_keys(c);
+      storage::reopen_stranded_sagas(c);
+      return storage::unfinished_sagas(c, idle_seconds);
     },
     [self](std::vector<storage::saga_row> rows) {
-      for (auto& row : rows) {
-        self->state.resumed++;
-        auto done = [self, id = row.reservation_id](auto&&...) {
-          self->state.busy.erase(id);
-        };
-        if (row.kind == "PAYMENT") {
-          auto saga = self->spawn(payment_saga_impl, row, self->state.ctx);
-          self->state.busy[row.reservation_id] = caf::actor_cast<caf::actor>(saga);
-          self->request(saga, saga_timeout, pay_atom_v)
-            .then([done, self, user = row.user_id](payment_view p) {
-                    self->send(self->state.waiting_room, leave_atom_v, user);
-                    done(p);
-                  },
-                  [done](caf::error& e) { done(e); });
-        } else {
-          auto saga = self->spawn(cancellation_saga_impl, row, self->state.ctx);
-          self->state.busy[row.reservation_id] = caf::actor_cast<caf::actor>(saga);
-          self->request(saga, saga_timeout, cancel_atom_v)
-            .then([done](reservation_view v) { done(v); }, [done](caf::error& e) { done(e); });
-        }
-      }
+      for (auto& row : rows)
+        resume(self, row);
+      self->delayed_send(self, sweep_interval, load_atom_v);
     },
-    [](caf::error&) {});
+    [self](caf::error& err) {
+      spdlog::warn("saga sweep failed: {}", error_message(err));
+      self->delayed_send(self, sweep_interval, load_atom_v);
+    });
 }
 
 } // namespace
@@ -231,7 +321,13 @@ saga_manager_impl(saga_manager_actor::stateful_pointer<saga_manager_state> self,
   self->state.ctx = std::move(ctx);
   self->state.waiting_room = std::move(waiting_room);
   register_inspectable(self, "sagas", "main");
-  recover(self);
+  self->set_down_handler([self](const caf::down_msg& msg) { forget(self, msg); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    if (self->state.coordinators.erase(msg.source) > 0)
+      return; // a coordinator ended (however): its down message cleans up
+    self->quit(msg.reason); // a shutdown
+  });
+  sweep(self, 0);
   return {
     [=](pay_atom, payment_request req, std::string hash) {
       return pay(self, req, hash, [self, req](answer_promise rp) mutable {
@@ -246,13 +342,13 @@ saga_manager_impl(saga_manager_actor::stateful_pointer<saga_manager_state> self,
       });
     },
     [=](cancel_atom, reservation_view view) { return cancel(self, view); },
-    [=](load_atom) { recover(self); },
+    [=](load_atom) { sweep(self, sweep_idle_seconds); },
     [=](status_atom) {
       auto& st = self->state;
       nlohmann::json j{{"type", "sagas"},          {"running", st.busy.size()},
                        {"started", st.started},    {"completed", st.completed},
                        {"failed", st.failed},      {"resumed", st.resumed},
-                       {"mailbox", self->mailbox().size()}};
+                       {"sweeps", st.sweeps},      {"mailbox", self->mailbox().size()}};
       return j.dump();
     },
   };

@@ -13,6 +13,31 @@ namespace {
 
 using wallet_ptr = wallet_actor::stateful_pointer<wallet_state>;
 
+// Re-reads the balance: after a change whose outcome is unknown (it may have
+// committed although it was reported as failed), or after a refund that
+// another actor's transaction made.
+template <class OnOk, class OnErr>
+void refresh(wallet_ptr self, OnOk on_ok, OnErr on_err) {
+  db_await(
+    self, self->state.db,
+    [user = self->state.user_id](storage::pg_connection& c) {
+      return storage::wallet_balance(c, user);
+    },
+    [self, on_ok](int64_t balance) mutable {
+      self->state.balance = balance;
+      on_ok(balance);
+    },
+    std::move(on_err));
+}
+
+caf::result<int64_t> reload(wallet_ptr self) {
+  auto rp = self->make_response_promise<int64_t>();
+  refresh(
+    self, [rp](int64_t balance) mutable { rp.deliver(balance); },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
+  return rp;
+}
+
 // Runs one balance change and adopts the committed balance.
 template <class Work>
 caf::result<int64_t> change(wallet_ptr self, Work work) {
@@ -24,8 +49,19 @@ caf::result<int64_t> change(wallet_ptr self, Work work) {
       self->state.balance = balance;
       rp.deliver(balance);
     },
-    [rp](caf::error& err) mutable { rp.deliver(err); });
+    [self, rp](caf::error& err) mutable {
+      rp.deliver(err);
+      refresh(self, [](int64_t) {}, [](caf::error&) {});
+    });
   return rp;
+}
+
+// Unique per charge request, across restarts: the ledger's unique index on
+// it makes a rerun of the same transaction a no-op.
+std::string new_request_id(wallet_ptr self) {
+  auto& st = self->state;
+  return "charge-" + std::to_string(st.user_id) + "-" + std::to_string(st.request_ids()) + "-" +
+         std::to_string(st.request_ids());
 }
 
 caf::result<int64_t> debit(wallet_ptr self, int64_t saga_id, int64_t amount) {
@@ -48,7 +84,10 @@ caf::result<int64_t> debit(wallet_ptr self, int64_t saga_id, int64_t amount) {
       self->state.balance = *balance;
       rp.deliver(*balance);
     },
-    [rp](caf::error& err) mutable { rp.deliver(err); });
+    [self, rp](caf::error& err) mutable {
+      rp.deliver(err);
+      refresh(self, [](int64_t) {}, [](caf::error&) {}); // it may have committed
+    });
   return rp;
 }
 
@@ -74,9 +113,14 @@ wallet_actor::behavior_type wallet_actor_impl(wallet_actor::stateful_pointer<wal
       return self->state.balance;
     },
     [=](charge_atom, int64_t amount) {
-      return change(self, [user = self->state.user_id, amount](storage::pg_connection& c) {
-        return storage::charge_wallet(c, user, amount);
+      return change(self, [user = self->state.user_id, amount,
+                           id = new_request_id(self)](storage::pg_connection& c) {
+        return storage::charge_wallet(c, user, amount, id);
       });
+    },
+    [=](load_atom) {
+      self->state.last_used = caf::make_timestamp();
+      return reload(self);
     },
     [=](debit_atom, int64_t saga_id, int64_t amount) { return debit(self, saga_id, amount); },
     [=](refund_atom, int64_t saga_id, int64_t amount) {

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <caf/typed_event_based_actor.hpp>
+#include <random>
 #include <unordered_map>
 
 #include "actors/booking_config.hpp"
@@ -14,6 +15,7 @@ struct wallet_state {
   db_actor db;
   booking_config cfg;
   caf::timestamp last_used;
+  std::mt19937_64 request_ids{std::random_device{}()}; // names each charge
 };
 
 // Loads its balance once, then serialises every change: each runs as one

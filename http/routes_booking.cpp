@@ -183,7 +183,9 @@ void handle_payment(api_ptr self, const route_match&, const api_exchange_ptr& ex
   if (!valid_idempotency_key(key))
     return ex->respond(error_response(400, "INVALID_ARGUMENT",
                                       "header Idempotency-Key must be 1-255 printable characters"));
-  if (ex->request.token.empty() && key.empty())
+  // Also a replay of a stored answer needs a token of this user (in any
+  // state: the payment expired it); the saga manager checks whose it is.
+  if (ex->request.token.empty())
     return ex->respond(error_response(401, "TOKEN_INVALID", "header X-Queue-Token is required"));
   payment_request req{*user, *reservation, key, ex->request.token};
   // The same fields in any order or spacing are the same request.

@@ -88,6 +88,7 @@ using wallet_actor =
                    replies_to<charge_atom, int64_t>::with<int64_t>,
                    replies_to<debit_atom, int64_t, int64_t>::with<int64_t>,  // saga, amount
                    replies_to<refund_atom, int64_t, int64_t>::with<int64_t>, // saga, amount
+                   replies_to<load_atom>::with<int64_t>, // re-read after another's refund
                    replies_to<history_atom>::with<ledger>, reacts_to<idle_atom>>::
     extend_with<status_iface>;
 
@@ -106,7 +107,8 @@ using waiting_room_actor =
 // One coordinator per payment or cancellation: drives the steps through the
 // entity actors and compensates in reverse when one fails.
 using payment_saga_actor =
-  caf::typed_actor<replies_to<pay_atom>::with<payment_view>>::extend_with<status_iface>;
+  caf::typed_actor<replies_to<pay_atom>::with<payment_view>,
+                   reacts_to<tick_atom>>::extend_with<status_iface>; // tick: retry a step
 using cancellation_saga_actor =
   caf::typed_actor<replies_to<cancel_atom>::with<reservation_view>,
                    reacts_to<tick_atom>>::extend_with<status_iface>; // tick: retry

@@ -131,9 +131,12 @@ std::optional<payment_view> payment_of(pg_connection& conn, int64_t reservation_
 
 std::optional<payment_view> confirm_payment(pg_connection& conn, int64_t reservation_id,
                                             int64_t saga_id) {
+  // Only a saga still RUNNING may confirm: once it records COMPENSATING (which
+  // locks the same saga row) a late confirmation changes nothing.
   auto upd = conn.exec("UPDATE reservations SET status = 'CONFIRMED', updated_at = now() "
-                       "WHERE id = $1 AND status = 'PAYING' AND saga_id = $2 RETURNING user_id, "
-                       "price",
+                       "WHERE id = $1 AND status = 'PAYING' AND saga_id = $2 AND EXISTS "
+                       "(SELECT 1 FROM sagas s WHERE s.id = $2 AND s.state = 'RUNNING' "
+                       "FOR UPDATE) RETURNING user_id, price",
                        params(reservation_id, saga_id));
   if (upd.empty()) {
     // Idempotent: the saga may have confirmed before a crash.
@@ -179,20 +182,57 @@ bool cancel_hold(pg_connection& conn, int64_t reservation_id) {
   return true;
 }
 
-bool cancel_confirmed(pg_connection& conn, int64_t reservation_id, int64_t saga_id) {
-  auto rows = conn.exec("UPDATE reservations SET status = 'CANCELLED', updated_at = now() "
-                        "WHERE id = $1 AND status = 'CONFIRMED'",
-                        params(reservation_id));
-  if (rows.affected() != 1)
-    return false;
+namespace {
+
+void finish_cancellation(pg_connection& conn, int64_t saga_id,
+                         const std::optional<reservation_view>& now) {
+  if (now && now->status == "CANCELLED") {
+    record_saga_step(conn, saga_id, "CANCEL", "DONE", "COMPLETED");
+    finish_saga(conn, saga_id, "COMPLETED", "");
+  } else {
+    finish_saga(conn, saga_id, "FAILED",
+                "reservation is " + (now ? now->status : std::string{"missing"}));
+  }
+}
+
+} // namespace
+
+booking_refund refund_booking(pg_connection& conn, int64_t reservation_id, int64_t saga_id) {
+  booking_refund out;
+  // The row lock on the payment serialises every refund of it: only the
+  // first transaction sees COMPLETED.
   auto pay = conn.exec("UPDATE payments SET status = 'REFUNDED', refunded_at = now() "
-                       "WHERE reservation_id = $1 AND status = 'COMPLETED' RETURNING id",
+                       "WHERE reservation_id = $1 AND status = 'COMPLETED' "
+                       "RETURNING id, user_id, amount",
                        params(reservation_id));
+  if (pay.empty()) {
+    out.reservation = load_reservation(conn, reservation_id);
+    finish_cancellation(conn, saga_id, out.reservation);
+    return out;
+  }
+  auto payment_id = pay.int64(0, 0);
+  out.user_id = pay.int64(0, 1);
+  auto amount = pay.int64(0, 2);
+  auto res = conn.exec("UPDATE reservations SET status = 'CANCELLED', updated_at = now() "
+                       "WHERE id = $1 AND status = 'CONFIRMED'",
+                       params(reservation_id));
+  if (res.affected() != 1)
+    throw pg_error("reservation " + std::to_string(reservation_id) +
+                     " has a completed payment but is not CONFIRMED",
+                   "P0001");
+  auto wallet = conn.exec("UPDATE wallets SET balance = balance + $2 WHERE user_id = $1 "
+                          "RETURNING balance",
+                          params(out.user_id, amount));
+  out.balance = wallet.int64(0, 0);
+  conn.exec("INSERT INTO wallet_ledger (user_id, kind, amount, balance, saga_id, payment_id) "
+            "VALUES ($1, 'REFUND', $2, $3, $4, $5)",
+            params(out.user_id, amount, out.balance, saga_id, payment_id));
   reservation_event(conn, "RESERVATION_CANCELLED", reservation_id);
-  if (!pay.empty())
-    order_event(conn, "ORDER_REFUNDED", pay.int64(0, 0));
-  record_saga_step(conn, saga_id, "CANCEL", "DONE", "COMPLETED");
-  return true;
+  order_event(conn, "ORDER_REFUNDED", payment_id);
+  out.refunded = true;
+  out.reservation = load_reservation(conn, reservation_id);
+  finish_cancellation(conn, saga_id, out.reservation);
+  return out;
 }
 
 // -- wallets ---------------------------------------------------------------
@@ -202,15 +242,19 @@ int64_t wallet_balance(pg_connection& conn, int64_t user_id) {
   return rows.empty() ? 0 : rows.int64(0, 0);
 }
 
-int64_t charge_wallet(pg_connection& conn, int64_t user_id, int64_t amount) {
+int64_t charge_wallet(pg_connection& conn, int64_t user_id, int64_t amount,
+                      const std::string& request_id) {
+  auto seen = conn.exec("SELECT 1 FROM wallet_ledger WHERE request_id = $1", params(request_id));
+  if (!seen.empty())
+    return wallet_balance(conn, user_id);
   auto rows = conn.exec("INSERT INTO wallets (user_id, balance) VALUES ($1, $2) "
                         "ON CONFLICT (user_id) DO UPDATE SET balance = wallets.balance + $2 "
                         "RETURNING balance",
                         params(user_id, amount));
   auto balance = rows.int64(0, 0);
-  conn.exec("INSERT INTO wallet_ledger (user_id, kind, amount, balance) "
-            "VALUES ($1, 'CHARGE', $2, $3)",
-            params(user_id, amount, balance));
+  conn.exec("INSERT INTO wallet_ledger (user_id, kind, amount, balance, request_id) "
+            "VALUES ($1, 'CHARGE', $2, $3, $4)",
+            params(user_id, amount, balance, request_id));
   return balance;
 }
 
@@ -297,23 +341,44 @@ void record_saga_step(pg_connection& conn, int64_t saga_id, const std::string& s
 
 void finish_saga(pg_connection& conn, int64_t saga_id, const std::string& state,
                  const std::string& error) {
-  conn.exec("UPDATE sagas SET state = $2, error = NULLIF($3, ''), updated_at = now() "
-            "WHERE id = $1",
-            params(saga_id, state, error));
+  // A finished saga stays finished: a coordinator resumed by mistake (or a
+  // late reply) cannot turn COMPLETED into FAILED.
+  auto rows = conn.exec("UPDATE sagas SET state = $2, error = NULLIF($3, ''), updated_at = now() "
+                        "WHERE id = $1 AND state IN ('RUNNING', 'COMPENSATING')",
+                        params(saga_id, state, error));
+  if (rows.affected() == 0)
+    return;
   conn.exec("INSERT INTO saga_steps (saga_id, step, outcome) VALUES ($1, 'END', $2) "
             "ON CONFLICT DO NOTHING",
             params(saga_id, state));
+  if (state == "COMPENSATED" || state == "FAILED")
+    conn.exec("DELETE FROM idempotency_keys k USING sagas s WHERE s.id = $1 "
+              "AND k.user_id = s.user_id AND k.key = s.idempotency_key "
+              "AND k.status_code IS NULL",
+              params(saga_id));
 }
 
-std::vector<saga_row> unfinished_sagas(pg_connection& conn) {
+std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds) {
   auto rows = conn.exec("SELECT id, kind, reservation_id, user_id, amount, state, step, "
                         "COALESCE(idempotency_key, '') FROM sagas "
-                        "WHERE state IN ('RUNNING', 'COMPENSATING') ORDER BY id");
+                        "WHERE state IN ('RUNNING', 'COMPENSATING') "
+                        "AND updated_at <= now() - make_interval(secs => $1) ORDER BY id",
+                        params(idle_seconds));
   std::vector<saga_row> out;
   for (int i = 0; i < rows.size(); ++i)
     out.push_back({rows.int64(i, 0), rows.text(i, 1), rows.int64(i, 2), rows.int64(i, 3),
                    rows.int64(i, 4), rows.text(i, 5), rows.text(i, 6), rows.text(i, 7)});
   return out;
+}
+
+int64_t reopen_stranded_sagas(pg_connection& conn) {
+  auto rows = conn.exec(
+    // Dated back so that the sweeper's idle filter lets it through at once.
+    "UPDATE sagas s SET state = 'COMPENSATING', updated_at = now() - interval '1 hour' "
+    "FROM reservations r WHERE r.status = 'PAYING' AND r.saga_id = s.id "
+    "AND s.kind = 'PAYMENT' AND s.state IN ('COMPENSATED', 'FAILED') "
+    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.saga_id = s.id)");
+  return rows.affected();
 }
 
 // -- idempotency keys ----------------------------------------------------------
@@ -364,6 +429,13 @@ void release_orphaned_keys(pg_connection& conn) {
   conn.run("DELETE FROM idempotency_keys k WHERE k.status_code IS NULL AND NOT EXISTS "
            "(SELECT 1 FROM sagas s WHERE s.user_id = k.user_id AND s.idempotency_key = k.key "
            "AND s.state IN ('RUNNING', 'COMPENSATING'))");
+}
+
+std::optional<int64_t> token_owner(pg_connection& conn, const std::string& token) {
+  auto rows = conn.exec("SELECT user_id FROM queue_tokens WHERE token = $1", params(token));
+  if (rows.empty())
+    return std::nullopt;
+  return rows.int64(0, 0);
 }
 
 std::string payment_answer_body(const payment_view& p) {

@@ -49,9 +49,21 @@ bool expire_hold(pg_connection& conn, int64_t reservation_id);
 // HELD -> CANCELLED by its owner, with RESERVATION_CANCELLED.
 bool cancel_hold(pg_connection& conn, int64_t reservation_id);
 
-// CONFIRMED -> CANCELLED, payment REFUNDED, RESERVATION_CANCELLED and
-// ORDER_REFUNDED, and the cancellation saga COMPLETED.
-bool cancel_confirmed(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
+// What a cancellation saga's one transaction did.
+struct booking_refund {
+  bool refunded = false;       // this transaction gave the points back
+  int64_t user_id = 0;
+  int64_t balance = 0;         // the wallet's balance after it, when refunded
+  std::optional<reservation_view> reservation; // the row as it is now
+};
+
+// The whole cancellation of a paid booking in one transaction, conditioned on
+// the payment still being COMPLETED: payment REFUNDED, the points back in the
+// wallet with a REFUND ledger row, CONFIRMED -> CANCELLED, RESERVATION_CANCELLED
+// and ORDER_REFUNDED, and the saga finished. A payment already refunded (by
+// this saga before a crash, or by any other) is never refunded again: the saga
+// then just finishes, COMPLETED if the booking is cancelled, else FAILED.
+booking_refund refund_booking(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
 
 std::optional<payment_view> payment_of(pg_connection& conn, int64_t reservation_id);
 std::optional<payment_view> payment_of_saga(pg_connection& conn, int64_t saga_id);
@@ -59,7 +71,10 @@ std::optional<payment_view> payment_of_saga(pg_connection& conn, int64_t saga_id
 // -- wallets ----------------------------------------------------------------
 
 int64_t wallet_balance(pg_connection& conn, int64_t user_id);
-int64_t charge_wallet(pg_connection& conn, int64_t user_id, int64_t amount);
+// Idempotent on request_id (unique per charge request): a rerun of the same
+// task after a lost COMMIT returns the balance instead of charging again.
+int64_t charge_wallet(pg_connection& conn, int64_t user_id, int64_t amount,
+                      const std::string& request_id);
 
 // Nothing when the balance is too low. Idempotent per saga.
 std::optional<int64_t> debit_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id,
@@ -86,9 +101,16 @@ int64_t create_saga(pg_connection& conn, const std::string& kind, int64_t reserv
 // Records progress: the step about to be taken or just taken, and its outcome.
 void record_saga_step(pg_connection& conn, int64_t saga_id, const std::string& step,
                       const std::string& outcome, const std::string& state);
+// Ends a saga. COMPENSATED and FAILED end without effect, so the saga's
+// Idempotency-Key (still in flight) is released in the same transaction.
 void finish_saga(pg_connection& conn, int64_t saga_id, const std::string& state,
                  const std::string& error);
-std::vector<saga_row> unfinished_sagas(pg_connection& conn);
+// RUNNING and COMPENSATING sagas not updated for idle_seconds (0: all).
+std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds = 0);
+// Payment sagas that ended (COMPENSATED/FAILED) while their reservation is
+// still PAYING and no payment exists: put back to COMPENSATING so they are
+// resumed and give back what they took. Returns how many.
+int64_t reopen_stranded_sagas(pg_connection& conn);
 
 // -- idempotency keys ---------------------------------------------------------
 
@@ -104,6 +126,9 @@ void store_idempotent_answer(pg_connection& conn, int64_t user_id, const std::st
 void release_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key);
 // Frees keys left in flight by a crash whose saga never started.
 void release_orphaned_keys(pg_connection& conn);
+
+// The user a queue token belongs to, in any state (also EXPIRED).
+std::optional<int64_t> token_owner(pg_connection& conn, const std::string& token);
 
 // The 201 body of a completed payment, as first sent and as replayed.
 std::string payment_answer_body(const payment_view& p);

@@ -22,6 +22,16 @@ void fail(db_task& task, const std::string& error, const std::string& sqlstate) 
   task.sqlstate = sqlstate;
 }
 
+bool past_deadline(const db_task& task) {
+  return std::chrono::steady_clock::now() > task.deadline;
+}
+
+// 57014 is PostgreSQL's query_canceled: the nearest standard meaning.
+void fail_expired(db_task& task) {
+  fail(task, "the request timed out before its transaction began; nothing was written",
+       "57014");
+}
+
 } // namespace
 
 db_pool::db_pool(std::string url, int size, int max_batch)
@@ -74,6 +84,7 @@ db_pool_stats db_pool::stats() const {
   s.executed = executed_;
   s.commits = commits_;
   s.failed = failed_;
+  s.expired = expired_;
   s.workers = static_cast<int>(threads_.size());
   return s;
 }
@@ -91,11 +102,13 @@ void db_pool::worker_loop(pg_connection& conn) {
         queue_.pop_front();
       }
     }
+    auto taken = batch;
+    drop_expired(batch);
     if (batch.size() == 1)
       run_alone(conn, *batch.front());
-    else
+    else if (!batch.empty())
       run_batch(conn, batch);
-    for (auto& task : batch) {
+    for (auto& task : taken) {
       executed_++;
       if (!task->ok)
         failed_++;
@@ -104,8 +117,32 @@ void db_pool::worker_loop(pg_connection& conn) {
   }
 }
 
+void db_pool::drop_expired(std::vector<db_task_ptr>& batch) {
+  std::vector<db_task_ptr> live;
+  for (auto& task : batch) {
+    if (past_deadline(*task)) {
+      fail_expired(*task);
+      expired_++;
+    } else {
+      live.push_back(task);
+    }
+  }
+  batch.swap(live);
+}
+
+void db_pool::commit(pg_connection& conn) {
+  conn.run("COMMIT");
+  if (after_commit_)
+    after_commit_();
+}
+
 void db_pool::run_alone(pg_connection& conn, db_task& task) {
   for (int attempt = 0; attempt < 3; ++attempt) {
+    if (past_deadline(task)) {
+      fail_expired(task);
+      expired_++;
+      return;
+    }
     run_once(conn, task);
     if (task.ok || !is_transient(task.sqlstate))
       return;
@@ -119,7 +156,7 @@ void db_pool::run_once(pg_connection& conn, db_task& task) {
     auto before = conn.outbox_writes;
     task.work(conn);
     task.wrote_events = conn.outbox_writes != before;
-    conn.run("COMMIT");
+    commit(conn);
     commits_++;
     task.ok = true;
   } catch (const pg_error& e) {
@@ -158,12 +195,15 @@ void db_pool::run_batch(pg_connection& conn, std::vector<db_task_ptr>& batch) {
         fail(*task, e.what(), "");
       }
     }
-    conn.run("COMMIT");
+    commit(conn);
     commits_++;
     return;
   } catch (const std::exception&) {
     // The shared transaction failed as a whole (deadlock with another batch,
-    // lost connection): nothing of it committed, so run each task alone.
+    // lost connection): run each task alone. If the connection died during
+    // COMMIT the batch may have committed after all, so every task must be
+    // safe to rerun: each booking write is idempotent (saga steps by saga id,
+    // charges by request id) or conditional on the state it changes.
     try {
       conn.run("ROLLBACK");
     } catch (const std::exception&) {

@@ -5,6 +5,7 @@
 // alone, and one fsync covers them all.
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdint>
 #include <deque>
@@ -24,6 +25,9 @@ struct db_task {
   std::function<void(pg_connection&)> work;
   // Called on the worker thread once the outcome is durable (or failed).
   std::function<void(const db_task&)> done;
+  // Past this moment the caller has stopped waiting: the task is failed
+  // before BEGIN instead of committing behind its back. Default: no deadline.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool ok = false;
   bool wrote_events = false; // committed at least one outbox row
   std::string error;
@@ -37,6 +41,7 @@ struct db_pool_stats {
   uint64_t executed = 0;
   uint64_t commits = 0;
   uint64_t failed = 0;
+  uint64_t expired = 0; // failed before BEGIN: their caller had timed out
   int workers = 0;
 };
 
@@ -52,12 +57,19 @@ public:
   // Stops accepting work, fails what is still queued, joins the workers.
   void stop();
   db_pool_stats stats() const;
+  // Tests only: runs right after every COMMIT returned; if it throws, the pool
+  // sees what a connection lost during COMMIT looks like (committed, but
+  // reported as failed). Set before submitting work.
+  void set_after_commit_hook(std::function<void()> hook) { after_commit_ = std::move(hook); }
 
 private:
   void worker_loop(pg_connection& conn);
   void run_batch(pg_connection& conn, std::vector<db_task_ptr>& batch);
   void run_alone(pg_connection& conn, db_task& task);
   void run_once(pg_connection& conn, db_task& task);
+  void commit(pg_connection& conn);
+  // Fails (and removes) the tasks whose caller gave up waiting.
+  void drop_expired(std::vector<db_task_ptr>& batch);
 
   std::string url_;
   int max_batch_;
@@ -70,6 +82,8 @@ private:
   std::atomic<uint64_t> executed_{0};
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> failed_{0};
+  std::atomic<uint64_t> expired_{0};
+  std::function<void()> after_commit_;
 };
 
 } // namespace boxoffice::storage
