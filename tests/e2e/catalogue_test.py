@@ -6,6 +6,7 @@ import os
 import resource
 import socket
 import subprocess
+import tempfile
 import time
 import unittest
 
@@ -43,6 +44,24 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def env_without_ubsan_vptr_check():
+    """The environment for a server that runs out of file descriptors on
+    purpose: UBSan's vptr check needs a pipe to probe memory, so without free
+    descriptors it reports every virtual call as a bad vptr. Everything else
+    the sanitizers check stays on."""
+    env = dict(os.environ)
+    options = env.get("UBSAN_OPTIONS", "")
+    parts = [p for p in options.split(":") if p and not p.startswith("suppressions=")]
+    old = [p.split("=", 1)[1] for p in options.split(":") if p.startswith("suppressions=")]
+    with tempfile.NamedTemporaryFile("w", prefix="ubsan-", suffix=".supp", delete=False) as f:
+        for path in old:
+            with open(path) as existing:
+                f.write(existing.read().rstrip("\n") + "\n")
+        f.write("vptr:*\n")
+    env["UBSAN_OPTIONS"] = ":".join(parts + [f"suppressions={f.name}"])
+    return env
+
+
 class LimitedServer(h.Server):
     """The server started with an open-file limit it cannot raise."""
 
@@ -56,7 +75,7 @@ class LimitedServer(h.Server):
                "--admin.port", "0", "--log.level", "info"] + self.extra
         limit = self.nofile
         self.proc = subprocess.Popen(
-            cmd, stdout=self.log, stderr=subprocess.STDOUT,
+            cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env_without_ubsan_vptr_check(),
             preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
         if wait:
             self.wait_healthy()
@@ -248,7 +267,9 @@ class ConnectionTest(unittest.TestCase):
             before = cpu_seconds(server.proc.pid)
             time.sleep(2)
             used = cpu_seconds(server.proc.pid) - before
-            self.assertLess(used, 0.5, "the server spins while out of file descriptors")
+            # Idle, the server uses about 0.25 s of CPU in 2 s under ASan;
+            # spinning on accept would use a whole core.
+            self.assertLess(used, 1.0, "the server spins while out of file descriptors")
             for s in clients:
                 s.close()
             clients = []
