@@ -141,3 +141,31 @@ TEST_CASE("error answers render whatever bytes they are given") {
   CHECK(r.status == 404);
   CHECK(r.body.find("\xEF\xBF\xBD") != std::string::npos); // U+FFFD
 }
+
+TEST_CASE("the api bridge answers bytes that are not UTF-8 and keeps running") {
+  // The server rejects such bytes before they reach the bridge; this checks
+  // the bridge's own rendering too (it used to throw type_error.316 and die).
+  testing::actor_fixture f;
+  api_services services;
+  services.bridge_restarts = std::make_shared<std::atomic<uint64_t>>(0);
+  auto api = f.sys.spawn(api_actor_impl, services);
+  std::vector<api_response> answers;
+  auto send = [&](std::string method, std::string path) {
+    auto ex = std::make_shared<api_exchange>();
+    ex->request.method = std::move(method);
+    ex->request.path = std::move(path);
+    ex->respond = guard_responder([&](api_response r) { answers.push_back(std::move(r)); });
+    caf::anon_send(api, std::move(ex));
+    f.run();
+  };
+  send("GET", "/\xff");
+  send("G\xff", "/api/v1/concerts");
+  send("GET", "/health");
+  REQUIRE(answers.size() == 3);
+  CHECK(answers[0].status == 404);
+  CHECK(answers[1].status == 405);
+  CHECK(answers[2].status == 200);
+  CHECK(answers[2].body == R"({"bridgeRestarts":0,"status":"UP"})");
+  caf::anon_send_exit(api, caf::exit_reason::user_shutdown);
+  f.run();
+}
