@@ -65,18 +65,19 @@ def env_without_ubsan_vptr_check():
 class LimitedServer(h.Server):
     """The server started with an open-file limit it cannot raise."""
 
-    def __init__(self, db, *extra, nofile):
+    def __init__(self, db, *extra, nofile, hard=None, runs_out=False):
         super().__init__(db, *extra)
-        self.nofile = nofile
+        self.nofile = (nofile, hard or nofile)
+        self.env = env_without_ubsan_vptr_check() if runs_out else None
 
     def start(self, wait=True):
         cmd = [h.BINARIES["boxoffice"], "--config", "/dev/null",
                "--database.url", h.database_url(self.db), "--http.port", str(self.port),
                "--admin.port", "0", "--log.level", "info"] + self.extra
-        limit = self.nofile
+        limits = self.nofile
         self.proc = subprocess.Popen(
-            cmd, stdout=self.log, stderr=subprocess.STDOUT, env=env_without_ubsan_vptr_check(),
-            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (limit, limit)))
+            cmd, stdout=self.log, stderr=subprocess.STDOUT, env=self.env,
+            preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limits))
         if wait:
             self.wait_healthy()
         return self
@@ -255,7 +256,8 @@ class ConnectionTest(unittest.TestCase):
         self.assertEqual(code, 0, server.output())
 
     def test_out_of_file_descriptors_pauses_accepts_and_recovers(self):
-        server = LimitedServer(self.db, "--http.read_timeout_seconds", "30", nofile=64)
+        server = LimitedServer(self.db, "--http.read_timeout_seconds", "30", nofile=64,
+                               runs_out=True)
         clients = []
         try:
             server.start()
@@ -279,6 +281,18 @@ class ConnectionTest(unittest.TestCase):
         finally:
             for s in clients:
                 s.close()
+            code = server.stop()
+        self.assertEqual(code, 0, server.output())
+
+    def test_open_file_limit_is_raised_to_the_hard_limit(self):
+        server = LimitedServer(self.db, nofile=256, hard=4096)
+        try:
+            server.start()
+            with open(f"/proc/{server.proc.pid}/limits") as f:
+                line = next(l for l in f if l.startswith("Max open files"))
+            self.assertEqual(line.split()[3:5], ["4096", "4096"], line)
+            self.assertIn("open-file limit raised from 256 to 4096", server.output())
+        finally:
             code = server.stop()
         self.assertEqual(code, 0, server.output())
 
