@@ -252,12 +252,14 @@ private:
 } // namespace
 
 struct server::impl {
-  net::io_context ioc;
-  tcp::acceptor acceptor{net::make_strand(ioc)};
-  net::steady_timer backoff{acceptor.get_executor()};
+  // Declared before the io_context: handlers still queued when it is
+  // destroyed hold sessions, whose destructors use these.
   server_limits limits;
   server_counters counters;
   request_handler handler;
+  net::io_context ioc;
+  tcp::acceptor acceptor{net::make_strand(ioc)};
+  net::steady_timer backoff{acceptor.get_executor()};
   std::vector<std::thread> threads;
   std::chrono::steady_clock::time_point last_error_log{};
 
