@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 #include <cstdlib>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
 
 #include "actors/catalogue_actor.hpp"
 #include "actors/db_actor.hpp"
@@ -16,6 +17,7 @@
 #include "actors/wallet_actor.hpp"
 #include "http/admin_actor.hpp"
 #include "http/api_actor.hpp"
+#include "http/bridge_supervisor.hpp"
 #include "http/event_signing.hpp"
 #include "http/platform_client.hpp"
 #include "http/server.hpp"
@@ -72,6 +74,59 @@ event_transport make_transport(http::platform_client& client, std::string secret
   };
 }
 
+// Each connection costs a file descriptor; the default soft limit (often 1024)
+// would cap the server far below http.max_connections. Raise it to the hard
+// limit, which only an administrator can raise.
+void raise_open_file_limit(int max_connections) {
+  rlimit lim{};
+  if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+    return spdlog::warn("cannot read the open-file limit");
+  auto before = lim.rlim_cur;
+  if (lim.rlim_cur < lim.rlim_max) {
+    lim.rlim_cur = lim.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &lim) != 0) {
+      lim.rlim_cur = before;
+      spdlog::warn("cannot raise the open-file limit from {}", before);
+    }
+  }
+  if (lim.rlim_cur != before)
+    spdlog::info("open-file limit raised from {} to {}", before, lim.rlim_cur);
+  else
+    spdlog::info("open-file limit {}", lim.rlim_cur);
+  if (lim.rlim_cur != RLIM_INFINITY && lim.rlim_cur < static_cast<rlim_t>(max_connections) + 64)
+    spdlog::warn("the open-file limit {} is below http.max_connections ({}) plus the server's own "
+                 "files: accepts will pause when descriptors run out",
+                 lim.rlim_cur, max_connections);
+}
+
+http::server_limits public_limits(const settings& cfg) {
+  http::server_limits limits;
+  limits.max_body_bytes = cfg.http.max_body_bytes;
+  limits.max_header_bytes = cfg.http.max_header_bytes;
+  limits.read_timeout_seconds = cfg.http.read_timeout_seconds;
+  limits.max_in_flight = cfg.http.max_in_flight;
+  limits.max_connections = cfg.http.max_connections;
+  limits.idle_timeout_seconds = cfg.http.idle_timeout_seconds;
+  return limits;
+}
+
+// The operator listener serves few people: small fixed bounds.
+http::server_limits admin_limits(const settings& cfg) {
+  http::server_limits limits;
+  limits.max_body_bytes = 65536;
+  limits.max_header_bytes = 8192;
+  limits.read_timeout_seconds = cfg.http.read_timeout_seconds;
+  limits.max_in_flight = 64;
+  limits.max_connections = 64;
+  limits.idle_timeout_seconds = cfg.http.idle_timeout_seconds;
+  return limits;
+}
+
+// The listener's handler: whichever bridge the supervisor has in the slot now.
+http::server::request_handler forward_to(std::shared_ptr<http::bridge_slot> slot) {
+  return [slot](http::api_exchange_ptr ex) { caf::anon_send(slot->get(), std::move(ex)); };
+}
+
 } // namespace
 
 struct runtime::impl {
@@ -92,6 +147,7 @@ struct runtime::impl {
 
 runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
   impl_->cfg = cfg;
+  raise_open_file_limit(cfg.http.max_connections);
   // A database that does not answer must fail start-up, not hang it.
   setenv("PGCONNECT_TIMEOUT", "5", 0);
   // No statement may hold a storage thread (and so shutdown) for long; set in
@@ -142,35 +198,48 @@ void runtime::start() {
   auto waiting_room = sys.spawn(waiting_room_impl, db, booking);
   auto sagas = sys.spawn(saga_manager_impl, saga_context{db, catalogue, reservations, wallets},
                          waiting_room);
+  auto bridge_restarts = std::make_shared<std::atomic<uint64_t>>(0);
   http::api_services services{db,     catalogue, waiting_room,          reservations,
                               wallets, sagas,    cfg.points.min_charge, cfg.points.max_charge,
-                              metrics};
-  auto api = sys.spawn(http::api_actor_impl, services);
-  impl_->top_level = {caf::actor_cast<caf::actor>(api),          caf::actor_cast<caf::actor>(sagas),
-                      caf::actor_cast<caf::actor>(waiting_room), caf::actor_cast<caf::actor>(wallets),
-                      caf::actor_cast<caf::actor>(catalogue),    caf::actor_cast<caf::actor>(reservations),
+                              metrics, bridge_restarts};
+  auto api_slot = std::make_shared<http::bridge_slot>();
+  auto api_supervisor = http::spawn_bridge_supervisor(
+    sys, "api",
+    [services](caf::actor_system& s) {
+      return caf::actor_cast<caf::actor>(s.spawn(http::api_actor_impl, services));
+    },
+    api_slot, bridge_restarts);
+  // Only the supervisor: it stops its bridge, and a bridge stopped behind its
+  // back would be respawned.
+  impl_->top_level = {api_supervisor,
+                      caf::actor_cast<caf::actor>(sagas),
+                      caf::actor_cast<caf::actor>(waiting_room),
+                      caf::actor_cast<caf::actor>(wallets),
+                      caf::actor_cast<caf::actor>(catalogue),
+                      caf::actor_cast<caf::actor>(reservations),
                       caf::actor_cast<caf::actor>(db)};
   if (dispatcher) {
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(dispatcher));
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(outbox_db));
   }
   impl_->top_level.push_back(caf::actor_cast<caf::actor>(inspector));
-  http::server_limits limits{cfg.http.max_body_bytes, cfg.http.max_header_bytes,
-                             cfg.http.read_timeout_seconds, cfg.http.max_in_flight};
-  impl_->server = std::make_unique<http::server>(
-    cfg.http.host, cfg.http.port, limits,
-    [api](http::api_exchange_ptr ex) { caf::anon_send(api, std::move(ex)); });
+  impl_->server = std::make_unique<http::server>(cfg.http.host, cfg.http.port,
+                                                 public_limits(cfg), forward_to(api_slot));
   impl_->server->start(cfg.http.threads);
   spdlog::info("boxoffice listening on http://{}:{}", cfg.http.host, impl_->server->port());
   if (cfg.admin.port != 0 && !cfg.admin.key.empty()) {
     http::admin_services admin_svc{cfg.admin.key,  db,      inspector, dispatcher,
                                    waiting_room, metrics, impl_->server.get()};
-    auto admin = sys.spawn(http::admin_actor_impl, admin_svc);
-    impl_->top_level.push_back(caf::actor_cast<caf::actor>(admin));
-    http::server_limits admin_limits{65536, 8192, cfg.http.read_timeout_seconds, 64};
-    impl_->admin_server = std::make_unique<http::server>(
-      cfg.admin.host, cfg.admin.port, admin_limits,
-      [admin](http::api_exchange_ptr ex) { caf::anon_send(admin, std::move(ex)); });
+    auto admin_slot = std::make_shared<http::bridge_slot>();
+    auto admin_supervisor = http::spawn_bridge_supervisor(
+      sys, "admin",
+      [admin_svc](caf::actor_system& s) {
+        return caf::actor_cast<caf::actor>(s.spawn(http::admin_actor_impl, admin_svc));
+      },
+      admin_slot, bridge_restarts);
+    impl_->top_level.push_back(admin_supervisor);
+    impl_->admin_server = std::make_unique<http::server>(cfg.admin.host, cfg.admin.port,
+                                                         admin_limits(cfg), forward_to(admin_slot));
     impl_->admin_server->start(1);
     spdlog::info("admin listening on http://{}:{}", cfg.admin.host, impl_->admin_server->port());
   } else {

@@ -1,8 +1,11 @@
 #include "app/settings.hpp"
 
 #include <boost/program_options.hpp>
+#include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stdexcept>
 
 namespace po = boost::program_options;
@@ -41,6 +44,10 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
       "a client must send a whole request within this time");
   add("http.max_in_flight", po::value(&s.http.max_in_flight)->default_value(4096),
       "requests being processed at once; beyond it the server answers 503 at once");
+  add("http.max_connections", po::value(&s.http.max_connections)->default_value(10000),
+      "connections open at once; beyond it a new one is answered 503 and closed");
+  add("http.idle_timeout_seconds", po::value(&s.http.idle_timeout_seconds)->default_value(30),
+      "a keep-alive connection is closed after this long without a request");
   add("database.url", po::value(&s.database.url)->default_value(""),
       "libpq connection string, e.g. postgresql://user@127.0.0.1:5432/boxoffice");
   add("database.pool_size", po::value(&s.database.pool_size)->default_value(4),
@@ -102,7 +109,10 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
       "address of the admin listener (loopback by default)");
   add("admin.port", po::value(&admin_port)->default_value(9090), "admin port (0: disabled)");
   add("admin.key", po::value(&s.admin.key)->default_value(""),
-      "bearer key for the admin listener; empty: admin disabled");
+      "bearer key for the admin listener; empty: admin.key_file, else the BOXOFFICE_ADMIN_KEY "
+      "environment variable, else admin disabled");
+  add("admin.key_file", po::value(&s.admin.key_file)->default_value(""),
+      "file holding the admin key (surrounding whitespace ignored); keeps it off the command line");
   add("actors.threads", po::value(&s.actors.threads)->default_value(2), "CAF scheduler threads");
   add("log.level", po::value(&s.log_level)->default_value("info"),
       "trace, debug, info, warn, error");
@@ -117,6 +127,8 @@ void validate(const settings& s, int http_port, int admin_port) {
   require_range<uint32_t>("http.max_header_bytes", s.http.max_header_bytes, 512, 1u << 20);
   require_range("http.read_timeout_seconds", s.http.read_timeout_seconds, 1, 3600);
   require_range("http.max_in_flight", s.http.max_in_flight, 1, 1000000);
+  require_range("http.max_connections", s.http.max_connections, 1, 1000000);
+  require_range("http.idle_timeout_seconds", s.http.idle_timeout_seconds, 1, 3600);
   require_range("database.pool_size", s.database.pool_size, 1, 64);
   require_range("database.max_batch", s.database.max_batch, 1, 1000);
   require_range("demo.seats_per_schedule", s.demo.seats_per_schedule, 1, 1000000);
@@ -150,6 +162,40 @@ void validate(const settings& s, int http_port, int admin_port) {
     throw std::invalid_argument("option 'database.url' is required (a libpq connection string)");
 }
 
+std::string trim(const std::string& text) {
+  const char* space = " \t\r\n";
+  auto first = text.find_first_not_of(space);
+  if (first == std::string::npos)
+    return {};
+  return text.substr(first, text.find_last_not_of(space) - first + 1);
+}
+
+std::string read_key_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    throw std::invalid_argument("invalid value for option 'admin.key_file': cannot read " + path);
+  std::ostringstream content;
+  content << in.rdbuf();
+  auto key = trim(content.str());
+  if (key.empty())
+    throw std::invalid_argument("invalid value for option 'admin.key_file': " + path +
+                                " is empty");
+  return key;
+}
+
+// The admin key from exactly one place: admin.key, admin.key_file, or else the
+// BOXOFFICE_ADMIN_KEY environment variable (files and the environment keep
+// it out of `ps` and shell history).
+void resolve_admin_key(settings& s) {
+  if (!s.admin.key.empty() && !s.admin.key_file.empty())
+    throw std::invalid_argument("options 'admin.key' and 'admin.key_file' exclude each other");
+  if (!s.admin.key_file.empty())
+    s.admin.key = read_key_file(s.admin.key_file);
+  else if (s.admin.key.empty())
+    if (const char* env = std::getenv("BOXOFFICE_ADMIN_KEY"))
+      s.admin.key = trim(env);
+}
+
 } // namespace
 
 std::optional<settings> parse_settings(int argc, char** argv) {
@@ -176,6 +222,7 @@ std::optional<settings> parse_settings(int argc, char** argv) {
     throw std::invalid_argument(e.what());
   }
   validate(s, http_port, admin_port);
+  resolve_admin_key(s);
   s.http.port = static_cast<uint16_t>(http_port);
   s.admin.port = static_cast<uint16_t>(admin_port);
   return s;

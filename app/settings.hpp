@@ -18,6 +18,8 @@ struct settings {
     uint32_t max_header_bytes;
     int read_timeout_seconds;
     int max_in_flight;
+    int max_connections;
+    int idle_timeout_seconds;
   } http;
   struct {
     std::string url;
@@ -59,7 +61,8 @@ struct settings {
   struct {
     std::string host;
     uint16_t port;
-    std::string key;
+    std::string key;      // resolved from admin.key, admin.key_file or BOXOFFICE_ADMIN_KEY
+    std::string key_file; // where the key was read from, if from a file
   } admin;
   struct {
     int threads;

@@ -1,6 +1,8 @@
 #include "http/admin_actor.hpp"
 
 #include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/sha.h>
 
 #include "actors/db_call.hpp"
 #include "http/error_model.hpp"
@@ -13,8 +15,22 @@ namespace {
 
 constexpr auto admin_timeout = std::chrono::seconds(10);
 
+using digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
+
+digest sha256(const std::string& text) {
+  digest out{};
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), out.data());
+  return out;
+}
+
+// Compares digests in constant time: how long the check takes tells nothing
+// about how much of a guessed key was right, nor about the key's length.
 bool authorized(const admin_services& svc, const api_request& req) {
-  return !svc.key.empty() && req.authorization == "Bearer " + svc.key;
+  if (svc.key.empty())
+    return false;
+  auto expected = sha256("Bearer " + svc.key);
+  auto given = sha256(req.authorization);
+  return CRYPTO_memcmp(expected.data(), given.data(), expected.size()) == 0;
 }
 
 auto fail(const api_exchange_ptr& ex) {
@@ -86,7 +102,7 @@ void entity(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest)
                              {"id", id},
                              {"memory", nlohmann::json::parse(memory, nullptr, false)},
                              {"database", nlohmann::json::parse(row, nullptr, false)}};
-            ex->respond(json_response(200, j.dump()));
+            ex->respond(json_response(200, render_json(j)));
           },
           fail(ex));
       },
@@ -136,7 +152,7 @@ void replay(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest)
   self->request(d, admin_timeout, replay_atom_v, id)
     .then(
       [ex](int64_t n) {
-        ex->respond(json_response(200, nlohmann::json{{"replayed", n}}.dump()));
+        ex->respond(json_response(200, render_json(nlohmann::json{{"replayed", n}})));
       },
       fail(ex));
 }
@@ -183,13 +199,16 @@ void dispatch_admin(admin_ptr self, const api_exchange_ptr& ex) {
     return replay(self, ex, path.substr(std::strlen("/admin/outbox/replay/")));
   if (req.method == "GET" && path == "/admin/queue")
     return status_of(self, ex, caf::actor_cast<status_iface>(svc.waiting_room));
-  ex->respond(error_response(404, "NOT_FOUND", "no such admin resource: " + path));
+  ex->respond(error_response(404, "NOT_FOUND", "no such admin resource"));
 }
 
 api_actor::behavior_type admin_actor_impl(admin_ptr self, admin_services services) {
   self->state.services = std::move(services);
+  install_exception_handler(self, "admin", &self->state.guard);
   return {
-    [=](const api_exchange_ptr& ex) { dispatch_admin(self, ex); },
+    [=](const api_exchange_ptr& ex) {
+      dispatch_guarded("admin", self->state.guard, ex, [&] { dispatch_admin(self, ex); });
+    },
   };
 }
 

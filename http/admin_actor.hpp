@@ -24,6 +24,7 @@ struct admin_services {
 struct admin_state {
   static inline const char* name = "admin";
   admin_services services;
+  bridge_guard guard;
 };
 
 using admin_ptr = api_actor::stateful_pointer<admin_state>;

@@ -59,7 +59,8 @@ void dispatch(api_ptr self, const api_exchange_ptr& ex) {
                       : "unmatched");
   switch (m.outcome) {
     case route_match::not_found:
-      ex->respond(error_response(404, "NOT_FOUND", "no such resource: " + ex->request.path));
+      // Never echo the path: client bytes stay out of answers.
+      ex->respond(error_response(404, "NOT_FOUND", "no such resource"));
       return;
     case route_match::bad_method: {
       auto r = error_response(405, "METHOD_NOT_ALLOWED",
@@ -78,15 +79,18 @@ void dispatch(api_ptr self, const api_exchange_ptr& ex) {
   if (auto h = handler_for(m.id))
     h(self, m, ex);
   else
-    ex->respond(error_response(404, "NOT_FOUND", "no such resource: " + ex->request.path));
+    ex->respond(error_response(404, "NOT_FOUND", "no such resource"));
 }
 
 } // namespace
 
 api_actor::behavior_type api_actor_impl(api_ptr self, api_services services) {
   self->state.services = std::move(services);
+  install_exception_handler(self, "api", &self->state.guard);
   return {
-    [=](const api_exchange_ptr& ex) { dispatch(self, ex); },
+    [=](const api_exchange_ptr& ex) {
+      dispatch_guarded("api", self->state.guard, ex, [&] { dispatch(self, ex); });
+    },
   };
 }
 

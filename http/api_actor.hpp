@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "http/api.hpp"
+#include "http/bridge_guard.hpp"
 #include "http/metrics.hpp"
 #include "messages/interfaces.hpp"
 
@@ -25,11 +26,14 @@ struct api_services {
   int64_t min_charge = 1;
   int64_t max_charge = 10'000'000;
   std::shared_ptr<http_metrics> metrics;
+  // Restarts of the API and admin bridges, for /health (may be null).
+  std::shared_ptr<const std::atomic<uint64_t>> bridge_restarts;
 };
 
 struct api_state {
   static inline const char* name = "api";
   api_services services;
+  bridge_guard guard;
 };
 
 using api_ptr = api_actor::stateful_pointer<api_state>;

@@ -41,9 +41,13 @@ api_response json_response(int status, const std::string& body) {
   return r;
 }
 
+std::string render_json(const nlohmann::json& j) {
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
 api_response error_response(int status, const std::string& code, const std::string& message) {
   nlohmann::json j{{"error", {{"code", code}, {"message", message}}}};
-  auto r = json_response(status, j.dump());
+  auto r = json_response(status, render_json(j));
   if (status == 503 || status == 429)
     r.headers.emplace_back("Retry-After", "1");
   return r;

@@ -1,6 +1,7 @@
 #pragma once
 // One shape for every error: {"error": {"code": "...", "message": "..."}}.
 
+#include <nlohmann/json_fwd.hpp>
 #include <string>
 
 #include "http/api.hpp"
@@ -17,5 +18,9 @@ api_response error_response(int status, const std::string& code, const std::stri
 api_response error_response(const caf::error& err);
 
 api_response json_response(int status, const std::string& body);
+
+// Renders JSON for an answer. Bytes that are not UTF-8 become U+FFFD instead
+// of throwing: nothing a client sent may make rendering fail.
+std::string render_json(const nlohmann::json& j);
 
 } // namespace boxoffice::http

@@ -32,8 +32,10 @@ template <class List> nlohmann::json to_json_array(const List& xs) {
 
 } // namespace
 
-void handle_health(api_ptr, const route_match&, const api_exchange_ptr& ex) {
-  ex->respond(json_response(200, R"({"status":"UP"})"));
+void handle_health(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
+  auto& restarts = self->state.services.bridge_restarts;
+  nlohmann::json j{{"status", "UP"}, {"bridgeRestarts", restarts ? restarts->load() : 0}};
+  ex->respond(json_response(200, render_json(j)));
 }
 
 void handle_ready(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
@@ -50,7 +52,7 @@ void handle_concerts(api_ptr self, const route_match&, const api_exchange_ptr& e
   self->request(self->state.services.catalogue, ask_timeout, list_atom_v)
     .then(
       [ex](concert_list& xs) {
-        ex->respond(json_response(200, nlohmann::json{{"concerts", to_json_array(xs)}}.dump()));
+        ex->respond(json_response(200, render_json(nlohmann::json{{"concerts", to_json_array(xs)}})));
       },
       fail_with(ex));
 }
@@ -59,7 +61,7 @@ void handle_schedules(api_ptr self, const route_match& m, const api_exchange_ptr
   self->request(self->state.services.catalogue, ask_timeout, list_atom_v, m.ids[0])
     .then(
       [ex](schedule_list& xs) {
-        ex->respond(json_response(200, nlohmann::json{{"schedules", to_json_array(xs)}}.dump()));
+        ex->respond(json_response(200, render_json(nlohmann::json{{"schedules", to_json_array(xs)}})));
       },
       fail_with(ex));
 }
@@ -73,7 +75,7 @@ void handle_seats(api_ptr self, const route_match& m, const api_exchange_ptr& ex
           .then(
             [ex, schedule_id](seat_list& xs) {
               nlohmann::json j{{"scheduleId", schedule_id}, {"seats", to_json_array(xs)}};
-              ex->respond(json_response(200, j.dump()));
+              ex->respond(json_response(200, render_json(j)));
             },
             fail_with(ex));
       },

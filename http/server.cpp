@@ -1,14 +1,19 @@
 #include "http/server.hpp"
 
+#include <array>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <spdlog/spdlog.h>
 #include <thread>
 #include <vector>
 
 #include "http/error_model.hpp"
+#include "http/reply_guard.hpp"
+#include "http/utf8.hpp"
 
 namespace boxoffice::http {
 
@@ -18,6 +23,12 @@ namespace bhttp = beast::http;
 using tcp = net::ip::tcp;
 
 namespace {
+
+// How long a closing connection keeps reading (and discarding) what the client
+// still sends, so our last answer is not lost to a reset.
+constexpr auto linger_time = std::chrono::seconds(2);
+// How long the accept loop rests after a failed accept (EMFILE, ENFILE, ...).
+constexpr auto accept_backoff = std::chrono::milliseconds(100);
 
 std::string header(const bhttp::request<bhttp::string_body>& req, const char* name) {
   auto i = req.find(name);
@@ -39,12 +50,92 @@ api_request to_api_request(bhttp::request<bhttp::string_body>& req) {
   return out;
 }
 
+using response_ptr = std::shared_ptr<bhttp::response<bhttp::string_body>>;
+
+response_ptr to_beast_response(api_response resp, unsigned version, bool keep_alive) {
+  auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
+    static_cast<bhttp::status>(resp.status), version);
+  res->set(bhttp::field::server, "boxoffice");
+  res->set(bhttp::field::content_type, resp.content_type);
+  for (auto& [k, v] : resp.headers)
+    res->set(k, v);
+  res->body() = std::move(resp.body);
+  res->keep_alive(keep_alive);
+  res->prepare_payload();
+  return res;
+}
+
+// Ends a connection after our last answer: stop sending, then read and discard
+// what the client still sends until it closes or linger_time passes. Closing
+// with unread input would reset the connection and could destroy the answer
+// before the client has read it.
+template <class Owner>
+void linger_close(std::shared_ptr<Owner> owner, beast::tcp_stream& stream) {
+  beast::error_code ec;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
+  stream.expires_after(linger_time);
+  auto scratch = std::make_shared<std::array<char, 4096>>();
+  struct drain {
+    std::shared_ptr<Owner> owner;
+    beast::tcp_stream& stream;
+    std::shared_ptr<std::array<char, 4096>> scratch;
+    void operator()(beast::error_code ec, size_t) {
+      if (ec) {
+        stream.socket().close(ec);
+        return;
+      }
+      stream.async_read_some(net::buffer(*scratch), std::move(*this));
+    }
+  };
+  stream.async_read_some(net::buffer(*scratch), drain{owner, stream, scratch});
+}
+
+// Counts an open connection for as long as it lives.
+class connection_count {
+public:
+  explicit connection_count(server_counters& counters) : counters_(counters) {
+    counters_.connections++;
+  }
+  ~connection_count() { counters_.connections--; }
+  connection_count(const connection_count&) = delete;
+  connection_count& operator=(const connection_count&) = delete;
+
+private:
+  server_counters& counters_;
+};
+
+// A connection past http.max_connections: told so and closed.
+class refusal : public std::enable_shared_from_this<refusal> {
+public:
+  refusal(tcp::socket socket, server_counters& counters)
+    : stream_(std::move(socket)), count_(counters) {}
+
+  void run() {
+    auto self = shared_from_this();
+    auto resp = error_response(503, "TOO_MANY_CONNECTIONS",
+                               "the server has too many open connections; retry later");
+    res_ = to_beast_response(std::move(resp), 11, false);
+    stream_.expires_after(linger_time);
+    bhttp::async_write(stream_, *res_, [self](beast::error_code ec, size_t) {
+      if (!ec)
+        return linger_close(self, self->stream_);
+      self->stream_.socket().close(ec);
+    });
+  }
+
+private:
+  beast::tcp_stream stream_;
+  connection_count count_;
+  response_ptr res_;
+};
+
 // One client connection: read a request, hand it over, write the answer, repeat.
 class session : public std::enable_shared_from_this<session> {
 public:
   session(tcp::socket socket, const server_limits& limits, server_counters& counters,
           const server::request_handler& handler)
-    : stream_(std::move(socket)), limits_(limits), counters_(counters), handler_(handler) {}
+    : stream_(std::move(socket)), limits_(limits), counters_(counters), count_(counters),
+      handler_(handler) {}
 
   void run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -55,6 +146,25 @@ private:
     parser_.emplace();
     parser_->header_limit(limits_.max_header_bytes);
     parser_->body_limit(limits_.max_body_bytes);
+    if (!served_ || buffer_.size() > 0)
+      return read_request();
+    wait_for_next_request();
+  }
+
+  // Between keep-alive requests the client may think for idle_timeout; the
+  // read timeout starts with the first byte of its next request.
+  void wait_for_next_request() {
+    stream_.expires_after(std::chrono::seconds(limits_.idle_timeout_seconds));
+    stream_.async_read_some(buffer_.prepare(4096),
+                            [self = shared_from_this()](beast::error_code ec, size_t n) {
+                              self->buffer_.commit(n);
+                              if (ec)
+                                return self->close();
+                              self->read_request();
+                            });
+  }
+
+  void read_request() {
     // Slow clients get this long for a whole request (headers and body).
     stream_.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
     bhttp::async_read(stream_, buffer_, *parser_,
@@ -74,25 +184,32 @@ private:
     if (ec)
       return reject(400, "BAD_REQUEST", "malformed HTTP request");
     auto req = parser_->release();
+    served_ = true;
     keep_alive_ = req.keep_alive();
     version_ = req.version();
     stream_.expires_never();
     counters_.requests++;
+    auto ex = std::make_shared<api_exchange>();
+    ex->request = to_api_request(req);
+    // Checked once for every listener: what is not UTF-8 never reaches JSON
+    // rendering or the database, both of which would fail on it.
+    if (auto part = first_non_utf8_part(ex->request))
+      return write(error_response(400, "INVALID_ARGUMENT",
+                                  std::string{"the "} + part + " is not valid UTF-8"));
     if (counters_.in_flight.fetch_add(1) >= limits_.max_in_flight) {
       counters_.in_flight--;
       counters_.shed++;
       return write(error_response(503, "OVERLOADED", "the server is at capacity; retry later"));
     }
-    auto ex = std::make_shared<api_exchange>();
-    ex->request = to_api_request(req);
     auto executor = stream_.get_executor();
     // Called from an actor thread: hop back onto this connection's strand.
-    ex->respond = [self = shared_from_this(), executor](api_response resp) {
+    // The guard answers exactly once, even if the exchange is dropped.
+    ex->respond = guard_responder([self = shared_from_this(), executor](api_response resp) {
       net::post(executor, [self, resp = std::move(resp)]() mutable {
         self->counters_.in_flight--;
         self->write(std::move(resp));
       });
-    };
+    });
     handler_(std::move(ex));
   }
 
@@ -102,20 +219,14 @@ private:
   }
 
   void write(api_response resp) {
-    auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
-      static_cast<bhttp::status>(resp.status), version_);
-    res->set(bhttp::field::server, "boxoffice");
-    res->set(bhttp::field::content_type, resp.content_type);
-    for (auto& [k, v] : resp.headers)
-      res->set(k, v);
-    res->body() = std::move(resp.body);
-    res->keep_alive(keep_alive_);
-    res->prepare_payload();
+    auto res = to_beast_response(std::move(resp), version_, keep_alive_);
     stream_.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
     bhttp::async_write(stream_, *res,
                        [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                         if (ec || !self->keep_alive_)
+                         if (ec)
                            return self->close();
+                         if (!self->keep_alive_)
+                           return linger_close(self, self->stream_);
                          self->read();
                        });
   }
@@ -131,7 +242,9 @@ private:
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
   const server_limits& limits_;
   server_counters& counters_;
+  connection_count count_;
   const server::request_handler& handler_;
+  bool served_ = false; // a request was read: the next one may idle first
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };
@@ -139,22 +252,48 @@ private:
 } // namespace
 
 struct server::impl {
-  net::io_context ioc;
-  tcp::acceptor acceptor{net::make_strand(ioc)};
+  // Declared before the io_context: handlers still queued when it is
+  // destroyed hold sessions, whose destructors use these.
   server_limits limits;
   server_counters counters;
   request_handler handler;
+  net::io_context ioc;
+  tcp::acceptor acceptor{net::make_strand(ioc)};
+  net::steady_timer backoff{acceptor.get_executor()};
   std::vector<std::thread> threads;
+  std::chrono::steady_clock::time_point last_error_log{};
 
   void accept() {
     acceptor.async_accept(net::make_strand(ioc), [this](beast::error_code ec, tcp::socket s) {
       if (ec == net::error::operation_aborted)
         return;
-      if (!ec) {
-        s.set_option(tcp::no_delay{true}, ec);
+      if (ec)
+        return rest_after(ec);
+      s.set_option(tcp::no_delay{true}, ec);
+      if (counters.connections.load() >= limits.max_connections) {
+        counters.refused_connections++;
+        std::make_shared<refusal>(std::move(s), counters)->run();
+      } else {
         std::make_shared<session>(std::move(s), limits, counters, handler)->run();
       }
       accept();
+    });
+  }
+
+  // A failed accept (out of file descriptors, mostly) fails again at once
+  // while its cause lasts: wait a little instead of spinning on it.
+  void rest_after(const beast::error_code& ec) {
+    counters.accept_errors++;
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_error_log >= std::chrono::seconds(1)) {
+      last_error_log = now;
+      spdlog::warn("accepting a connection failed: {} ({} so far); pausing accepts",
+                   ec.message(), counters.accept_errors.load());
+    }
+    backoff.expires_after(accept_backoff);
+    backoff.async_wait([this](beast::error_code wait_ec) {
+      if (!wait_ec)
+        accept();
     });
   }
 };
@@ -198,6 +337,7 @@ void server::stop() {
   net::post(impl_->acceptor.get_executor(), [this] {
     beast::error_code ec;
     impl_->acceptor.close(ec);
+    impl_->backoff.cancel();
   });
   impl_->ioc.stop();
   for (auto& t : impl_->threads)

@@ -17,12 +17,19 @@ struct server_limits {
   uint32_t max_header_bytes = 8192;
   int read_timeout_seconds = 10;
   int max_in_flight = 4096;
+  // Connections open at once; the excess is answered 503 and closed.
+  int max_connections = 10000;
+  // How long a keep-alive connection may wait for its next request.
+  int idle_timeout_seconds = 30;
 };
 
 struct server_counters {
   std::atomic<uint64_t> requests{0};
   std::atomic<uint64_t> shed{0};
   std::atomic<int64_t> in_flight{0};
+  std::atomic<int64_t> connections{0};
+  std::atomic<uint64_t> refused_connections{0};
+  std::atomic<uint64_t> accept_errors{0};
 };
 
 class server {
