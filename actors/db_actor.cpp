@@ -13,6 +13,17 @@ db_actor::behavior_type db_actor_impl(db_actor::stateful_pointer<db_state> self,
                                       storage::db_pool* pool) {
   self->state.pool = pool;
   register_inspectable(self, "db", "main");
+  // A promise dropped unanswered leaves its requester waiting for the whole
+  // db_timeout (30 s), which is how long a shutdown would then take: answer
+  // every pending task with an error before going.
+  self->set_exit_handler([self](caf::exit_msg& msg) {
+    // The tasks themselves finish on the storage threads; their reports to
+    // this actor are then dropped.
+    for (auto& entry : self->state.pending)
+      entry.second.first.deliver(make_error(booking_errc::storage_failure, "shutting down"));
+    self->state.pending.clear();
+    self->quit(msg.reason);
+  });
   return {
     [=](db_atom, storage::db_task_ptr task) -> caf::typed_response_promise<caf::ok_atom> {
       auto rp = self->make_response_promise<caf::ok_atom>();

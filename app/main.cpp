@@ -10,6 +10,13 @@
 #include "app/settings.hpp"
 
 int main(int argc, char** argv) {
+  // Block the stop signals first, in every thread we start; main waits for
+  // them. A SIGTERM during start-up then means a clean stop once started.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   std::optional<boxoffice::settings> cfg;
   try {
     cfg = boxoffice::parse_settings(argc, argv);
@@ -20,12 +27,6 @@ int main(int argc, char** argv) {
   if (!cfg)
     return 0; // --help
   spdlog::set_level(spdlog::level::from_str(cfg->log_level));
-  // Block the stop signals in every thread we start; main waits for them.
-  sigset_t stop_signals;
-  sigemptyset(&stop_signals);
-  sigaddset(&stop_signals, SIGINT);
-  sigaddset(&stop_signals, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   try {
     boxoffice::runtime rt{*cfg};
     rt.start();

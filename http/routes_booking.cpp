@@ -61,7 +61,7 @@ void with_wallet(api_ptr self, const api_exchange_ptr& ex, int64_t user,
 // Answers {userId, balance}.
 auto balance_answer(const api_exchange_ptr& ex, int64_t user) {
   return [ex, user](int64_t balance) {
-    ex->respond(json_response(200, nlohmann::json{{"userId", user}, {"balance", balance}}.dump()));
+    ex->respond(json_response(200, render_json(nlohmann::json{{"userId", user}, {"balance", balance}})));
   };
 }
 
@@ -109,7 +109,7 @@ void handle_queue_token(api_ptr self, const route_match&, const api_exchange_ptr
   if (!user)
     return;
   self->request(self->state.services.waiting_room, ask_timeout, token_atom_v, *user)
-    .then([ex](queue_ticket t) { ex->respond(json_response(201, to_json(t).dump())); },
+    .then([ex](queue_ticket t) { ex->respond(json_response(201, render_json(to_json(t)))); },
           fail_with(ex));
 }
 
@@ -117,7 +117,7 @@ void handle_queue_status(api_ptr self, const route_match&, const api_exchange_pt
   if (ex->request.token.empty())
     return ex->respond(error_response(401, "TOKEN_INVALID", "header X-Queue-Token is required"));
   self->request(self->state.services.waiting_room, ask_timeout, poll_atom_v, ex->request.token)
-    .then([ex](queue_ticket t) { ex->respond(json_response(200, to_json(t).dump())); },
+    .then([ex](queue_ticket t) { ex->respond(json_response(200, render_json(to_json(t)))); },
           fail_with(ex));
 }
 
@@ -141,7 +141,7 @@ void handle_hold(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
         [self, ex, req](schedule_actor s) {
           self->request(s, ask_timeout, hold_atom_v, req)
             .then(
-              [ex](reservation_view r) { ex->respond(json_response(201, to_json(r).dump())); },
+              [ex](reservation_view r) { ex->respond(json_response(201, render_json(to_json(r)))); },
               fail_with(ex));
         },
         fail_with(ex));
@@ -155,11 +155,11 @@ void handle_reservation(api_ptr self, const route_match& m, const api_exchange_p
   auto id = m.ids[0];
   if (ex->request.method == "GET")
     return with_own_reservation(self, ex, id, *user, [ex](reservation_actor, reservation_view v) {
-      ex->respond(json_response(200, to_json(v).dump()));
+      ex->respond(json_response(200, render_json(to_json(v))));
     });
   with_active_token(self, ex, *user, [self, ex, id, user] {
     with_own_reservation(self, ex, id, *user, [self, ex](reservation_actor r, reservation_view v) {
-      auto done = [ex](reservation_view v) { ex->respond(json_response(200, to_json(v).dump())); };
+      auto done = [ex](reservation_view v) { ex->respond(json_response(200, render_json(to_json(v)))); };
       if (v.status == "CONFIRMED")
         self->request(self->state.services.sagas, ask_timeout * 4, cancel_atom_v, v)
           .then(done, fail_with(ex));
@@ -239,7 +239,7 @@ void handle_points_history(api_ptr self, const route_match& m, const api_exchang
                             {"sagaId", e.saga_id ? nlohmann::json(e.saga_id) : nlohmann::json()},
                             {"createdAt", e.created_at}});
           nlohmann::json j{{"userId", user}, {"entries", list}};
-          ex->respond(json_response(200, j.dump()));
+          ex->respond(json_response(200, render_json(j)));
         },
         fail_with(ex));
   });

@@ -190,11 +190,6 @@ class AdminKeySourcesTest(unittest.TestCase):
     environment; a wrong key of any length is refused."""
 
     def check_key(self, port, key):
-        # A server stopped within ~0.5 s of start-up sometimes never finishes
-        # shutting down (an actor outlives await_all_actors_done; seen on the
-        # code before this test too): let start-up settle so this test checks
-        # the key, not that race.
-        time.sleep(1)
         self.assertEqual(h.call(port, "GET", "/admin/queue")[0], 401)
         for wrong in ["", "x", key[:-1], key + "x", key.upper(), "y" * 500]:
             self.assertEqual(h.admin_call(port, "GET", "/admin/queue", wrong)[0], 401, wrong)

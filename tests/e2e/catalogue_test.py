@@ -62,14 +62,6 @@ def env_without_ubsan_vptr_check():
     return env
 
 
-def settle():
-    """Stopping a server while its start-up loads are still in the database
-    can hang shutdown for 30 s (a db_actor that quits drops its pending
-    promises, and actors in `await` on them wait for the request timeout):
-    found here, reported, not this file's to fix. Quick tests wait it out."""
-    time.sleep(1)
-
-
 class LimitedServer(h.Server):
     """The server started with an open-file limit it cannot raise."""
 
@@ -220,7 +212,6 @@ class ConnectionTest(unittest.TestCase):
         held = []
         try:
             server.start()
-            settle()
             for _ in range(5):
                 held.append(socket.create_connection(("127.0.0.1", server.port), timeout=5))
             time.sleep(0.3)  # let the server accept them all
@@ -297,7 +288,6 @@ class ConnectionTest(unittest.TestCase):
         server = LimitedServer(self.db, nofile=256, hard=4096)
         try:
             server.start()
-            settle()
             with open(f"/proc/{server.proc.pid}/limits") as f:
                 line = next(l for l in f if l.startswith("Max open files"))
             self.assertEqual(line.split()[3:5], ["4096", "4096"], line)
@@ -337,6 +327,20 @@ class StartupTest(unittest.TestCase):
              "--database.url", "x"], capture_output=True, text=True, timeout=30)
         self.assertEqual(proc.returncode, 2)
         self.assertIn("hold.ttl_seconds", proc.stderr)
+
+    def test_a_stop_right_after_start_is_quick_and_clean(self):
+        """SIGTERM while start-up loads are still in the database: the db actor
+        answers what it holds, so nobody waits out the 30 s request timeout."""
+        db = h.fresh_database("quickstop")
+        for _ in range(3):
+            server = h.Server(db)
+            try:
+                server.start()
+                started = time.time()
+                self.assertEqual(server.stop(timeout=10), 0, server.output())
+                self.assertLess(time.time() - started, 5)
+            finally:
+                server.stop()
 
     def test_two_servers_migrate_one_database_together(self):
         db = h.fresh_database("race")
