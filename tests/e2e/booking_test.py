@@ -37,7 +37,7 @@ class Fan:
         return self
 
     def headers(self, **extra):
-        hd = {"X-Queue-Token": self.token}
+        hd = {"X-Queue-Token": self.token} if self.token else {}
         hd.update(extra)
         return hd
 
@@ -46,15 +46,29 @@ class Fan:
                            {"userId": self.user, "scheduleId": schedule, "seatNumber": seat},
                            headers=self.headers())
 
-    def pay(self, reservation_id, key=None):
+    def pay(self, reservation_id, key=None, timeout=60):
         extra = {"Idempotency-Key": key} if key else {}
         return self.s.call("POST", "/api/v1/payments",
                            {"userId": self.user, "reservationId": reservation_id},
-                           headers=self.headers(**extra))
+                           headers=self.headers(**extra), timeout=timeout)
 
-    def cancel(self, reservation_id):
+    def cancel(self, reservation_id, timeout=30):
         return self.s.call("DELETE", f"/api/v1/reservations/{reservation_id}?userId={self.user}",
-                           headers=self.headers())
+                           headers=self.headers(), timeout=timeout)
+
+    def balance(self):
+        return self.s.call("GET", f"/api/v1/points/{self.user}")[1]["balance"]
+
+    def book(self, schedule, seat, points=200000):
+        """Charges, enters, holds and pays; returns the reservation id."""
+        assert self.charge(points)[0] == 200
+        self.enter()
+        status, held, _ = self.hold(schedule, seat)
+        assert status == 201, held
+        status, paid, _ = self.pay(held["reservationId"])
+        assert status == 201, paid
+        self.enter()  # the payment expired the token
+        return held["reservationId"]
 
 
 def check_database_invariants(test, db):

@@ -4,11 +4,10 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
-#include <condition_variable>
-#include <mutex>
 #include <thread>
 
 #include "pg_fixture.hpp"
+#include "task_waiter.hpp"
 #include "storage/booking_store.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/demo_seed.hpp"
@@ -18,31 +17,6 @@ using namespace boxoffice;
 using namespace boxoffice::storage;
 
 namespace {
-
-// Submits tasks and waits (boundedly) until every one reported back.
-struct waiter {
-  std::mutex mtx;
-  std::condition_variable cv;
-  int outstanding = 0;
-
-  db_task_ptr make(std::function<void(pg_connection&)> work) {
-    auto t = std::make_shared<db_task>();
-    t->work = std::move(work);
-    t->done = [this](const db_task&) {
-      std::lock_guard<std::mutex> g{mtx};
-      --outstanding;
-      cv.notify_all();
-    };
-    std::lock_guard<std::mutex> g{mtx};
-    ++outstanding;
-    return t;
-  }
-
-  bool wait() {
-    std::unique_lock<std::mutex> l{mtx};
-    return cv.wait_for(l, std::chrono::seconds(30), [this] { return outstanding == 0; });
-  }
-};
 
 struct booking_db {
   testing::fresh_database db;
@@ -73,7 +47,7 @@ struct booking_db {
 
 // Occupies the pool's only worker for a while, so the tasks submitted next
 // queue up and are taken together as one batch.
-void occupy_worker(db_pool& pool, waiter& w) {
+void occupy_worker(db_pool& pool, testing::task_waiter& w) {
   pool.submit(w.make([](pg_connection& c) { c.run("SELECT pg_sleep(0.3)"); }));
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (pool.stats().queued > 0 && std::chrono::steady_clock::now() < until)
@@ -86,7 +60,7 @@ void occupy_worker(db_pool& pool, waiter& w) {
 TEST_CASE("a task whose caller timed out is failed before BEGIN, never run") {
   testing::fresh_database db;
   db_pool pool{db.url, 1, 64};
-  waiter w;
+  testing::task_waiter w;
   std::atomic<bool> ran{false};
   auto late = w.make([&ran](pg_connection&) { ran = true; });
   late->deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
@@ -105,7 +79,7 @@ TEST_CASE("in a batch only the late tasks are skipped") {
     c.run("CREATE TABLE t (x INT)");
   }
   db_pool pool{db.url, 1, 64};
-  waiter w;
+  testing::task_waiter w;
   occupy_worker(pool, w);
   std::vector<db_task_ptr> tasks;
   for (int i = 0; i < 6; ++i) {
@@ -132,7 +106,7 @@ TEST_CASE("a batch rerun after a lost COMMIT does not charge twice") {
     if (++commits == 2)
       throw pg_error("server closed the connection unexpectedly", "08006");
   });
-  waiter w;
+  testing::task_waiter w;
   occupy_worker(pool, w);
   std::vector<db_task_ptr> charges;
   for (int i = 0; i < 3; ++i) {

@@ -1,45 +1,14 @@
 #include <catch2/catch.hpp>
 
-#include <atomic>
-#include <condition_variable>
-#include <mutex>
 
 #include "pg_fixture.hpp"
+#include "task_waiter.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/demo_seed.hpp"
 #include "storage/migrations.hpp"
 
 using namespace boxoffice;
 using namespace boxoffice::storage;
-
-namespace {
-
-// Submits tasks and waits until every one reported back.
-struct task_waiter {
-  std::mutex mtx;
-  std::condition_variable cv;
-  int outstanding = 0;
-
-  db_task_ptr make(std::function<void(pg_connection&)> work) {
-    auto t = std::make_shared<db_task>();
-    t->work = std::move(work);
-    t->done = [this](const db_task&) {
-      std::lock_guard<std::mutex> g{mtx};
-      --outstanding;
-      cv.notify_all();
-    };
-    std::lock_guard<std::mutex> g{mtx};
-    ++outstanding;
-    return t;
-  }
-
-  void wait() {
-    std::unique_lock<std::mutex> l{mtx};
-    cv.wait(l, [this] { return outstanding == 0; });
-  }
-};
-
-} // namespace
 
 TEST_CASE("migrations apply once and record their versions") {
   testing::fresh_database db;
@@ -78,7 +47,7 @@ TEST_CASE("group commit: a failing task rolls back alone") {
     conn.run("CREATE TABLE t (x INT PRIMARY KEY)");
   }
   db_pool pool{db.url, 1, 64};
-  task_waiter w;
+  testing::task_waiter w;
   std::vector<db_task_ptr> tasks;
   for (int i = 0; i < 50; ++i)
     tasks.push_back(w.make([i](pg_connection& c) {
@@ -87,7 +56,7 @@ TEST_CASE("group commit: a failing task rolls back alone") {
     }));
   for (auto& t : tasks)
     pool.submit(t);
-  w.wait();
+  REQUIRE(w.wait());
   for (int i = 0; i < 50; ++i)
     CHECK(tasks[i]->ok == (i != 7));
   CHECK(tasks[7]->sqlstate == "23505");
@@ -102,10 +71,10 @@ TEST_CASE("a stopped pool fails new work instead of hanging") {
   testing::fresh_database db;
   db_pool pool{db.url, 2, 8};
   pool.stop();
-  task_waiter w;
+  testing::task_waiter w;
   auto t = w.make([](pg_connection&) {});
   pool.submit(t);
-  w.wait();
+  REQUIRE(w.wait());
   CHECK_FALSE(t->ok);
 }
 
