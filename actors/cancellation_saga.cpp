@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
+#include "actors/log_failure.hpp"
 #include "messages/errors.hpp"
 
 namespace boxoffice {
@@ -47,9 +48,15 @@ void refresh_wallet(saga_ptr self, reservation_view view) {
       [self, answer](wallet_actor w) {
         self->request(w, saga_step_timeout, load_atom_v)
           .then([answer](int64_t) { answer(); },
-                [answer](caf::error&) { answer(); }); // it re-reads on its next change
+                [answer](caf::error& err) {
+                  log_failure_of("cancellation saga: wallet re-read (on its next change)", err);
+                  answer();
+                });
       },
-      [answer](caf::error&) { answer(); });
+      [answer](caf::error& err) {
+        log_failure_of("cancellation saga: finding the wallet to re-read", err);
+        answer();
+      });
 }
 
 void run(saga_ptr self) {

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/inspector.hpp"
+#include "actors/log_failure.hpp"
 
 #include "actors/db_call.hpp"
 
@@ -67,7 +68,9 @@ void settle(dispatcher_ptr self, std::function<void(storage::pg_connection&)> wr
       write(c);
       return true;
     },
-    [](bool) {}, [](caf::error&) {}); // the row stays PENDING: delivered again later
+    [](bool) {},
+    // The row stays as it was in the database: a later scan settles it again.
+    log_failure("dispatcher: storing a delivery outcome"));
 }
 
 // The row a report is about. It need not be its aggregate's head: a replayed
@@ -241,7 +244,7 @@ void backstop(dispatcher_ptr self) {
   db_then(
     self, st.db, [](storage::pg_connection& c) { return storage::count_outbox(c); },
     [self](storage::outbox_counts counts) { self->state.counts = counts; },
-    [](caf::error&) {});
+    log_failure("dispatcher: counting the outbox"));
 }
 
 std::string status_json(dispatcher_ptr self) {
@@ -308,7 +311,12 @@ dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_ac
           storage::mark_delivered(c, ids);
           return true;
         },
-        [forget](bool) { forget(); }, [forget](caf::error&) { forget(); });
+        [forget](bool) { forget(); },
+        [forget](caf::error& err) {
+          // The rows stay PENDING in the database: a later scan sends them again.
+          log_failure_of("dispatcher: marking delivered rows", err);
+          forget();
+        });
     },
     [=](prune_atom) {
       settle(self, [retain = self->state.cfg.retain_delivered_seconds](storage::pg_connection& c) {

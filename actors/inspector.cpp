@@ -52,6 +52,7 @@ caf::result<std::string> summary(inspector_ptr self) {
             collector->replies.push_back(std::move(j));
           }
         },
+        // Past the deadline or gone: the summary counts it as asked, not answered.
         [collector](caf::error&) {});
   }
   return collector->rp;

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/inspector.hpp"
+#include "actors/log_failure.hpp"
 
 #include "actors/db_call.hpp"
 #include "storage/booking_store.hpp"
@@ -40,9 +41,11 @@ void release_seat(reservation_ptr self) {
     .then(
       [self, seat = v.seat_number, id = v.id](schedule_actor& schedule) {
         self->request(schedule, std::chrono::seconds(10), release_atom_v, seat, id)
-          .then([](caf::ok_atom) {}, [](caf::error&) {});
+          .then([](caf::ok_atom) {},
+                log_failure("reservation " + std::to_string(id) + ": releasing its seat"));
       },
-      [](caf::error&) {});
+      // The seat keeps the reservation's id and frees itself when next asked.
+      log_failure("reservation " + std::to_string(v.id) + ": finding its schedule"));
 }
 
 // A conditional write that matched nothing means the row is not what this
@@ -211,7 +214,10 @@ void expire(reservation_ptr self, uint64_t generation) {
                            ++self->state.timer_generation);
       }
     },
-    [self](caf::error&) {
+    [self](caf::error& err) {
+      log_failure_of("reservation " + std::to_string(self->state.view.id) +
+                       ": expiring, retrying in 1 s",
+                     err);
       self->delayed_send(self, std::chrono::seconds(1), expire_atom_v,
                          ++self->state.timer_generation);
     });

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/inspector.hpp"
+#include "actors/log_failure.hpp"
 
 #include "actors/db_call.hpp"
 #include "actors/reservation_actor.hpp"
@@ -71,7 +72,10 @@ void scan(registry_ptr self, bool overdue_only) {
         adopt(self, v);
       self->delayed_send(self, backstop_interval, load_atom_v);
     },
-    [self](caf::error&) { self->delayed_send(self, backstop_interval, load_atom_v); });
+    [self](caf::error& err) {
+      log_failure_of("reservation registry: scanning live holds", err);
+      self->delayed_send(self, backstop_interval, load_atom_v);
+    });
 }
 
 } // namespace

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
+#include "actors/log_failure.hpp"
 
 #include "actors/cancellation_saga.hpp"
 #include "actors/db_call.hpp"
@@ -216,7 +217,9 @@ void release_key(manager_ptr self, const payment_request& req) {
       storage::release_idempotency_key(c, req.user_id, req.idempotency_key);
       return true;
     },
-    [](bool) {}, [](caf::error&) {});
+    [](bool) {},
+    // The key stays claimed; the sweeper's orphan pass releases it.
+    log_failure("releasing Idempotency-Key of user " + std::to_string(req.user_id)));
 }
 
 void run_cancellation(manager_ptr self, storage::saga_row row,
@@ -279,12 +282,13 @@ void resume(manager_ptr self, const storage::saga_row& row) {
     self->request(saga, caf::infinite, pay_atom_v)
       .then([self, user = row.user_id](
               payment_view) { self->send(self->state.waiting_room, leave_atom_v, user); },
-            [](caf::error&) {});
+            log_failure("resumed payment saga " + std::to_string(row.id)));
   } else {
     auto saga = self->spawn<caf::linked>(cancellation_saga_impl, row, self->state.ctx);
     own(self, row.reservation_id, saga);
     self->request(saga, caf::infinite, cancel_atom_v)
-      .then([](reservation_view) {}, [](caf::error&) {});
+      .then([](reservation_view) {},
+            log_failure("resumed cancellation saga " + std::to_string(row.id)));
   }
 }
 

@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/inspector.hpp"
+#include "actors/log_failure.hpp"
 
 #include "actors/db_call.hpp"
 #include "actors/seat_actor.hpp"
@@ -40,7 +41,10 @@ void load(schedule_ptr self, int64_t schedule_id) {
       std::sort(self->state.seats.begin(), self->state.seats.end(),
                 [](const seat_slot& a, const seat_slot& b) { return a.seat_number < b.seat_number; });
     },
-    [self](caf::error&) { self->quit(); });
+    [self, schedule_id](caf::error& err) {
+      log_failure_of("schedule " + std::to_string(schedule_id) + ": loading (it stops)", err);
+      self->quit();
+    });
 }
 
 caf::error no_such_seat(int32_t seat_number) {

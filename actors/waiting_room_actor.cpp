@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
+#include "actors/log_failure.hpp"
 #include <openssl/rand.h>
 
 #include "actors/db_call.hpp"
@@ -218,7 +219,10 @@ void load(room_ptr self) {
         adopt(self->state, row);
       self->state.loaded = true;
     },
-    [self](caf::error&) { self->quit(); });
+    [self](caf::error& err) {
+      log_failure_of("waiting room: loading queue tokens (it stops)", err);
+      self->quit();
+    });
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "actors/inspector.hpp"
+#include "actors/log_failure.hpp"
 
 #include "actors/db_call.hpp"
 #include "storage/booking_store.hpp"
@@ -51,7 +52,8 @@ caf::result<int64_t> change(wallet_ptr self, Work work) {
     },
     [self, rp](caf::error& err) mutable {
       rp.deliver(err);
-      refresh(self, [](int64_t) {}, [](caf::error&) {});
+      refresh(self, [](int64_t) {},
+              log_failure("wallet " + std::to_string(self->state.user_id) + ": re-reading"));
     });
   return rp;
 }
@@ -86,7 +88,9 @@ caf::result<int64_t> debit(wallet_ptr self, int64_t saga_id, int64_t amount) {
     },
     [self, rp](caf::error& err) mutable {
       rp.deliver(err);
-      refresh(self, [](int64_t) {}, [](caf::error&) {}); // it may have committed
+      // It may have committed: take the database's balance.
+      refresh(self, [](int64_t) {},
+              log_failure("wallet " + std::to_string(self->state.user_id) + ": re-reading"));
     });
   return rp;
 }
@@ -105,7 +109,10 @@ wallet_actor::behavior_type wallet_actor_impl(wallet_actor::stateful_pointer<wal
   db_await(
     self, st.db, [user_id](storage::pg_connection& c) { return storage::wallet_balance(c, user_id); },
     [self](int64_t balance) { self->state.balance = balance; },
-    [self](caf::error&) { self->quit(); });
+    [self, user_id](caf::error& err) {
+      log_failure_of("wallet " + std::to_string(user_id) + ": loading (it stops)", err);
+      self->quit();
+    });
   self->delayed_send(self, std::chrono::seconds(cfg.idle_seconds), idle_atom_v);
   return {
     [=](caf::get_atom) {
