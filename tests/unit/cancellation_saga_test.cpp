@@ -18,17 +18,11 @@ struct cancellation_saga_fixture : testing::fakes_fixture {
   storage::saga_row row{6, "CANCELLATION", 9, 42, 100, "STARTED", "BEGIN", ""};
 
   void start_saga() {
-    auto saga = track(sys.spawn(cancellation_saga_impl, row,
-                                saga_context{db, catalogue, reservations, wallets}));
-    client->send(saga, cancel_atom_v);
+    client->send(track(sys.spawn(cancellation_saga_impl, row, saga_ctx())), cancel_atom_v);
     run();
   }
 
-  caf::expected<reservation_view> answer() {
-    caf::expected<reservation_view> out{make_error(booking_errc::not_found, "no answer")};
-    receive(client, [&](reservation_view& v) { out = v; }, [&](caf::error& e) { out = e; });
-    return out;
-  }
+  caf::expected<reservation_view> answer() { return reply<reservation_view>(); }
 };
 
 } // namespace

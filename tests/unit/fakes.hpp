@@ -15,6 +15,7 @@
 #include "actor_fixture.hpp"
 #include "actors/booking_config.hpp"
 #include "actors/db_call.hpp"
+#include "actors/saga_context.hpp"
 #include "messages/errors.hpp"
 
 namespace boxoffice::testing {
@@ -200,8 +201,19 @@ struct fakes_fixture : actor_fixture {
 
   caf::scoped_actor client{sys};
 
+  saga_context saga_ctx() { return {db, catalogue, reservations, wallets}; }
+
   // True when nothing has answered the client yet (the saga still runs).
   bool no_reply_yet() { return client->mailbox().empty(); }
+
+  // The one answer the client expects: a T, or the error it ended with.
+  template <class T>
+  caf::expected<T> reply() {
+    CHECK_FALSE(no_reply_yet()); // keeps no_reply_yet() honest: it does see replies
+    caf::expected<T> out{make_error(booking_errc::not_found, "no answer")};
+    receive(client, [&](T& x) { out = std::move(x); }, [&](caf::error& e) { out = std::move(e); });
+    return out;
+  }
 
   ~fakes_fixture() {
     for (auto& a : spawned)

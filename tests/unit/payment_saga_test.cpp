@@ -24,20 +24,12 @@ constexpr auto longest_backoff = std::chrono::seconds(10); // payment_saga.cpp's
 struct payment_saga_fixture : testing::fakes_fixture {
   storage::saga_row row{5, "PAYMENT", 9, 42, 100, "STARTED", "BEGIN", ""};
 
-  payment_saga_actor start_saga() {
-    auto saga = track(sys.spawn(payment_saga_impl, row,
-                                saga_context{db, catalogue, reservations, wallets}));
-    client->send(saga, pay_atom_v);
+  void start_saga() {
+    client->send(track(sys.spawn(payment_saga_impl, row, saga_ctx())), pay_atom_v);
     run();
-    return saga;
   }
 
-  // The saga's answer: the payment, or the error it ended with.
-  caf::expected<payment_view> answer() {
-    caf::expected<payment_view> out{make_error(booking_errc::not_found, "no answer")};
-    receive(client, [&](payment_view& p) { out = p; }, [&](caf::error& e) { out = e; });
-    return out;
-  }
+  caf::expected<payment_view> answer() { return reply<payment_view>(); }
 };
 
 } // namespace
