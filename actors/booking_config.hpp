@@ -1,7 +1,7 @@
 #pragma once
 // The settings the booking actors need, handed down at spawn.
 
-#include "messages/interfaces.hpp"
+#include "actors/db_protocol.hpp"
 
 namespace boxoffice {
 
