@@ -2,6 +2,7 @@
 
 #include "storage/outbox_store.hpp"
 #include "storage/pg.hpp"
+#include "util/iso_time.hpp"
 
 namespace boxoffice::storage {
 
