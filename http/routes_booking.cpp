@@ -3,6 +3,7 @@
 
 #include <openssl/sha.h>
 
+#include "http/payment_answer.hpp"
 #include "util/iso_time.hpp"
 
 namespace boxoffice::http {
@@ -66,6 +67,13 @@ auto balance_answer(const api_exchange_ptr& ex, int64_t user) {
 }
 
 } // namespace
+
+api_answer payment_answer(const payment_view& p) {
+  nlohmann::json j{{"paymentId", p.id},   {"reservationId", p.reservation_id},
+                   {"userId", p.user_id}, {"amount", p.amount},
+                   {"status", p.status},  {"paidAt", iso_millis(p.paid_at_ms)}};
+  return {201, render_json(j)};
+}
 
 nlohmann::json to_json(const reservation_view& r) {
   return {{"reservationId", r.id},      {"userId", r.user_id},
