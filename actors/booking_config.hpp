@@ -1,7 +1,8 @@
 #pragma once
 // The settings the booking actors need, handed down at spawn.
 
-#include "messages/interfaces.hpp"
+#include "actors/db_protocol.hpp"
+#include "storage/booking_store.hpp"
 
 namespace boxoffice {
 
@@ -12,6 +13,9 @@ struct booking_config {
   int max_active = 1000;
   int active_ttl_seconds = 600;
   int idle_seconds = 60; // entity actors with nothing to do passivate after this
+  // Renders the answer to a completed payment (http/payment_answer.hpp, set at
+  // start-up): actors choose no status codes and build no bodies.
+  storage::payment_answer_fn payment_answer{};
 };
 
 // What a seat actor needs besides its own state.

@@ -4,7 +4,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <unordered_map>
 
-#include "messages/interfaces.hpp"
+#include "actors/db_protocol.hpp"
 
 namespace boxoffice {
 

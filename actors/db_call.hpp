@@ -7,7 +7,7 @@
 #include <memory>
 
 #include "messages/errors.hpp"
-#include "messages/interfaces.hpp"
+#include "actors/db_protocol.hpp"
 
 namespace boxoffice {
 

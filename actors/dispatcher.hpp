@@ -9,8 +9,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "actors/db_protocol.hpp"
 #include "actors/delivery_policy.hpp"
-#include "messages/interfaces.hpp"
 #include "storage/outbox_store.hpp"
 
 namespace boxoffice {

@@ -136,8 +136,9 @@ caf::result<payment_view> confirm(reservation_ptr self, int64_t saga_id) {
   using outcome = std::pair<std::optional<payment_view>, std::optional<reservation_view>>;
   db_await(
     self, self->state.db,
-    [id = v.id, saga_id](storage::pg_connection& c) -> outcome {
-      auto payment = storage::confirm_payment(c, id, saga_id);
+    [id = v.id, saga_id, answer = self->state.cfg.payment_answer](storage::pg_connection& c)
+      -> outcome {
+      auto payment = storage::confirm_payment(c, id, saga_id, answer);
       return {payment, storage::load_reservation(c, id)};
     },
     [self, rp](outcome out) mutable {

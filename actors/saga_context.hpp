@@ -11,6 +11,7 @@ struct saga_context {
   catalogue_actor catalogue;
   reservation_registry reservations;
   wallet_registry wallets;
+  storage::payment_answer_fn payment_answer{}; // renders a completed payment's answer
 };
 
 // What a coordinator shows to operators: where it is and what happened so far.

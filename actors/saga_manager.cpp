@@ -85,7 +85,7 @@ void run_payment(manager_ptr self, storage::saga_row row, answer_promise rp) {
         self->state.completed++;
         // The payment completes the fan's visit: their token expires.
         self->send(self->state.waiting_room, leave_atom_v, row.user_id);
-        rp.deliver(api_answer{201, storage::payment_answer_body(payment)});
+        rp.deliver(self->state.ctx.payment_answer(payment));
       },
       [self, rp](caf::error& err) mutable {
         self->state.failed++;

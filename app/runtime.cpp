@@ -19,6 +19,7 @@
 #include "http/api_actor.hpp"
 #include "http/bridge_supervisor.hpp"
 #include "http/event_signing.hpp"
+#include "http/payment_answer.hpp"
 #include "http/platform_client.hpp"
 #include "http/server.hpp"
 #include "messages/vocabulary.hpp"
@@ -168,6 +169,7 @@ void runtime::start() {
   booking_config booking{cfg.hold.ttl_seconds, cfg.hold.max_per_user,
                          cfg.queue.admit_per_second, cfg.queue.max_active,
                          cfg.queue.active_ttl_seconds};
+  booking.payment_answer = http::payment_answer;
   // The inspector first: every actor registers with it as it starts.
   auto inspector = sys.spawn(inspector_impl);
   sys.registry().put(inspector_name, caf::actor_cast<caf::strong_actor_ptr>(inspector));
@@ -196,7 +198,7 @@ void runtime::start() {
   caf::anon_send(reservations, caf::put_atom_v, caf::actor_cast<caf::actor>(catalogue));
   auto wallets = sys.spawn(wallet_registry_impl, db, booking);
   auto waiting_room = sys.spawn(waiting_room_impl, db, booking);
-  auto sagas = sys.spawn(saga_manager_impl, saga_context{db, catalogue, reservations, wallets},
+  auto sagas = sys.spawn(saga_manager_impl, saga_context{db, catalogue, reservations, wallets, http::payment_answer},
                          waiting_room);
   auto bridge_restarts = std::make_shared<std::atomic<uint64_t>>(0);
   http::api_services services{db,     catalogue, waiting_room,          reservations,

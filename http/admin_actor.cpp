@@ -7,7 +7,7 @@
 #include "actors/db_call.hpp"
 #include "http/error_model.hpp"
 #include "http/router.hpp"
-#include "storage/pg.hpp"
+#include "storage/admin_queries.hpp"
 
 namespace boxoffice::http {
 
@@ -37,46 +37,27 @@ auto fail(const api_exchange_ptr& ex) {
   return [ex](caf::error& err) { ex->respond(error_response(err)); };
 }
 
-// Runs one SQL statement returning a single JSON text cell and answers with it.
-void answer_sql(admin_ptr self, const api_exchange_ptr& ex, std::string sql,
-                storage::pg_params args) {
-  db_then(
-    self, self->state.services.db,
-    [sql, args](storage::pg_connection& c) {
-      auto rows = c.exec(sql, args);
-      return rows.empty() || rows.is_null(0, 0) ? std::string{"null"} : rows.text(0, 0);
-    },
-    [ex](std::string json) { ex->respond(json_response(200, json)); }, fail(ex));
-}
+// Which row an entity's database side is: a table and its key.
+struct entity_row_key {
+  storage::entity_table table;
+  int64_t id = 0;
+  int64_t seat_number = 0; // seats only
+};
 
-// The database row next to an entity's in-memory state.
-std::optional<std::pair<std::string, storage::pg_params>> row_query(const std::string& type,
-                                                                    const std::string& id) {
+// Nothing for an unknown type or a malformed id. A seat's id is
+// "{scheduleId}/{seatNumber}".
+std::optional<entity_row_key> row_key(const std::string& type, const std::string& id) {
+  auto table = storage::entity_table_of(type);
+  if (!table)
+    return std::nullopt;
+  entity_row_key key{*table};
+  if (*table != storage::entity_table::seat)
+    return parse_id(id, key.id) ? std::optional{key} : std::nullopt;
   auto slash = id.find('/');
-  int64_t a = 0, b = 0;
-  if (type == "seat") {
-    if (slash == std::string::npos || !parse_id(id.substr(0, slash), a) ||
-        !parse_id(id.substr(slash + 1), b))
-      return std::nullopt;
-    return std::make_pair(
-      std::string{"SELECT json_build_object('seat', row_to_json(s), 'liveReservation', "
-                  "(SELECT row_to_json(r) FROM reservations r WHERE r.schedule_id = s.schedule_id "
-                  "AND r.seat_number = s.seat_number AND r.status IN ('HELD','PAYING','CONFIRMED')))"
-                  "::text FROM seats s WHERE s.schedule_id = $1 AND s.seat_number = $2"},
-      storage::params(a, b));
-  }
-  if (!parse_id(id, a))
+  if (slash == std::string::npos || !parse_id(id.substr(0, slash), key.id) ||
+      !parse_id(id.substr(slash + 1), key.seat_number))
     return std::nullopt;
-  static const std::map<std::string, std::string> by_type = {
-    {"reservation", "SELECT row_to_json(t)::text FROM reservations t WHERE id = $1"},
-    {"wallet", "SELECT row_to_json(t)::text FROM wallets t WHERE user_id = $1"},
-    {"saga", "SELECT row_to_json(t)::text FROM sagas t WHERE id = $1"},
-    {"schedule", "SELECT row_to_json(t)::text FROM schedules t WHERE id = $1"},
-  };
-  auto i = by_type.find(type);
-  if (i == by_type.end())
-    return std::nullopt;
-  return std::make_pair(i->second, storage::params(a));
+  return key;
 }
 
 void entity(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest) {
@@ -85,17 +66,16 @@ void entity(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest)
     return ex->respond(error_response(404, "NOT_FOUND", "use /admin/actors/{type}/{id}"));
   auto type = rest.substr(0, slash);
   auto id = rest.substr(slash + 1);
-  auto query = row_query(type, id);
-  if (!query)
+  auto key = row_key(type, id);
+  if (!key)
     return ex->respond(error_response(400, "INVALID_ARGUMENT", "unknown type or malformed id"));
   self->request(self->state.services.inspector, admin_timeout, caf::get_atom_v, type, id)
     .then(
-      [self, ex, type, id, query](std::string memory) {
+      [self, ex, type, id, key = *key](std::string memory) {
         db_then(
           self, self->state.services.db,
-          [query](storage::pg_connection& c) {
-            auto rows = c.exec(query->first, query->second);
-            return rows.empty() ? std::string{"null"} : rows.text(0, 0);
+          [key](storage::pg_connection& c) {
+            return storage::entity_row_json(c, key.table, key.id, key.seat_number);
           },
           [ex, type, id, memory](std::string row) {
             nlohmann::json j{{"type", type},
@@ -114,14 +94,10 @@ void sagas(admin_ptr self, const api_exchange_ptr& ex) {
   for (char c : state)
     if (c < 'A' || c > 'Z')
       return ex->respond(error_response(400, "INVALID_ARGUMENT", "state must be a saga state"));
-  answer_sql(self, ex,
-             "SELECT COALESCE(json_agg(x ORDER BY x.id DESC), '[]')::text FROM ("
-             " SELECT s.id, s.kind, s.reservation_id AS \"reservationId\", s.user_id AS \"userId\","
-             " s.amount, s.state, s.step, s.error, s.created_at AS \"createdAt\","
-             " (SELECT json_agg(json_build_object('step', t.step, 'outcome', t.outcome, 'at', t.at)"
-             "  ORDER BY t.at) FROM saga_steps t WHERE t.saga_id = s.id) AS steps"
-             " FROM sagas s WHERE ($1 = '' OR s.state = $1) ORDER BY s.id DESC LIMIT 200) x",
-             storage::params(state));
+  db_then(
+    self, self->state.services.db,
+    [state](storage::pg_connection& c) { return storage::sagas_json(c, state); },
+    [ex](std::string json) { ex->respond(json_response(200, json)); }, fail(ex));
 }
 
 void outbox(admin_ptr self, const api_exchange_ptr& ex) {

@@ -5,7 +5,7 @@
 #include "actors/db_call.hpp"
 #include "http/admin_actor.hpp"
 #include "http/error_model.hpp"
-#include "storage/pg.hpp"
+#include "storage/admin_queries.hpp"
 
 namespace boxoffice::http {
 
@@ -94,13 +94,7 @@ void render_metrics(admin_ptr self, const api_exchange_ptr& ex) {
   auto sagas = [self, g, finish] {
     db_then(
       self, self->state.services.db,
-      [](storage::pg_connection& c) {
-        std::map<std::string, int64_t> out;
-        auto rows = c.exec("SELECT state, count(*) FROM sagas GROUP BY state");
-        for (int i = 0; i < rows.size(); ++i)
-          out[rows.text(i, 0)] = rows.int64(i, 1);
-        return out;
-      },
+      [](storage::pg_connection& c) { return storage::saga_counts(c); },
       [g, finish](std::map<std::string, int64_t> m) {
         g->sagas = std::move(m);
         finish();

@@ -8,7 +8,7 @@
 #include "http/api.hpp"
 #include "http/bridge_guard.hpp"
 #include "http/metrics.hpp"
-#include "messages/interfaces.hpp"
+#include "actors/db_protocol.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boxoffice::http::api_exchange_ptr)
 

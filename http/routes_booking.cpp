@@ -3,7 +3,8 @@
 
 #include <openssl/sha.h>
 
-#include "storage/outbox_store.hpp"
+#include "http/payment_answer.hpp"
+#include "util/iso_time.hpp"
 
 namespace boxoffice::http {
 
@@ -13,7 +14,7 @@ nlohmann::json to_json(const queue_ticket& t) {
   nlohmann::json j{{"token", t.token},         {"userId", t.user_id},
                    {"status", t.status},       {"position", t.position},
                    {"etaSeconds", t.eta_seconds}, {"pollAfterMs", t.poll_after_ms}};
-  j["activeUntil"] = t.active_until_ms ? nlohmann::json(storage::iso_millis(t.active_until_ms))
+  j["activeUntil"] = t.active_until_ms ? nlohmann::json(iso_millis(t.active_until_ms))
                                        : nlohmann::json(nullptr);
   return j;
 }
@@ -67,11 +68,18 @@ auto balance_answer(const api_exchange_ptr& ex, int64_t user) {
 
 } // namespace
 
+api_answer payment_answer(const payment_view& p) {
+  nlohmann::json j{{"paymentId", p.id},   {"reservationId", p.reservation_id},
+                   {"userId", p.user_id}, {"amount", p.amount},
+                   {"status", p.status},  {"paidAt", iso_millis(p.paid_at_ms)}};
+  return {201, render_json(j)};
+}
+
 nlohmann::json to_json(const reservation_view& r) {
   return {{"reservationId", r.id},      {"userId", r.user_id},
           {"scheduleId", r.schedule_id}, {"seatNumber", r.seat_number},
           {"price", r.price},           {"status", r.status},
-          {"expiresAt", storage::iso_millis(r.expires_at_ms)}};
+          {"expiresAt", iso_millis(r.expires_at_ms)}};
 }
 
 void with_active_token(api_ptr self, const api_exchange_ptr& ex, int64_t user_id,

@@ -1,7 +1,7 @@
 #include "http/routes.hpp"
 
 #include "actors/db_call.hpp"
-#include "storage/pg.hpp"
+#include "storage/admin_queries.hpp"
 
 namespace boxoffice::http {
 
@@ -41,7 +41,7 @@ void handle_health(api_ptr self, const route_match&, const api_exchange_ptr& ex)
 void handle_ready(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
   db_then(
     self, self->state.services.db,
-    [](storage::pg_connection& c) { return c.exec("SELECT 1").size() == 1; },
+    [](storage::pg_connection& c) { return storage::ready_probe(c); },
     [ex](bool) { ex->respond(json_response(200, R"({"status":"READY","database":"UP"})")); },
     [ex](caf::error&) {
       ex->respond(error_response(503, "NOT_READY", "the database does not answer"));

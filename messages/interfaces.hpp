@@ -1,14 +1,13 @@
 #pragma once
 // Every typed actor interface of boxoffice in one place: who may say what to
-// whom. The functions that implement them live in actors/.
+// whom. The functions that implement them live in actors/. The one exception
+// is the db actor's protocol (actors/db_protocol.hpp): it carries storage
+// tasks, and messages/ knows nothing of storage.
 
 #include <caf/replies_to.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "messages/vocabulary.hpp"
-#include "storage/db_pool.hpp"
-
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boxoffice::storage::db_task_ptr)
 
 namespace boxoffice {
 
@@ -33,12 +32,6 @@ using dispatcher_actor =
                    replies_to<list_atom>::with<std::string>,      // dead letters as JSON
                    replies_to<replay_atom, int64_t>::with<int64_t>>:: // row id, 0: all dead
     extend_with<status_iface>;
-
-// Hands blocking libpq work to the storage pool and answers once it is
-// durable; tells the dispatcher when a commit carried events.
-using db_actor = caf::typed_actor<replies_to<db_atom, storage::db_task_ptr>::with<caf::ok_atom>,
-                                  reacts_to<db_atom, uint64_t>,
-                                  reacts_to<dispatcher_actor>>::extend_with<status_iface>;
 
 // One seat of one schedule: AVAILABLE -> HELD -> SOLD, released on expiry or
 // cancellation. Rejects a taken seat from memory, without the database.

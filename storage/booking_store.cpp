@@ -130,7 +130,7 @@ std::optional<payment_view> payment_of(pg_connection& conn, int64_t reservation_
 }
 
 std::optional<payment_view> confirm_payment(pg_connection& conn, int64_t reservation_id,
-                                            int64_t saga_id) {
+                                            int64_t saga_id, const payment_answer_fn& answer) {
   // Only a saga still RUNNING may confirm: once it records COMPENSATING (which
   // locks the same saga row) a late confirmation changes nothing.
   auto upd = conn.exec("UPDATE reservations SET status = 'CONFIRMED', updated_at = now() "
@@ -153,9 +153,10 @@ std::optional<payment_view> confirm_payment(pg_connection& conn, int64_t reserva
   auto payment = payment_from(pay, 0);
   // The Idempotency-Key's answer commits with the payment: a retry after a
   // crash gets it even though this process never answered.
-  conn.exec("UPDATE idempotency_keys k SET status_code = 201, response = $2 FROM sagas s "
+  auto stored = answer(payment);
+  conn.exec("UPDATE idempotency_keys k SET status_code = $2, response = $3 FROM sagas s "
             "WHERE s.id = $1 AND k.user_id = s.user_id AND k.key = s.idempotency_key",
-            params(saga_id, payment_answer_body(payment)));
+            params(saga_id, stored.status, stored.body));
   reservation_event(conn, "RESERVATION_CONFIRMED", reservation_id);
   order_event(conn, "ORDER_COMPLETED", payment.id);
   record_saga_step(conn, saga_id, "CONFIRM", "DONE", "COMPLETED");
@@ -436,13 +437,6 @@ std::optional<int64_t> token_owner(pg_connection& conn, const std::string& token
   if (rows.empty())
     return std::nullopt;
   return rows.int64(0, 0);
-}
-
-std::string payment_answer_body(const payment_view& p) {
-  nlohmann::json j{{"paymentId", p.id},   {"reservationId", p.reservation_id},
-                   {"userId", p.user_id}, {"amount", p.amount},
-                   {"status", p.status},  {"paidAt", iso_millis(p.paid_at_ms)}};
-  return j.dump();
 }
 
 void release_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key) {

@@ -4,6 +4,7 @@
 // event exists exactly when its change committed. Every write is conditional
 // on the state the actor believes in, and every saga step is idempotent.
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -38,10 +39,14 @@ bool mark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
 // PAYING -> HELD when a payment saga gives up before any money moved.
 bool unmark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
 
+// The API's answer to a completed payment; storage keeps it as given.
+using payment_answer_fn = std::function<api_answer(const payment_view&)>;
+
 // PAYING -> CONFIRMED, the payment row, RESERVATION_CONFIRMED and
 // ORDER_COMPLETED, and the saga COMPLETED: the step that completes a payment.
+// The Idempotency-Key's stored answer, `answer(payment)`, commits with it.
 std::optional<payment_view> confirm_payment(pg_connection& conn, int64_t reservation_id,
-                                            int64_t saga_id);
+                                            int64_t saga_id, const payment_answer_fn& answer);
 
 // HELD -> EXPIRED once expires_at has passed, with RESERVATION_EXPIRED.
 bool expire_hold(pg_connection& conn, int64_t reservation_id);
@@ -130,8 +135,6 @@ void release_orphaned_keys(pg_connection& conn);
 // The user a queue token belongs to, in any state (also EXPIRED).
 std::optional<int64_t> token_owner(pg_connection& conn, const std::string& token);
 
-// The 201 body of a completed payment, as first sent and as replayed.
-std::string payment_answer_body(const payment_view& p);
 // Looks a key up without claiming it.
 std::optional<key_claim> find_idempotency_key(pg_connection& conn, int64_t user_id,
                                               const std::string& key,

@@ -3,9 +3,9 @@
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
 #include <chrono>
-#include <ctime>
 
 #include "storage/pg.hpp"
+#include "util/iso_time.hpp"
 
 namespace boxoffice::storage {
 
@@ -45,17 +45,6 @@ std::string iso(const char* col) {
 }
 
 } // namespace
-
-std::string iso_millis(int64_t epoch_ms) {
-  std::time_t secs = epoch_ms / 1000;
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[40];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  char out[48];
-  std::snprintf(out, sizeof out, "%s.%03dZ", buf, static_cast<int>(epoch_ms % 1000));
-  return out;
-}
 
 std::string append_event(pg_connection& conn, const event_draft& d) {
   auto seq = next_sequence(conn, d);

@@ -26,9 +26,6 @@ std::string append_event(pg_connection& conn, const event_draft& draft);
 nlohmann::json reservation_event_data(pg_connection& conn, int64_t reservation_id);
 nlohmann::json order_event_data(pg_connection& conn, int64_t payment_id);
 
-// ISO-8601 UTC with milliseconds of an epoch-milliseconds time.
-std::string iso_millis(int64_t epoch_ms);
-
 } // namespace boxoffice::storage
 
 namespace boxoffice::storage {

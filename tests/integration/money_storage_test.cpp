@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "http/payment_answer.hpp"
 #include "pg_fixture.hpp"
 #include "task_waiter.hpp"
 #include "storage/booking_store.hpp"
@@ -39,7 +40,7 @@ struct booking_db {
     auto saga = create_saga(conn, "PAYMENT", r.id, user, r.price, "");
     REQUIRE(mark_paying(conn, r.id, saga));
     REQUIRE(debit_wallet(conn, user, saga, r.price).has_value());
-    REQUIRE(confirm_payment(conn, r.id, saga).has_value());
+    REQUIRE(confirm_payment(conn, r.id, saga, http::payment_answer).has_value());
     conn.run("COMMIT");
     return *load_reservation(conn, r.id);
   }
