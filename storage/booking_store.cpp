@@ -419,13 +419,6 @@ key_claim claim_idempotency_key(pg_connection& conn, int64_t user_id, const std:
   return find_idempotency_key(conn, user_id, key, request_hash).value_or(key_claim{});
 }
 
-void store_idempotent_answer(pg_connection& conn, int64_t user_id, const std::string& key,
-                             const api_answer& answer) {
-  conn.exec("UPDATE idempotency_keys SET status_code = $3, response = $4 "
-            "WHERE user_id = $1 AND key = $2",
-            params(user_id, key, answer.status, answer.body));
-}
-
 void release_orphaned_keys(pg_connection& conn) {
   conn.run("DELETE FROM idempotency_keys k WHERE k.status_code IS NULL AND NOT EXISTS "
            "(SELECT 1 FROM sagas s WHERE s.user_id = k.user_id AND s.idempotency_key = k.key "

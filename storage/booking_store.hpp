@@ -126,8 +126,6 @@ struct key_claim {
 
 key_claim claim_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key,
                                 const std::string& request_hash);
-void store_idempotent_answer(pg_connection& conn, int64_t user_id, const std::string& key,
-                             const api_answer& answer);
 void release_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key);
 // Frees keys left in flight by a crash whose saga never started.
 void release_orphaned_keys(pg_connection& conn);
