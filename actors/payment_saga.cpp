@@ -5,6 +5,7 @@
 
 #include "actors/inspector.hpp"
 
+#include "actors/ask_reservation.hpp"
 #include "actors/db_call.hpp"
 
 namespace boxoffice {
@@ -228,13 +229,9 @@ void resume_compensation(saga_ptr self) {
   auto again = [self](caf::error& e) {
     retry_later(self, "RESUME", e, [self] { resume_compensation(self); });
   };
-  with_reservation(
-    self,
-    [self, why, again](reservation_actor r) {
-      self->request(r, saga_step_timeout, caf::get_atom_v)
-        .then([self, why](reservation_view view) { compensate(self, why, view); }, again);
-    },
-    again);
+  ask_reservation(
+    self, self->state.ctx.reservations, self->state.progress.row.reservation_id, saga_step_timeout,
+    [self, why](reservation_actor, reservation_view view) { compensate(self, why, view); }, again);
 }
 
 } // namespace

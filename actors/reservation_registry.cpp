@@ -19,15 +19,12 @@ constexpr auto backstop_interval = std::chrono::seconds(5);
 
 reservation_actor adopt(registry_ptr self, const reservation_view& view) {
   auto& st = self->state;
-  auto i = st.live.find(view.id);
-  if (i != st.live.end())
-    return i->second;
+  if (auto running = st.live.find(view.id))
+    return *running;
   // Linked, so a shutdown reaches every child and its pending expiry timer.
-  auto handle = self->spawn<caf::linked>(reservation_actor_impl, view, st.db, st.catalogue, st.cfg);
-  self->monitor(handle);
-  st.live.emplace(view.id, handle);
-  st.id_of.emplace(handle.address(), view.id);
-  return handle;
+  return st.live.watch(
+    self, view.id,
+    self->spawn<caf::linked>(reservation_actor_impl, view, st.db, st.catalogue, st.cfg));
 }
 
 void finish_loading(registry_ptr self, int64_t id, const std::optional<reservation_view>& view,
@@ -46,8 +43,8 @@ void finish_loading(registry_ptr self, int64_t id, const std::optional<reservati
 
 caf::result<reservation_actor> find(registry_ptr self, int64_t id) {
   auto& st = self->state;
-  if (auto i = st.live.find(id); i != st.live.end())
-    return i->second;
+  if (auto running = st.live.find(id))
+    return *running;
   auto rp = self->make_response_promise<reservation_actor>();
   auto& waiting = st.loading[id];
   waiting.push_back(rp);
@@ -87,14 +84,7 @@ reservation_registry_impl(reservation_registry::stateful_pointer<reservation_reg
   self->state.catalogue = std::move(catalogue);
   self->state.cfg = cfg;
   register_inspectable(self, "reservation-registry", "main");
-  self->set_down_handler([self](const caf::down_msg& msg) {
-    auto& st = self->state;
-    if (auto i = st.id_of.find(msg.source); i != st.id_of.end()) {
-      st.live.erase(i->second);
-      st.id_of.erase(i);
-      st.passivated++;
-    }
-  });
+  self->set_down_handler([self](const caf::down_msg& msg) { self->state.live.forget(msg.source); });
   // The first scan waits for the catalogue handle (see put_atom).
   return {
     [=](caf::get_atom, int64_t id) { return find(self, id); },
@@ -108,7 +98,7 @@ reservation_registry_impl(reservation_registry::stateful_pointer<reservation_reg
       nlohmann::json j{{"type", "reservation-registry"},
                        {"live", self->state.live.size()},
                        {"loaded", self->state.loaded},
-                       {"passivated", self->state.passivated},
+                       {"passivated", self->state.live.passivated()},
                        {"mailbox", self->mailbox().size()}};
       return j.dump();
     },

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "actors/booking_config.hpp"
+#include "actors/live_actors.hpp"
 
 namespace boxoffice {
 
@@ -13,13 +14,11 @@ struct reservation_registry_state {
   db_actor db;
   catalogue_actor catalogue;
   booking_config cfg;
-  std::unordered_map<int64_t, reservation_actor> live;
-  std::unordered_map<caf::actor_addr, int64_t> id_of;
+  live_actors<reservation_actor> live;
   // Requests waiting for the same reservation to load.
   std::unordered_map<int64_t, std::vector<caf::typed_response_promise<reservation_actor>>>
     loading;
   uint64_t loaded = 0;
-  uint64_t passivated = 0;
 };
 
 // Finds reservation actors, spawning them from the database on first use, and

@@ -6,6 +6,7 @@
 #include "actors/inspector.hpp"
 #include "actors/log_failure.hpp"
 
+#include "actors/ask_reservation.hpp"
 #include "actors/cancellation_saga.hpp"
 #include "actors/db_call.hpp"
 #include "actors/payment_saga.hpp"
@@ -103,47 +104,41 @@ void start_payment(manager_ptr self, const payment_request& req, answer_promise 
     release_key(self, req);
     rp->deliver(std::move(err));
   };
-  self->request(self->state.ctx.reservations, saga_step_timeout, caf::get_atom_v,
-                req.reservation_id)
-    .then(
-      [self, req, rp, refuse](reservation_actor r) {
-        self->request(r, saga_step_timeout, caf::get_atom_v)
-          .then(
-            [self, req, rp, refuse](reservation_view view) {
-              if (view.user_id != req.user_id)
-                return refuse(make_error(booking_errc::not_found, "reservation not found"));
-              if (self->state.busy.count(view.id))
-                return refuse(busy_error());
-              if (view.status != "HELD")
-                return refuse(make_error(booking_errc::wrong_state,
-                                         "reservation is " + view.status + ", not HELD"));
-              self->state.busy[view.id] = caf::actor{};
-              self->state.started++;
-              db_then(
-                self, self->state.ctx.db,
-                [view, key = req.idempotency_key](storage::pg_connection& c) {
-                  storage::saga_row row{0, "PAYMENT", view.id, view.user_id, view.price,
-                                        "RUNNING", "BEGIN", key};
-                  row.id = create_saga_or_zero(c, "PAYMENT", view, key);
-                  return row;
-                },
-                [self, rp, refuse](storage::saga_row row) {
-                  if (row.id == 0) {
-                    self->state.busy.erase(row.reservation_id);
-                    return refuse(busy_error());
-                  }
-                  run_payment(self, row, *rp);
-                },
-                [self, refuse, id = view.id](caf::error& err) {
-                  // The row may have committed all the same (a lost reply):
-                  // then the sweeper finds it and runs it to its end.
-                  self->state.busy.erase(id);
-                  refuse(err);
-                });
-            },
-            [refuse](caf::error& err) { refuse(err); });
-      },
-      [refuse](caf::error& err) { refuse(err); });
+  ask_reservation(
+    self, self->state.ctx.reservations, req.reservation_id, saga_step_timeout,
+    [self, req, rp, refuse](reservation_actor, reservation_view view) {
+      if (view.user_id != req.user_id)
+        return refuse(make_error(booking_errc::not_found, "reservation not found"));
+      if (self->state.busy.count(view.id))
+        return refuse(busy_error());
+      if (view.status != "HELD")
+        return refuse(make_error(booking_errc::wrong_state,
+                                 "reservation is " + view.status + ", not HELD"));
+      self->state.busy[view.id] = caf::actor{};
+      self->state.started++;
+      db_then(
+        self, self->state.ctx.db,
+        [view, key = req.idempotency_key](storage::pg_connection& c) {
+          storage::saga_row row{0, "PAYMENT", view.id, view.user_id, view.price,
+                                "RUNNING", "BEGIN", key};
+          row.id = create_saga_or_zero(c, "PAYMENT", view, key);
+          return row;
+        },
+        [self, rp, refuse](storage::saga_row row) {
+          if (row.id == 0) {
+            self->state.busy.erase(row.reservation_id);
+            return refuse(busy_error());
+          }
+          run_payment(self, row, *rp);
+        },
+        [self, refuse, id = view.id](caf::error& err) {
+          // The row may have committed all the same (a lost reply):
+          // then the sweeper finds it and runs it to its end.
+          self->state.busy.erase(id);
+          refuse(err);
+        });
+    },
+    [refuse](caf::error& err) { refuse(err); });
 }
 
 // What a request with an Idempotency-Key may learn: only with a queue token

@@ -2,13 +2,13 @@
 
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
+#include "actors/db_call.hpp"
 #include "actors/inspector.hpp"
 #include "actors/log_failure.hpp"
-#include <openssl/rand.h>
-
-#include "actors/db_call.hpp"
+#include "util/hex.hpp"
 
 namespace boxoffice {
 
@@ -24,13 +24,7 @@ std::string new_token() {
   unsigned char bytes[16];
   if (RAND_bytes(bytes, sizeof bytes) != 1)
     throw std::runtime_error("no randomness for queue tokens");
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : bytes) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
+  return to_hex(bytes, sizeof bytes);
 }
 
 void adopt(waiting_room_state& st, const storage::token_row& row) {

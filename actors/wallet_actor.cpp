@@ -168,29 +168,19 @@ wallet_registry_impl(wallet_registry::stateful_pointer<wallet_registry_state> se
   self->state.db = std::move(db);
   self->state.cfg = cfg;
   register_inspectable(self, "wallet-registry", "main");
-  self->set_down_handler([self](const caf::down_msg& msg) {
-    auto& st = self->state;
-    if (auto i = st.id_of.find(msg.source); i != st.id_of.end()) {
-      st.live.erase(i->second);
-      st.id_of.erase(i);
-      st.passivated++;
-    }
-  });
+  self->set_down_handler([self](const caf::down_msg& msg) { self->state.live.forget(msg.source); });
   return {
     [=](caf::get_atom, int64_t user_id) {
       auto& st = self->state;
-      if (auto i = st.live.find(user_id); i != st.live.end())
-        return i->second;
-      auto handle = self->spawn<caf::linked>(wallet_actor_impl, user_id, st.db, st.cfg);
-      self->monitor(handle);
-      st.live.emplace(user_id, handle);
-      st.id_of.emplace(handle.address(), user_id);
-      return handle;
+      if (auto running = st.live.find(user_id))
+        return *running;
+      return st.live.watch(self, user_id,
+                           self->spawn<caf::linked>(wallet_actor_impl, user_id, st.db, st.cfg));
     },
     [=](status_atom) {
       nlohmann::json j{{"type", "wallet-registry"},
                        {"live", self->state.live.size()},
-                       {"passivated", self->state.passivated},
+                       {"passivated", self->state.live.passivated()},
                        {"mailbox", self->mailbox().size()}};
       return j.dump();
     },

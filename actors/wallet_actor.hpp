@@ -2,9 +2,9 @@
 
 #include <caf/typed_event_based_actor.hpp>
 #include <random>
-#include <unordered_map>
 
 #include "actors/booking_config.hpp"
+#include "actors/live_actors.hpp"
 
 namespace boxoffice {
 
@@ -28,9 +28,7 @@ struct wallet_registry_state {
   static inline const char* name = "wallet-registry";
   db_actor db;
   booking_config cfg;
-  std::unordered_map<int64_t, wallet_actor> live;
-  std::unordered_map<caf::actor_addr, int64_t> id_of;
-  uint64_t passivated = 0;
+  live_actors<wallet_actor> live;
 };
 
 wallet_registry::behavior_type

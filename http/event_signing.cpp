@@ -5,6 +5,8 @@
 
 #include <stdexcept>
 
+#include "util/hex.hpp"
+
 namespace boxoffice::http {
 
 std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
@@ -14,14 +16,7 @@ std::string hmac_sha256_hex(const std::string& key, const std::string& body) {
            reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest,
            &length) == nullptr)
     throw std::runtime_error("HMAC-SHA256 failed");
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(length * 2);
-  for (unsigned int i = 0; i < length; ++i) {
-    out.push_back(hex[digest[i] >> 4]);
-    out.push_back(hex[digest[i] & 0xf]);
-  }
-  return out;
+  return to_hex(digest, length);
 }
 
 std::string signature_header_value(const std::string& key, const std::string& body) {

@@ -3,7 +3,9 @@
 
 #include <openssl/sha.h>
 
+#include "actors/ask_reservation.hpp"
 #include "http/payment_answer.hpp"
+#include "util/hex.hpp"
 #include "util/iso_time.hpp"
 
 namespace boxoffice::http {
@@ -22,13 +24,7 @@ nlohmann::json to_json(const queue_ticket& t) {
 std::string sha256_hex(const std::string& text) {
   unsigned char digest[SHA256_DIGEST_LENGTH];
   SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), digest);
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  for (auto b : digest) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
+  return to_hex(digest, sizeof digest);
 }
 
 bool valid_idempotency_key(const std::string& key) {
@@ -94,19 +90,14 @@ void with_active_token(api_ptr self, const api_exchange_ptr& ex, int64_t user_id
 void with_own_reservation(api_ptr self, const api_exchange_ptr& ex, int64_t reservation_id,
                           int64_t user_id,
                           std::function<void(reservation_actor, reservation_view)> next) {
-  self->request(self->state.services.reservations, ask_timeout, caf::get_atom_v, reservation_id)
-    .then(
-      [self, ex, user_id, next](reservation_actor r) {
-        self->request(r, ask_timeout, caf::get_atom_v)
-          .then(
-            [ex, r, user_id, next](reservation_view view) {
-              if (view.user_id != user_id)
-                return ex->respond(error_response(404, "NOT_FOUND", "reservation not found"));
-              next(r, view);
-            },
-            fail_with(ex));
-      },
-      fail_with(ex));
+  ask_reservation(
+    self, self->state.services.reservations, reservation_id, ask_timeout,
+    [ex, user_id, next](reservation_actor r, reservation_view view) {
+      if (view.user_id != user_id)
+        return ex->respond(error_response(404, "NOT_FOUND", "reservation not found"));
+      next(r, view);
+    },
+    fail_with(ex));
 }
 
 void handle_queue_token(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
