@@ -13,25 +13,17 @@ namespace {
 
 using saga_ptr = cancellation_saga_actor::stateful_pointer<cancellation_saga_state>;
 
-constexpr auto first_retry = std::chrono::milliseconds(200);
-constexpr auto max_retry = std::chrono::seconds(10);
-
 // The refund step is idempotent and conditional, so it is simply run again
 // after a backoff; the saga never gives up while it lives.
 void retry_later(saga_ptr self, caf::error& err) {
   auto& st = self->state;
-  auto delay = std::min<std::chrono::milliseconds>(first_retry * (1 << std::min(st.attempts, 6)),
-                                                   max_retry);
-  st.attempts++;
+  auto delay = st.progress.next_retry_delay();
   spdlog::warn("cancellation saga {}: {} failed ({}), retrying in {} ms", st.progress.row.id,
                st.progress.step, error_message(err), delay.count());
   self->delayed_send(self, delay, tick_atom_v);
 }
 
-void enter(saga_ptr self, const char* step) {
-  self->state.progress.step = step;
-  self->state.progress.history.emplace_back(step);
-}
+void enter(saga_ptr self, const char* step) { self->state.progress.enter(step); }
 
 // The wallet actor caches its balance; the refund was written by the
 // reservation actor's transaction, so the wallet re-reads before we answer.
@@ -102,7 +94,7 @@ cancellation_saga_impl(cancellation_saga_actor::stateful_pointer<cancellation_sa
       nlohmann::json j{{"type", "saga"},          {"id", std::to_string(p.row.id)},
                        {"kind", p.row.kind},      {"reservationId", p.row.reservation_id},
                        {"userId", p.row.user_id}, {"step", p.step},
-                       {"history", p.history},    {"attempts", self->state.attempts},
+                       {"history", p.history},    {"attempts", p.attempts},
                        {"mailbox", self->mailbox().size()}};
       return j.dump();
     },

@@ -11,7 +11,6 @@ struct cancellation_saga_state {
   saga_context ctx;
   saga_progress progress;
   caf::typed_response_promise<reservation_view> answer;
-  int attempts = 0;
 };
 
 // Cancels a confirmed booking in one transaction (the reservation actor's

@@ -14,29 +14,19 @@ namespace {
 
 using saga_ptr = payment_saga_actor::stateful_pointer<payment_saga_state>;
 
-constexpr auto first_retry = std::chrono::milliseconds(200);
-constexpr auto max_retry = std::chrono::seconds(10);
+void enter(saga_ptr self, const char* step) { self->state.progress.enter(step); }
 
-void enter(saga_ptr self, const char* step) {
-  self->state.progress.step = step;
-  self->state.progress.history.emplace_back(step);
-}
-
-// Runs `step` again after an exponential backoff. Steps retried this way are
-// idempotent, so running one twice is harmless; giving up is not an option
-// while money or the reservation may be half-way.
+// Runs `step` again after a backoff (see saga_progress::next_retry_delay).
 void retry_later(saga_ptr self, const char* what, const caf::error& err, std::function<void()> step) {
   auto& st = self->state;
-  auto delay = std::min<std::chrono::milliseconds>(first_retry * (1 << std::min(st.attempts, 6)),
-                                                   max_retry);
-  st.attempts++;
+  auto delay = st.progress.next_retry_delay();
   spdlog::warn("payment saga {}: {} failed ({}), retrying in {} ms", st.progress.row.id, what,
                error_message(err), delay.count());
   st.retry = std::move(step);
   self->delayed_send(self, delay, tick_atom_v);
 }
 
-void succeeded(saga_ptr self) { self->state.attempts = 0; }
+void succeeded(saga_ptr self) { self->state.progress.step_succeeded(); }
 
 // Ends the saga durably, then answers and quits. The end is retried until it
 // commits: a coordinator that quit earlier would leave the saga to the sweeper.
@@ -262,7 +252,7 @@ payment_saga_impl(payment_saga_actor::stateful_pointer<payment_saga_state> self,
       nlohmann::json j{{"type", "saga"},          {"id", std::to_string(p.row.id)},
                        {"kind", p.row.kind},      {"reservationId", p.row.reservation_id},
                        {"userId", p.row.user_id}, {"step", p.step},
-                       {"history", p.history},    {"attempts", self->state.attempts},
+                       {"history", p.history},    {"attempts", p.attempts},
                        {"mailbox", self->mailbox().size()}};
       return j.dump();
     },

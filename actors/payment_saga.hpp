@@ -14,7 +14,6 @@ struct payment_saga_state {
   caf::typed_response_promise<payment_view> answer;
   caf::error failure; // why it compensates
   std::function<void()> retry; // the step a tick runs again
-  int attempts = 0;            // consecutive failures of that step
 };
 
 // Drives one payment: reservation HELD -> PAYING, wallet debit, seat SOLD,

@@ -1,6 +1,11 @@
 #pragma once
 // The actors a saga coordinator talks to, and the steps it records.
 
+#include <algorithm>
+#include <chrono>
+#include <string>
+#include <vector>
+
 #include "actors/booking_config.hpp"
 #include "storage/booking_store.hpp"
 
@@ -14,11 +19,30 @@ struct saga_context {
   storage::payment_answer_fn payment_answer{}; // renders a completed payment's answer
 };
 
-// What a coordinator shows to operators: where it is and what happened so far.
+// Where a coordinator is, what happened so far (shown to operators), and how
+// often its current step has failed in a row (drives the retry backoff).
 struct saga_progress {
   storage::saga_row row;
   std::string step = "BEGIN";
   std::vector<std::string> history;
+  int attempts = 0;
+
+  void enter(const char* next) {
+    step = next;
+    history.emplace_back(next);
+  }
+
+  // The wait before the failed step runs again: exponential from 200 ms, at
+  // most 10 s. Retried steps are idempotent, and a saga never gives up while
+  // money or the reservation may be half-way.
+  std::chrono::milliseconds next_retry_delay() {
+    auto delay = std::min<std::chrono::milliseconds>(
+      std::chrono::milliseconds(200) * (1 << std::min(attempts, 6)), std::chrono::seconds(10));
+    attempts++;
+    return delay;
+  }
+
+  void step_succeeded() { attempts = 0; }
 };
 
 constexpr auto saga_step_timeout = std::chrono::seconds(30);
