@@ -18,11 +18,4 @@ struct booking_config {
   storage::payment_answer_fn payment_answer{};
 };
 
-// What a seat actor needs besides its own state.
-struct seat_context {
-  db_actor db;
-  reservation_registry reservations;
-  booking_config cfg;
-};
-
 } // namespace boxoffice

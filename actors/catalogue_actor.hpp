@@ -4,7 +4,7 @@
 #include <map>
 #include <unordered_map>
 
-#include "actors/booking_config.hpp"
+#include "actors/seat_context.hpp"
 
 namespace boxoffice {
 

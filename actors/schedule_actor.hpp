@@ -3,7 +3,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <vector>
 
-#include "actors/booking_config.hpp"
+#include "actors/seat_context.hpp"
 
 namespace boxoffice {
 
