@@ -1,6 +1,5 @@
 #include "actors/cancellation_saga.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
@@ -99,12 +98,17 @@ cancellation_saga_impl(cancellation_saga_actor::stateful_pointer<cancellation_sa
     [=](tick_atom) { run(self); },
     [=](status_atom) {
       auto& p = self->state.progress;
-      nlohmann::json j{{"type", "saga"},          {"id", std::to_string(p.row.id)},
-                       {"kind", p.row.kind},      {"reservationId", p.row.reservation_id},
-                       {"userId", p.row.user_id}, {"step", p.step},
-                       {"history", p.history},    {"attempts", self->state.attempts},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "saga";
+      s["id"] = std::to_string(p.row.id);
+      s["kind"] = p.row.kind;
+      s["reservationId"] = p.row.reservation_id;
+      s["userId"] = p.row.user_id;
+      s["step"] = p.step;
+      s["history"] = p.history;
+      s["attempts"] = self->state.attempts;
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

@@ -1,6 +1,5 @@
 #include "actors/payment_saga.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
@@ -262,12 +261,17 @@ payment_saga_impl(payment_saga_actor::stateful_pointer<payment_saga_state> self,
     },
     [=](status_atom) {
       auto& p = self->state.progress;
-      nlohmann::json j{{"type", "saga"},          {"id", std::to_string(p.row.id)},
-                       {"kind", p.row.kind},      {"reservationId", p.row.reservation_id},
-                       {"userId", p.row.user_id}, {"step", p.step},
-                       {"history", p.history},    {"attempts", self->state.attempts},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "saga";
+      s["id"] = std::to_string(p.row.id);
+      s["kind"] = p.row.kind;
+      s["reservationId"] = p.row.reservation_id;
+      s["userId"] = p.row.user_id;
+      s["step"] = p.step;
+      s["history"] = p.history;
+      s["attempts"] = self->state.attempts;
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }
