@@ -1,6 +1,5 @@
 #include "actors/cancellation_saga.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
@@ -89,15 +88,7 @@ cancellation_saga_impl(cancellation_saga_actor::stateful_pointer<cancellation_sa
       return self->state.answer;
     },
     [=](tick_atom) { run(self); },
-    [=](status_atom) {
-      auto& p = self->state.progress;
-      nlohmann::json j{{"type", "saga"},          {"id", std::to_string(p.row.id)},
-                       {"kind", p.row.kind},      {"reservationId", p.row.reservation_id},
-                       {"userId", p.row.user_id}, {"step", p.step},
-                       {"history", p.history},    {"attempts", p.attempts},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
-    },
+    [=](status_atom) { return self->state.progress.status(self->mailbox().size()); },
   };
 }
 

@@ -1,7 +1,5 @@
 #include "actors/catalogue_actor.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "actors/inspector.hpp"
 
 #include "actors/db_call.hpp"
@@ -118,12 +116,13 @@ catalogue_actor_impl(catalogue_actor::stateful_pointer<catalogue_state> self, se
       return self->state.schedule(self, schedule_id);
     },
     [=](status_atom) {
-      nlohmann::json j{{"type", "catalogue"},
-                       {"concerts", self->state.concerts.size()},
-                       {"schedules", self->state.concert_of_schedule.size()},
-                       {"scheduleActors", self->state.schedule_actors.size()},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "catalogue";
+      s["concerts"] = self->state.concerts.size();
+      s["schedules"] = self->state.concert_of_schedule.size();
+      s["scheduleActors"] = self->state.schedule_actors.size();
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

@@ -1,7 +1,6 @@
 #include "actors/db_actor.hpp"
 
 #include <caf/send.hpp>
-#include <nlohmann/json.hpp>
 
 #include "actors/inspector.hpp"
 
@@ -51,12 +50,18 @@ db_actor::behavior_type db_actor_impl(db_actor::stateful_pointer<db_state> self,
     },
     [=](dispatcher_actor dispatcher) { self->state.dispatcher = std::move(dispatcher); },
     [=](status_atom) {
-      auto s = self->state.pool->stats();
-      nlohmann::json j{{"type", "db"},        {"pending", self->state.pending.size()},
-                       {"queued", s.queued},   {"executed", s.executed},
-                       {"commits", s.commits}, {"failed", s.failed}, {"expired", s.expired},
-                       {"workers", s.workers}, {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      auto pool = self->state.pool->stats();
+      caf::settings s;
+      s["type"] = "db";
+      s["pending"] = self->state.pending.size();
+      s["queued"] = pool.queued;
+      s["executed"] = pool.executed;
+      s["commits"] = pool.commits;
+      s["failed"] = pool.failed;
+      s["expired"] = pool.expired;
+      s["workers"] = pool.workers;
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

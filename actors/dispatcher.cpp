@@ -1,7 +1,6 @@
 #include "actors/dispatcher.hpp"
 
 #include <caf/send.hpp>
-#include <nlohmann/json.hpp>
 
 #include "actors/inspector.hpp"
 #include "actors/log_failure.hpp"
@@ -247,25 +246,26 @@ void backstop(dispatcher_ptr self) {
     log_failure("dispatcher: counting the outbox"));
 }
 
-std::string status_json(dispatcher_ptr self) {
+caf::settings status_of(dispatcher_ptr self) {
   auto& st = self->state;
   auto oldest = st.counts.oldest_pending_ms ? now_ms() - st.counts.oldest_pending_ms : 0;
-  nlohmann::json j{{"type", "dispatcher"},
-                   {"pending", st.counts.pending},
-                   {"inMemory", st.aggregate_of.size()},
-                   {"inFlight", st.in_flight},
-                   {"delivered", st.delivered_total},
-                   {"retried", st.retried_total},
-                   {"deadTotal", st.dead_total},
-                   {"dead", st.counts.dead},
-                   {"oldestPendingAgeMs", oldest},
-                   {"breaker", st.breaker.state_name()},
-                   {"breakerOpened", st.breaker.opened_count()},
-                   {"breakerRejected", st.breaker.rejected_count()},
-                   {"lastError", st.last_error},
-                   {"lastErrorAgeMs", st.last_error_ms ? now_ms() - st.last_error_ms : 0},
-                   {"mailbox", self->mailbox().size()}};
-  return j.dump();
+  caf::settings s;
+  s["type"] = "dispatcher";
+  s["pending"] = st.counts.pending;
+  s["inMemory"] = st.aggregate_of.size();
+  s["inFlight"] = st.in_flight;
+  s["delivered"] = st.delivered_total;
+  s["retried"] = st.retried_total;
+  s["deadTotal"] = st.dead_total;
+  s["dead"] = st.counts.dead;
+  s["oldestPendingAgeMs"] = oldest;
+  s["breaker"] = st.breaker.state_name();
+  s["breakerOpened"] = st.breaker.opened_count();
+  s["breakerRejected"] = st.breaker.rejected_count();
+  s["lastError"] = st.last_error;
+  s["lastErrorAgeMs"] = st.last_error_ms ? now_ms() - st.last_error_ms : 0;
+  s["mailbox"] = self->mailbox().size();
+  return s;
 }
 
 } // namespace
@@ -346,7 +346,7 @@ dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_ac
         [rp](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
-    [=](status_atom) { return status_json(self); },
+    [=](status_atom) { return status_of(self); },
   };
 }
 

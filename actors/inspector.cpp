@@ -1,9 +1,11 @@
 #include "actors/inspector.hpp"
 
+#include <algorithm>
 #include <caf/actor_registry.hpp>
 #include <caf/actor_system.hpp>
 #include <caf/send.hpp>
-#include <nlohmann/json.hpp>
+
+#include "actors/collect_status.hpp"
 
 namespace boxoffice {
 
@@ -14,58 +16,71 @@ using inspector_ptr = inspector_actor::stateful_pointer<inspector_state>;
 constexpr auto status_deadline = std::chrono::milliseconds(500);
 constexpr size_t deepest_listed = 10;
 
-// Gathers status replies; the last reference delivers the summary, so a
-// member that never answers only costs the deadline.
-struct summary_collector {
-  caf::typed_response_promise<std::string> rp;
-  std::map<std::string, int64_t> by_type;
-  std::vector<nlohmann::json> replies;
-  size_t asked = 0;
-
-  ~summary_collector() {
-    std::sort(replies.begin(), replies.end(), [](auto& a, auto& b) {
-      return a.value("mailbox", 0) > b.value("mailbox", 0);
-    });
-    if (replies.size() > deepest_listed)
-      replies.resize(deepest_listed);
-    nlohmann::json j{{"actors", by_type},
-                     {"total", asked},
-                     {"answered", answered},
-                     {"deepestMailboxes", replies}};
-    rp.deliver(j.dump());
-  }
-  size_t answered = 0;
-};
-
-caf::result<std::string> summary(inspector_ptr self) {
-  auto collector = std::make_shared<summary_collector>();
-  collector->rp = self->make_response_promise<std::string>();
-  for (auto& [addr, m] : self->state.members) {
-    collector->by_type[m.type]++;
-    collector->asked++;
-    self->request<caf::message_priority::high>(m.handle, status_deadline, status_atom_v)
-      .then(
-        [collector](std::string& json) {
-          auto j = nlohmann::json::parse(json, nullptr, false);
-          if (!j.is_discarded()) {
-            collector->answered++;
-            collector->replies.push_back(std::move(j));
-          }
-        },
-        // Past the deadline or gone: the summary counts it as asked, not answered.
-        [collector](caf::error&) {});
-  }
-  return collector->rp;
+int64_t mailbox_of(const caf::settings& status) {
+  return caf::get_or(status, "mailbox", int64_t{0});
 }
 
-caf::result<std::string> one(inspector_ptr self, const std::string& type, const std::string& id) {
+std::vector<caf::settings> answered(collected_status collected) {
+  std::vector<caf::settings> statuses;
+  for (auto& [name, status] : collected)
+    if (!status.contains("error"))
+      statuses.push_back(std::move(status));
+  return statuses;
+}
+
+// The deepest mailboxes first: where an operator looks for a bottleneck.
+caf::config_value::list deepest_mailboxes(std::vector<caf::settings> statuses) {
+  std::stable_sort(statuses.begin(), statuses.end(),
+                   [](auto& a, auto& b) { return mailbox_of(a) > mailbox_of(b); });
+  if (statuses.size() > deepest_listed)
+    statuses.resize(deepest_listed);
+  return caf::config_value::list(std::make_move_iterator(statuses.begin()),
+                                 std::make_move_iterator(statuses.end()));
+}
+
+// Counts by type come from the directory, so members that did not answer in
+// time still count; "answered" says how many did.
+caf::settings summary_of(std::map<std::string, int64_t> by_type, collected_status collected) {
+  auto total = collected.size();
+  auto statuses = answered(std::move(collected));
+  caf::settings s;
+  s["actors"] = std::move(by_type);
+  s["total"] = total;
+  s["answered"] = statuses.size();
+  s["deepestMailboxes"] = deepest_mailboxes(std::move(statuses));
+  return s;
+}
+
+// Members are named by actor id: two registrations under one type/id stay
+// two entries.
+std::vector<status_target> member_targets(const inspector_state& st) {
+  std::vector<status_target> targets;
+  for (auto& [addr, m] : st.members)
+    targets.push_back({std::to_string(m.handle.id()), caf::actor_cast<status_iface>(m.handle)});
+  return targets;
+}
+
+caf::result<caf::settings> summary(inspector_ptr self) {
+  std::map<std::string, int64_t> by_type;
+  for (auto& [addr, m] : self->state.members)
+    by_type[m.type]++;
+  auto rp = self->make_response_promise<caf::settings>();
+  collect_status(self, member_targets(self->state), status_deadline,
+                 [rp, by_type = std::move(by_type)](collected_status collected) mutable {
+                   rp.deliver(summary_of(std::move(by_type), std::move(collected)));
+                 });
+  return rp;
+}
+
+caf::result<caf::settings> one(inspector_ptr self, const std::string& type, const std::string& id) {
   auto i = self->state.by_key.find({type, id});
   if (i == self->state.by_key.end())
-    return std::string{"null"};
-  auto rp = self->make_response_promise<std::string>();
-  self->request<caf::message_priority::high>(i->second, status_deadline, status_atom_v)
-    .then([rp](std::string& json) mutable { rp.deliver(json); },
-          [rp](caf::error&) mutable { rp.deliver(std::string{"null"}); });
+    return caf::settings{};
+  auto rp = self->make_response_promise<caf::settings>();
+  collect_status(self, {{type + "/" + id, caf::actor_cast<status_iface>(i->second)}},
+                 status_deadline, [rp](collected_status collected) mutable {
+                   rp.deliver(std::move(collected.begin()->second));
+                 });
   return rp;
 }
 
@@ -86,8 +101,8 @@ inspector_impl(inspector_actor::stateful_pointer<inspector_state> self) {
       self->state.by_key[{type, id}] = handle;
       self->state.members[handle.address()] = {std::move(type), std::move(id), handle};
     },
-    [=](caf::get_atom) { return summary(self); },
     [=](caf::get_atom, std::string type, std::string id) { return one(self, type, id); },
+    [=](status_atom) { return summary(self); },
   };
 }
 

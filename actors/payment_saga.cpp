@@ -1,6 +1,5 @@
 #include "actors/payment_saga.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
@@ -247,15 +246,7 @@ payment_saga_impl(payment_saga_actor::stateful_pointer<payment_saga_state> self,
       if (step)
         step();
     },
-    [=](status_atom) {
-      auto& p = self->state.progress;
-      nlohmann::json j{{"type", "saga"},          {"id", std::to_string(p.row.id)},
-                       {"kind", p.row.kind},      {"reservationId", p.row.reservation_id},
-                       {"userId", p.row.user_id}, {"step", p.step},
-                       {"history", p.history},    {"attempts", p.attempts},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
-    },
+    [=](status_atom) { return self->state.progress.status(self->mailbox().size()); },
   };
 }
 

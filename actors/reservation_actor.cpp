@@ -1,7 +1,5 @@
 #include "actors/reservation_actor.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "actors/inspector.hpp"
 #include "actors/log_failure.hpp"
 
@@ -271,12 +269,17 @@ reservation_actor_impl(reservation_actor::stateful_pointer<reservation_state> se
     },
     [=](status_atom) {
       auto& v = self->state.view;
-      nlohmann::json j{{"type", "reservation"}, {"id", std::to_string(v.id)},
-                       {"status", v.status},    {"userId", v.user_id},
-                       {"scheduleId", v.schedule_id}, {"seatNumber", v.seat_number},
-                       {"expiresAtMs", v.expires_at_ms}, {"sagaId", v.saga_id},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "reservation";
+      s["id"] = std::to_string(v.id);
+      s["status"] = v.status;
+      s["userId"] = v.user_id;
+      s["scheduleId"] = v.schedule_id;
+      s["seatNumber"] = v.seat_number;
+      s["expiresAtMs"] = v.expires_at_ms;
+      s["sagaId"] = v.saga_id;
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

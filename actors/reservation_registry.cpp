@@ -1,7 +1,5 @@
 #include "actors/reservation_registry.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "actors/inspector.hpp"
 #include "actors/log_failure.hpp"
 
@@ -95,12 +93,13 @@ reservation_registry_impl(reservation_registry::stateful_pointer<reservation_reg
       scan(self, false);
     },
     [=](status_atom) {
-      nlohmann::json j{{"type", "reservation-registry"},
-                       {"live", self->state.live.size()},
-                       {"loaded", self->state.loaded},
-                       {"passivated", self->state.live.passivated()},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "reservation-registry";
+      s["live"] = self->state.live.size();
+      s["loaded"] = self->state.loaded;
+      s["passivated"] = self->state.live.passivated();
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

@@ -2,6 +2,7 @@
 // The actors a saga coordinator talks to, and the steps it records.
 
 #include <algorithm>
+#include <caf/settings.hpp>
 #include <chrono>
 #include <string>
 #include <vector>
@@ -43,6 +44,9 @@ struct saga_progress {
   }
 
   void step_succeeded() { attempts = 0; }
+
+  // The status reply of either saga coordinator.
+  caf::settings status(size_t mailbox) const;
 };
 
 constexpr auto saga_step_timeout = std::chrono::seconds(30);

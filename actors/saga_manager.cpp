@@ -1,6 +1,5 @@
 #include "actors/saga_manager.hpp"
 
-#include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
 #include "actors/inspector.hpp"
@@ -344,11 +343,16 @@ saga_manager_impl(saga_manager_actor::stateful_pointer<saga_manager_state> self,
     [=](load_atom) { sweep(self, sweep_idle_seconds); },
     [=](status_atom) {
       auto& st = self->state;
-      nlohmann::json j{{"type", "sagas"},          {"running", st.busy.size()},
-                       {"started", st.started},    {"completed", st.completed},
-                       {"failed", st.failed},      {"resumed", st.resumed},
-                       {"sweeps", st.sweeps},      {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "sagas";
+      s["running"] = st.busy.size();
+      s["started"] = st.started;
+      s["completed"] = st.completed;
+      s["failed"] = st.failed;
+      s["resumed"] = st.resumed;
+      s["sweeps"] = st.sweeps;
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

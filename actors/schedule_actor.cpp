@@ -1,7 +1,6 @@
 #include "actors/schedule_actor.hpp"
 
 #include <algorithm>
-#include <nlohmann/json.hpp>
 
 #include "actors/inspector.hpp"
 #include "actors/log_failure.hpp"
@@ -134,14 +133,15 @@ schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, seat_
       int seat_actors = 0;
       for (auto& s : self->state.seats)
         seat_actors += static_cast<bool>(s.actor);
-      nlohmann::json j{{"type", "schedule"},
-                       {"seatActors", seat_actors},
-                       {"rejectedFromView", self->state.rejected_from_view},
-                       {"id", self->state.info.id},
-                       {"totalSeats", self->state.info.total_seats},
-                       {"availableSeats", self->state.available()},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "schedule";
+      s["seatActors"] = seat_actors;
+      s["rejectedFromView"] = self->state.rejected_from_view;
+      s["id"] = self->state.info.id;
+      s["totalSeats"] = self->state.info.total_seats;
+      s["availableSeats"] = self->state.available();
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

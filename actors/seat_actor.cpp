@@ -1,7 +1,5 @@
 #include "actors/seat_actor.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "actors/inspector.hpp"
 
 #include "actors/db_call.hpp"
@@ -104,17 +102,18 @@ seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_stat
     [=](release_atom, int64_t reservation_id) { return release(self, reservation_id); },
     [=](status_atom) {
       auto& st = self->state;
-      nlohmann::json j{{"type", "seat"},
-                       {"id", std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number)},
-                       {"scheduleId", st.schedule_id},
-                       {"seatNumber", st.seat_number},
-                       {"status", st.status},
-                       {"reservationId", st.reservation_id},
-                       {"price", st.price},
-                       {"holds", st.holds},
-                       {"rejected", st.rejected},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "seat";
+      s["id"] = std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number);
+      s["scheduleId"] = st.schedule_id;
+      s["seatNumber"] = st.seat_number;
+      s["status"] = st.status;
+      s["reservationId"] = st.reservation_id;
+      s["price"] = st.price;
+      s["holds"] = st.holds;
+      s["rejected"] = st.rejected;
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

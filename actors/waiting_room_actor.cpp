@@ -1,7 +1,6 @@
 #include "actors/waiting_room_actor.hpp"
 
 #include <cmath>
-#include <nlohmann/json.hpp>
 #include <openssl/rand.h>
 #include <spdlog/spdlog.h>
 
@@ -280,19 +279,20 @@ waiting_room_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self,
     [=](tick_atom) { tick(self); },
     [=](status_atom) {
       auto& st = self->state;
-      nlohmann::json j{{"type", "waiting-room"},
-                       {"waiting", st.line.size()},
-                       {"active", st.active},
-                       {"maxActive", st.cfg.max_active},
-                       {"admitPerSecond", st.cfg.admit_per_second},
-                       {"admittedTotal", st.admitted_total},
-                       {"expiredTotal", st.expired_total},
-                       {"tokens", st.tokens.size()},
-                       {"unsaved", st.dirty.size() + st.saving.size()},
-                       {"saveFailures", st.save_failures},
-                       {"lineCapacity", st.line.capacity()},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "waiting-room";
+      s["waiting"] = st.line.size();
+      s["active"] = st.active;
+      s["maxActive"] = st.cfg.max_active;
+      s["admitPerSecond"] = st.cfg.admit_per_second;
+      s["admittedTotal"] = st.admitted_total;
+      s["expiredTotal"] = st.expired_total;
+      s["tokens"] = st.tokens.size();
+      s["unsaved"] = st.dirty.size() + st.saving.size();
+      s["saveFailures"] = st.save_failures;
+      s["lineCapacity"] = st.line.capacity();
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

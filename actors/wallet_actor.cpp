@@ -1,7 +1,5 @@
 #include "actors/wallet_actor.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "actors/inspector.hpp"
 #include "actors/log_failure.hpp"
 
@@ -153,11 +151,12 @@ wallet_actor::behavior_type wallet_actor_impl(wallet_actor::stateful_pointer<wal
       self->delayed_send(self, std::chrono::seconds(self->state.cfg.idle_seconds), idle_atom_v);
     },
     [=](status_atom) {
-      nlohmann::json j{{"type", "wallet"},
-                       {"id", std::to_string(self->state.user_id)},
-                       {"balance", self->state.balance},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "wallet";
+      s["id"] = std::to_string(self->state.user_id);
+      s["balance"] = self->state.balance;
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }
@@ -178,11 +177,12 @@ wallet_registry_impl(wallet_registry::stateful_pointer<wallet_registry_state> se
                            self->spawn<caf::linked>(wallet_actor_impl, user_id, st.db, st.cfg));
     },
     [=](status_atom) {
-      nlohmann::json j{{"type", "wallet-registry"},
-                       {"live", self->state.live.size()},
-                       {"passivated", self->state.live.passivated()},
-                       {"mailbox", self->mailbox().size()}};
-      return j.dump();
+      caf::settings s;
+      s["type"] = "wallet-registry";
+      s["live"] = self->state.live.size();
+      s["passivated"] = self->state.live.passivated();
+      s["mailbox"] = self->mailbox().size();
+      return s;
     },
   };
 }

@@ -7,6 +7,7 @@
 #include "actors/db_call.hpp"
 #include "http/error_model.hpp"
 #include "http/router.hpp"
+#include "http/status_json.hpp"
 #include "storage/admin_queries.hpp"
 
 namespace boxoffice::http {
@@ -31,10 +32,6 @@ bool authorized(const admin_services& svc, const api_request& req) {
   auto expected = sha256("Bearer " + svc.key);
   auto given = sha256(req.authorization);
   return CRYPTO_memcmp(expected.data(), given.data(), expected.size()) == 0;
-}
-
-auto fail(const api_exchange_ptr& ex) {
-  return [ex](caf::error& err) { ex->respond(error_response(err)); };
 }
 
 // Which row an entity's database side is: a table and its key.
@@ -71,22 +68,24 @@ void entity(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest)
     return ex->respond(error_response(400, "INVALID_ARGUMENT", "unknown type or malformed id"));
   self->request(self->state.services.inspector, admin_timeout, caf::get_atom_v, type, id)
     .then(
-      [self, ex, type, id, key = *key](std::string memory) {
+      [self, ex, type, id, key = *key](caf::settings memory) {
         db_then(
           self, self->state.services.db,
           [key](storage::pg_connection& c) {
             return storage::entity_row_json(c, key.table, key.id, key.seat_number);
           },
           [ex, type, id, memory](std::string row) {
+            // Empty: no such actor is live.
+            auto memory_json = memory.empty() ? nlohmann::json{} : status_json(memory);
             nlohmann::json j{{"type", type},
                              {"id", id},
-                             {"memory", nlohmann::json::parse(memory, nullptr, false)},
+                             {"memory", std::move(memory_json)},
                              {"database", nlohmann::json::parse(row, nullptr, false)}};
             ex->respond(json_response(200, render_json(j)));
           },
-          fail(ex));
+          fail_with(ex));
       },
-      fail(ex));
+      fail_with(ex));
 }
 
 void sagas(admin_ptr self, const api_exchange_ptr& ex) {
@@ -97,7 +96,7 @@ void sagas(admin_ptr self, const api_exchange_ptr& ex) {
   db_then(
     self, self->state.services.db,
     [state](storage::pg_connection& c) { return storage::sagas_json(c, state); },
-    [ex](std::string json) { ex->respond(json_response(200, json)); }, fail(ex));
+    [ex](std::string json) { ex->respond(json_response(200, json)); }, fail_with(ex));
 }
 
 void outbox(admin_ptr self, const api_exchange_ptr& ex) {
@@ -106,16 +105,16 @@ void outbox(admin_ptr self, const api_exchange_ptr& ex) {
     return ex->respond(error_response(404, "NOT_FOUND", "no data platform is configured"));
   self->request(d, admin_timeout, status_atom_v)
     .then(
-      [self, ex, d](std::string status) {
+      [self, ex, d](caf::settings status) {
         self->request(d, admin_timeout, list_atom_v)
           .then(
-            [ex, status](std::string dead) {
+            [ex, status = render_json(status_json(status))](std::string dead) {
               ex->respond(json_response(
                 200, "{\"status\":" + status + ",\"deadLetters\":" + dead + "}"));
             },
-            fail(ex));
+            fail_with(ex));
       },
-      fail(ex));
+      fail_with(ex));
 }
 
 void replay(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest) {
@@ -130,12 +129,16 @@ void replay(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest)
       [ex](int64_t n) {
         ex->respond(json_response(200, render_json(nlohmann::json{{"replayed", n}})));
       },
-      fail(ex));
+      fail_with(ex));
 }
 
 void status_of(admin_ptr self, const api_exchange_ptr& ex, const status_iface& target) {
   self->request(target, admin_timeout, status_atom_v)
-    .then([ex](std::string json) { ex->respond(json_response(200, json)); }, fail(ex));
+    .then(
+      [ex](caf::settings& status) {
+        ex->respond(json_response(200, render_json(status_json(status))));
+      },
+      fail_with(ex));
 }
 
 } // namespace
@@ -160,9 +163,7 @@ void dispatch_admin(admin_ptr self, const api_exchange_ptr& ex) {
   if (req.method == "GET" && path == "/metrics")
     return render_metrics(self, ex);
   if (req.method == "GET" && path == "/admin/actors")
-    return static_cast<void>(
-      self->request(svc.inspector, admin_timeout, caf::get_atom_v)
-        .then([ex](std::string json) { ex->respond(json_response(200, json)); }, fail(ex)));
+    return status_of(self, ex, caf::actor_cast<status_iface>(svc.inspector));
   if (req.method == "GET" && starts("/admin/actors/"))
     return entity(self, ex, path.substr(std::strlen("/admin/actors/")));
   if (req.method == "GET" && path == "/admin/sagas")

@@ -1,8 +1,10 @@
 // GET /metrics: the HTTP histograms plus gauges gathered from the actors'
 // status replies and the database, in the Prometheus text format.
-#include <nlohmann/json.hpp>
+#include <optional>
 
+#include "actors/collect_status.hpp"
 #include "actors/db_call.hpp"
+#include "actors/log_failure.hpp"
 #include "http/admin_actor.hpp"
 #include "http/error_model.hpp"
 #include "storage/admin_queries.hpp"
@@ -11,19 +13,57 @@ namespace boxoffice::http {
 
 namespace {
 
-constexpr auto metrics_timeout = std::chrono::seconds(5);
+// Longer than the inspector's own deadline for its members, so that its
+// summary arrives even when some member does not answer.
+constexpr auto status_deadline = std::chrono::seconds(2);
 
 struct gathered {
-  nlohmann::json actors = nlohmann::json::object();
-  nlohmann::json dispatcher;
-  nlohmann::json queue;
-  nlohmann::json db;
+  caf::settings actors;
+  std::optional<caf::settings> dispatcher; // none: not configured or not answering
+  caf::settings queue;
+  caf::settings db;
   std::map<std::string, int64_t> sagas;
 };
 
-double num(const nlohmann::json& j, const char* key) {
-  auto i = j.find(key);
-  return i != j.end() && i->is_number() ? i->get<double>() : 0.0;
+double number(const caf::config_value& value) {
+  if (auto integer = caf::get_if<int64_t>(&value))
+    return static_cast<double>(*integer);
+  if (auto real = caf::get_if<double>(&value))
+    return *real;
+  return 0.0;
+}
+
+// A missing entry or a non-number reads as 0, as for a silent actor.
+double num(const caf::settings& status, const char* key) {
+  auto value = caf::get_if(&status, key);
+  return value ? number(*value) : 0.0;
+}
+
+// Nothing for a failed entry ({"error": ...}) or a missing one.
+std::optional<caf::settings> answered(const collected_status& collected, const std::string& name) {
+  auto i = collected.find(name);
+  if (i == collected.end() || i->second.contains("error"))
+    return std::nullopt;
+  return i->second;
+}
+
+std::vector<status_target> status_targets(const admin_services& svc) {
+  std::vector<status_target> targets{
+    {"actors", caf::actor_cast<status_iface>(svc.inspector)},
+    {"queue", caf::actor_cast<status_iface>(svc.waiting_room)},
+    {"db", caf::actor_cast<status_iface>(svc.db)}};
+  if (svc.dispatcher)
+    targets.push_back({"dispatcher", caf::actor_cast<status_iface>(svc.dispatcher)});
+  return targets;
+}
+
+gathered gather(const collected_status& collected) {
+  gathered g;
+  g.actors = answered(collected, "actors").value_or(caf::settings{});
+  g.dispatcher = answered(collected, "dispatcher");
+  g.queue = answered(collected, "queue").value_or(caf::settings{});
+  g.db = answered(collected, "db").value_or(caf::settings{});
+  return g;
 }
 
 void gauge(std::string& out, const char* name, const char* help, double value) {
@@ -43,22 +83,22 @@ std::string render(const gathered& g, const admin_services& svc) {
           static_cast<double>(c.in_flight.load()));
   }
   prometheus_header(out, "boxoffice_actors", "gauge", "Live inspectable actors by type.");
-  if (g.actors.contains("actors"))
-    for (auto& [type, n] : g.actors["actors"].items())
-      prometheus_line(out, "boxoffice_actors", "type=\"" + type + "\"", n.get<double>());
+  if (auto by_type = caf::get_if<caf::settings>(&g.actors, "actors"))
+    for (auto& [type, n] : *by_type)
+      prometheus_line(out, "boxoffice_actors", "type=\"" + type + "\"", number(n));
   prometheus_header(out, "boxoffice_sagas", "gauge", "Sagas by state.");
   for (auto& [state, n] : g.sagas)
     prometheus_line(out, "boxoffice_sagas", "state=\"" + state + "\"", static_cast<double>(n));
-  if (!g.dispatcher.is_null()) {
-    gauge(out, "boxoffice_outbox_pending", "Events not yet delivered.", num(g.dispatcher, "pending"));
-    gauge(out, "boxoffice_outbox_in_flight", "Deliveries under way.", num(g.dispatcher, "inFlight"));
-    gauge(out, "boxoffice_outbox_dead", "Dead letters.", num(g.dispatcher, "dead"));
+  if (g.dispatcher) {
+    gauge(out, "boxoffice_outbox_pending", "Events not yet delivered.", num(*g.dispatcher, "pending"));
+    gauge(out, "boxoffice_outbox_in_flight", "Deliveries under way.", num(*g.dispatcher, "inFlight"));
+    gauge(out, "boxoffice_outbox_dead", "Dead letters.", num(*g.dispatcher, "dead"));
     gauge(out, "boxoffice_outbox_oldest_pending_seconds", "Age of the oldest pending event.",
-          num(g.dispatcher, "oldestPendingAgeMs") / 1000.0);
+          num(*g.dispatcher, "oldestPendingAgeMs") / 1000.0);
     prometheus_header(out, "boxoffice_outbox_delivered_total", "counter",
                       "Events delivered since start.");
-    prometheus_line(out, "boxoffice_outbox_delivered_total", "", num(g.dispatcher, "delivered"));
-    auto state = g.dispatcher.value("breaker", std::string{"closed"});
+    prometheus_line(out, "boxoffice_outbox_delivered_total", "", num(*g.dispatcher, "delivered"));
+    auto state = caf::get_or(*g.dispatcher, "breaker", "closed");
     prometheus_header(out, "boxoffice_outbox_breaker_state", "gauge",
                       "Circuit breaker state (1 for the current one).");
     for (auto s : {"closed", "open", "half_open"})
@@ -76,52 +116,34 @@ std::string render(const gathered& g, const admin_services& svc) {
   return out;
 }
 
-nlohmann::json parse(const std::string& s) {
-  auto j = nlohmann::json::parse(s, nullptr, false);
-  return j.is_discarded() ? nlohmann::json{} : j;
+// The saga counts come from the database once the statuses are in.
+void count_sagas_and_respond(admin_ptr self, const api_exchange_ptr& ex,
+                             std::shared_ptr<gathered> g) {
+  auto respond = [self, ex, g] {
+    auto r = json_response(200, render(*g, self->state.services));
+    r.content_type = "text/plain; version=0.0.4";
+    ex->respond(std::move(r));
+  };
+  db_then(
+    self, self->state.services.db,
+    [](storage::pg_connection& c) { return storage::saga_counts(c); },
+    [g, respond](std::map<std::string, int64_t> m) {
+      g->sagas = std::move(m);
+      respond();
+    },
+    [respond](caf::error& err) {
+      log_failure_of("metrics: counting sagas", err);
+      respond();
+    });
 }
 
 } // namespace
 
 void render_metrics(admin_ptr self, const api_exchange_ptr& ex) {
-  auto g = std::make_shared<gathered>();
-  auto& svc = self->state.services;
-  auto finish = [self, ex, g] {
-    auto r = json_response(200, render(*g, self->state.services));
-    r.content_type = "text/plain; version=0.0.4";
-    ex->respond(std::move(r));
-  };
-  auto sagas = [self, g, finish] {
-    db_then(
-      self, self->state.services.db,
-      [](storage::pg_connection& c) { return storage::saga_counts(c); },
-      [g, finish](std::map<std::string, int64_t> m) {
-        g->sagas = std::move(m);
-        finish();
-      },
-      [finish](caf::error&) { finish(); });
-  };
-  auto db = [self, g, sagas] {
-    self->request(self->state.services.db, metrics_timeout, status_atom_v)
-      .then([g, sagas](std::string s) { g->db = parse(s); sagas(); },
-            [sagas](caf::error&) { sagas(); });
-  };
-  auto queue = [self, g, db] {
-    self->request(self->state.services.waiting_room, metrics_timeout, status_atom_v)
-      .then([g, db](std::string s) { g->queue = parse(s); db(); },
-            [db](caf::error&) { db(); });
-  };
-  auto dispatcher = [self, g, queue] {
-    auto& d = self->state.services.dispatcher;
-    if (!d)
-      return queue();
-    self->request(d, metrics_timeout, status_atom_v)
-      .then([g, queue](std::string s) { g->dispatcher = parse(s); queue(); },
-            [queue](caf::error&) { queue(); });
-  };
-  self->request(svc.inspector, metrics_timeout, caf::get_atom_v)
-    .then([g, dispatcher](std::string s) { g->actors = parse(s); dispatcher(); },
-          [dispatcher](caf::error&) { dispatcher(); });
+  collect_status(self, status_targets(self->state.services), status_deadline,
+                 [self, ex](collected_status collected) {
+                   count_sagas_and_respond(self, ex, std::make_shared<gathered>(gather(collected)));
+                 });
 }
 
 } // namespace boxoffice::http

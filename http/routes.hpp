@@ -41,11 +41,6 @@ void with_own_reservation(api_ptr self, const api_exchange_ptr& ex, int64_t rese
 
 nlohmann::json to_json(const reservation_view& r);
 
-// Answers with the mapped error: the error handler of every request.
-inline auto fail_with(const api_exchange_ptr& ex) {
-  return [ex](caf::error& err) { ex->respond(error_response(err)); };
-}
-
 // The request body as a JSON object, or a 400 already sent.
 std::optional<nlohmann::json> json_body(const api_exchange_ptr& ex);
 

@@ -5,6 +5,7 @@
 // tasks, and messages/ knows nothing of storage.
 
 #include <caf/replies_to.hpp>
+#include <caf/settings.hpp>
 #include <caf/typed_actor.hpp>
 
 #include "messages/vocabulary.hpp"
@@ -14,15 +15,18 @@ namespace boxoffice {
 using caf::reacts_to;
 using caf::replies_to;
 
-// Every long-running actor answers a status request with a JSON object.
-using status_iface = caf::typed_actor<replies_to<status_atom>::with<std::string>>;
+// Every long-running actor answers a status request with its state as data:
+// a "type" entry naming its kind plus its own fields. Only http/ renders it.
+using status_iface = caf::typed_actor<replies_to<status_atom>::with<caf::settings>>;
 
 // The directory of inspectable actors: entities register when they start and
-// drop out when they stop; status requests fan out with a deadline.
+// drop out when they stop. Its own status is the summary over its members,
+// whose status requests fan out with a deadline.
 using inspector_actor = caf::typed_actor<
   reacts_to<caf::put_atom, std::string, std::string, caf::actor>, // type, id, actor
-  replies_to<caf::get_atom>::with<std::string>,                   // summary JSON
-  replies_to<caf::get_atom, std::string, std::string>::with<std::string>>; // one actor
+  // type, id: that actor's status; empty when no such actor is live
+  replies_to<caf::get_atom, std::string, std::string>::with<caf::settings>>::
+  extend_with<status_iface>;
 
 // Delivers committed outbox events to the data platform. `notify` is the fast
 // path after a commit; a periodic scan of the outbox is the backstop.

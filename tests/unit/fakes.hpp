@@ -60,7 +60,7 @@ inline db_actor::behavior_type fake_db(db_actor::pointer, std::shared_ptr<db_scr
     [script](db_atom, storage::db_task_ptr) { return script->task.answer(caf::ok_atom_v); },
     [](db_atom, uint64_t) {},
     [](dispatcher_actor) {},
-    [](status_atom) { return std::string{"{}"}; },
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -94,7 +94,7 @@ inline reservation_actor::behavior_type fake_reservation(reservation_actor::poin
     },
     [](expire_atom, uint64_t) {},
     [](idle_atom) {},
-    [](status_atom) { return std::string{"{}"}; },
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -106,7 +106,7 @@ fake_reservation_registry(reservation_registry::pointer, std::shared_ptr<reserva
     [](adopt_atom, reservation_view) {},
     [](load_atom) {},
     [](caf::put_atom, caf::actor) {},
-    [](status_atom) { return std::string{"{}"}; },
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -127,7 +127,7 @@ inline wallet_actor::behavior_type fake_wallet(wallet_actor::pointer,
     [s](load_atom) { return s->load.answer(s->balance); },
     [unused](history_atom) -> caf::result<ledger> { return unused(); },
     [](idle_atom) {},
-    [](status_atom) { return std::string{"{}"}; },
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -136,7 +136,7 @@ fake_wallet_registry(wallet_registry::pointer, std::shared_ptr<wallet_script> s,
                      wallet_actor wallet) {
   return {
     [s, wallet](caf::get_atom, int64_t) { return s->lookup.answer(wallet); },
-    [](status_atom) { return std::string{"{}"}; },
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -155,7 +155,7 @@ inline schedule_actor::behavior_type fake_schedule(schedule_actor::pointer,
     [s](sell_atom, int32_t, int64_t) { return s->sell.answer(caf::ok_atom_v); },
     [s](release_atom, int32_t, int64_t) { return s->release.answer(caf::ok_atom_v); },
     [](changed_atom, int32_t, std::string) {},
-    [](status_atom) { return std::string{"{}"}; },
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -168,7 +168,7 @@ inline catalogue_actor::behavior_type fake_catalogue(catalogue_actor::pointer,
     [unused](list_atom, int64_t) -> caf::result<schedule_list> { return unused(); },
     [s, schedule](caf::get_atom, int64_t, int64_t) { return s->lookup.answer(schedule); },
     [s, schedule](caf::get_atom, int64_t) { return s->lookup.answer(schedule); },
-    [](status_atom) { return std::string{"{}"}; },
+    [](status_atom) { return caf::settings{}; },
   };
 }
 

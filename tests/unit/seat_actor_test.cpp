@@ -30,7 +30,7 @@ db_actor::behavior_type fake_db(db_actor::stateful_pointer<fake_db_state> self) 
       self->state.waiting.clear();
     },
     [=](dispatcher_actor) {},
-    [=](status_atom) { return std::string{"{}"}; },
+    [=](status_atom) { return caf::settings{}; },
   };
 }
 
