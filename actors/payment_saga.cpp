@@ -29,10 +29,10 @@ void succeeded(saga_ptr self) { self->state.progress.step_succeeded(); }
 
 // Ends the saga durably, then answers and quits. The end is retried until it
 // commits: a coordinator that quit earlier would leave the saga to the sweeper.
-void finish(saga_ptr self, const std::string& state, caf::error err) {
+void finish(saga_ptr self, saga_state state, caf::error err) {
   auto id = self->state.progress.row.id;
   auto reason = err ? error_message(err) : std::string{};
-  enter(self, state == "COMPLETED" ? "DONE" : "END");
+  enter(self, state == saga_state::completed ? "DONE" : "END");
   db_then(
     self, self->state.ctx.db,
     [id, state, reason](storage::pg_connection& c) {
@@ -89,11 +89,11 @@ void unpay(saga_ptr self, caf::error why) {
         .then(
           [self, why](reservation_view) {
             succeeded(self);
-            finish(self, "COMPENSATED", why);
+            finish(self, saga_state::compensated, why);
           },
           [self, why, again](caf::error& e) {
             if (is(e, booking_errc::wrong_state)) // not (or no longer) ours
-              return finish(self, "COMPENSATED", why);
+              return finish(self, saga_state::compensated, why);
             again(e);
           });
     },
@@ -138,7 +138,7 @@ void record_compensating(saga_ptr self, caf::error why, reservation_view view) {
     [id](storage::pg_connection& c) {
       auto payment = storage::payment_of_saga(c, id);
       if (!payment)
-        storage::record_saga_step(c, id, "COMPENSATE", "STARTED", "COMPENSATING");
+        storage::record_saga_step(c, id, "COMPENSATE", "STARTED", saga_state::compensating);
       return payment;
     },
     [self, why, view](std::optional<payment_view> payment) {
@@ -206,11 +206,11 @@ void reserve(saga_ptr self) {
                 // Refused: nothing happened. Anything else (a timeout) may
                 // have marked it PAYING: undo that before ending.
                 if (is(err, booking_errc::wrong_state))
-                  return finish(self, "FAILED", err);
+                  return finish(self, saga_state::failed, err);
                 unpay(self, err);
               });
     },
-    [self](caf::error& err) { finish(self, "FAILED", err); });
+    [self](caf::error& err) { finish(self, saga_state::failed, err); });
 }
 
 void resume_compensation(saga_ptr self) {
@@ -234,7 +234,7 @@ payment_saga_impl(payment_saga_actor::stateful_pointer<payment_saga_state> self,
   return {
     [=](pay_atom) {
       self->state.answer = self->make_response_promise<payment_view>();
-      if (self->state.progress.row.state == "COMPENSATING")
+      if (self->state.progress.row.state == saga_state::compensating)
         resume_compensation(self);
       else
         reserve(self);

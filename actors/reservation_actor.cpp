@@ -19,13 +19,14 @@ int64_t now_ms() {
 
 caf::error wrong_state(const reservation_view& v, const char* wanted) {
   return make_error(booking_errc::wrong_state,
-                    "reservation " + std::to_string(v.id) + " is " + v.status + ", not " + wanted);
+                    "reservation " + std::to_string(v.id) + " is " + to_string(v.status) +
+                      ", not " + wanted);
 }
 
 // Arms the expiry timer from expires_at: the data, not the moment of loading.
 void arm_expiry(reservation_ptr self) {
   auto& st = self->state;
-  if (st.view.status != "HELD")
+  if (st.view.status != reservation_status::held)
     return;
   auto delay = std::max<int64_t>(0, st.view.expires_at_ms - now_ms());
   self->delayed_send(self, std::chrono::milliseconds(delay), expire_atom_v,
@@ -54,9 +55,9 @@ using write_outcome = std::pair<bool, std::optional<reservation_view>>;
 void adopt_row(reservation_ptr self, const std::optional<reservation_view>& row) {
   if (!row)
     return;
-  auto was_held = self->state.view.status == "HELD";
+  auto was_held = self->state.view.status == reservation_status::held;
   self->state.view = *row;
-  if (!was_held && row->status == "HELD")
+  if (!was_held && row->status == reservation_status::held)
     arm_expiry(self);
 }
 
@@ -70,9 +71,9 @@ auto rereading(int64_t id, Write write) {
 
 caf::result<reservation_view> begin_payment(reservation_ptr self, int64_t saga_id) {
   auto& v = self->state.view;
-  if (v.status == "PAYING" && v.saga_id == saga_id)
+  if (v.status == reservation_status::paying && v.saga_id == saga_id)
     return v;
-  if (v.status != "HELD")
+  if (v.status != reservation_status::held)
     return wrong_state(v, "HELD");
   if (v.expires_at_ms <= now_ms())
     return make_error(booking_errc::wrong_state, "the hold has expired");
@@ -83,7 +84,7 @@ caf::result<reservation_view> begin_payment(reservation_ptr self, int64_t saga_i
               [id = v.id, saga_id](storage::pg_connection& c) {
                 bool ok = storage::mark_paying(c, id, saga_id);
                 if (ok)
-                  storage::record_saga_step(c, saga_id, "RESERVE", "DONE", "");
+                  storage::record_saga_step(c, saga_id, "RESERVE", "DONE", std::nullopt);
                 return ok;
               }),
     [self, rp](write_outcome out) mutable {
@@ -102,7 +103,8 @@ caf::result<reservation_view> abort_payment(reservation_ptr self, int64_t saga_i
   auto& v = self->state.view;
   // HELD in memory still asks the database: a compensation resumed by the
   // sweeper must not trust memory that a late commit may have outrun.
-  if (v.status != "HELD" && (v.status != "PAYING" || v.saga_id != saga_id))
+  if (v.status != reservation_status::held &&
+      (v.status != reservation_status::paying || v.saga_id != saga_id))
     return wrong_state(v, "PAYING");
   auto rp = self->make_response_promise<reservation_view>();
   db_await(
@@ -114,7 +116,7 @@ caf::result<reservation_view> abort_payment(reservation_ptr self, int64_t saga_i
     [self, rp](write_outcome out) mutable {
       adopt_row(self, out.second);
       auto& v = self->state.view;
-      if (!out.first && v.status != "HELD") {
+      if (!out.first && v.status != reservation_status::held) {
         rp.deliver(wrong_state(v, "PAYING"));
         return;
       }
@@ -127,8 +129,8 @@ caf::result<reservation_view> abort_payment(reservation_ptr self, int64_t saga_i
 
 caf::result<payment_view> confirm(reservation_ptr self, int64_t saga_id) {
   auto& v = self->state.view;
-  bool repeat = v.status == "CONFIRMED" && v.saga_id == saga_id;
-  if (!repeat && (v.status != "PAYING" || v.saga_id != saga_id))
+  bool repeat = v.status == reservation_status::confirmed && v.saga_id == saga_id;
+  if (!repeat && (v.status != reservation_status::paying || v.saga_id != saga_id))
     return wrong_state(v, "PAYING");
   auto rp = self->make_response_promise<payment_view>();
   using outcome = std::pair<std::optional<payment_view>, std::optional<reservation_view>>;
@@ -153,7 +155,7 @@ caf::result<payment_view> confirm(reservation_ptr self, int64_t saga_id) {
 
 caf::result<reservation_view> cancel_hold(reservation_ptr self) {
   auto& v = self->state.view;
-  if (v.status != "HELD")
+  if (v.status != reservation_status::held)
     return wrong_state(v, "HELD");
   auto rp = self->make_response_promise<reservation_view>();
   db_await(
@@ -186,7 +188,7 @@ caf::result<reservation_view> refund_booking(reservation_ptr self, int64_t saga_
     },
     [self, rp](storage::booking_refund out) mutable {
       adopt_row(self, out.reservation);
-      if (self->state.view.status != "CANCELLED") {
+      if (self->state.view.status != reservation_status::cancelled) {
         rp.deliver(wrong_state(self->state.view, "CONFIRMED"));
         return;
       }
@@ -199,15 +201,15 @@ caf::result<reservation_view> refund_booking(reservation_ptr self, int64_t saga_
 
 void expire(reservation_ptr self, uint64_t generation) {
   auto& st = self->state;
-  if (generation != st.timer_generation || st.view.status != "HELD")
+  if (generation != st.timer_generation || st.view.status != reservation_status::held)
     return;
   db_await(
     self, st.db, [id = st.view.id](storage::pg_connection& c) { return storage::expire_hold(c, id); },
     [self](bool expired) {
       if (expired) {
-        self->state.view.status = "EXPIRED";
+        self->state.view.status = reservation_status::expired;
         release_seat(self);
-      } else if (self->state.view.status == "HELD") {
+      } else if (self->state.view.status == reservation_status::held) {
         // The database clock is not there yet: look again shortly.
         self->delayed_send(self, std::chrono::milliseconds(100), expire_atom_v,
                            ++self->state.timer_generation);
@@ -223,7 +225,8 @@ void expire(reservation_ptr self, uint64_t generation) {
 }
 
 bool finished(const reservation_view& v) {
-  return v.status == "CONFIRMED" || v.status == "EXPIRED" || v.status == "CANCELLED";
+  return v.status == reservation_status::confirmed || v.status == reservation_status::expired ||
+         v.status == reservation_status::cancelled;
 }
 
 } // namespace
@@ -272,7 +275,7 @@ reservation_actor_impl(reservation_actor::stateful_pointer<reservation_state> se
       caf::settings s;
       s["type"] = "reservation";
       s["id"] = std::to_string(v.id);
-      s["status"] = v.status;
+      s["status"] = to_string(v.status);
       s["userId"] = v.user_id;
       s["scheduleId"] = v.schedule_id;
       s["seatNumber"] = v.seat_number;

@@ -110,16 +110,16 @@ void start_payment(manager_ptr self, const payment_request& req, answer_promise 
         return refuse(make_error(booking_errc::not_found, "reservation not found"));
       if (self->state.busy.count(view.id))
         return refuse(busy_error());
-      if (view.status != "HELD")
+      if (view.status != reservation_status::held)
         return refuse(make_error(booking_errc::wrong_state,
-                                 "reservation is " + view.status + ", not HELD"));
+                                 "reservation is " + to_string(view.status) + ", not HELD"));
       self->state.busy[view.id] = caf::actor{};
       self->state.started++;
       db_then(
         self, self->state.ctx.db,
         [view, key = req.idempotency_key](storage::pg_connection& c) {
           storage::saga_row row{0, "PAYMENT", view.id, view.user_id, view.price,
-                                "RUNNING", "BEGIN", key};
+                                saga_state::running, "BEGIN", key};
           row.id = create_saga_or_zero(c, "PAYMENT", view, key);
           return row;
         },
@@ -235,8 +235,8 @@ void run_cancellation(manager_ptr self, storage::saga_row row,
 caf::result<reservation_view> cancel(manager_ptr self, reservation_view view) {
   if (self->state.busy.count(view.id))
     return busy_error();
-  if (view.status != "CONFIRMED")
-    return make_error(booking_errc::wrong_state, "reservation is " + view.status);
+  if (view.status != reservation_status::confirmed)
+    return make_error(booking_errc::wrong_state, "reservation is " + to_string(view.status));
   auto rp = self->make_response_promise<reservation_view>();
   self->state.busy[view.id] = caf::actor{};
   self->state.started++;
@@ -244,7 +244,7 @@ caf::result<reservation_view> cancel(manager_ptr self, reservation_view view) {
     self, self->state.ctx.db,
     [view](storage::pg_connection& c) {
       storage::saga_row row{0, "CANCELLATION", view.id, view.user_id, view.price,
-                            "RUNNING", "BEGIN", ""};
+                            saga_state::running, "BEGIN", ""};
       row.id = create_saga_or_zero(c, "CANCELLATION", view, "");
       return row;
     },
@@ -268,7 +268,7 @@ void resume(manager_ptr self, const storage::saga_row& row) {
   if (self->state.busy.count(row.reservation_id))
     return; // its coordinator (or its creation) is under way
   self->state.resumed++;
-  spdlog::info("resuming {} saga {} ({}) of reservation {}", row.kind, row.id, row.state,
+  spdlog::info("resuming {} saga {} ({}) of reservation {}", row.kind, row.id, to_string(row.state),
                row.reservation_id);
   if (row.kind == "PAYMENT") {
     auto saga = self->spawn<caf::linked>(payment_saga_impl, row, self->state.ctx);

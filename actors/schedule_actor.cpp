@@ -13,12 +13,12 @@ namespace boxoffice {
 
 namespace {
 
-std::string seat_status_of(const storage::seat_row& row) {
-  if (row.reservation_status == "CONFIRMED")
-    return "SOLD";
-  if (row.reservation_status.empty())
-    return "AVAILABLE";
-  return "HELD";
+seat_status seat_status_of(const storage::seat_row& row) {
+  if (!row.reservation_status)
+    return seat_status::available;
+  if (*row.reservation_status == reservation_status::confirmed)
+    return seat_status::sold;
+  return seat_status::held;
 }
 
 using schedule_ptr = schedule_actor::stateful_pointer<schedule_state>;
@@ -65,7 +65,7 @@ caf::result<reservation_view> hold(schedule_ptr self, hold_request req) {
   auto slot = self->state.slot(req.seat_number);
   if (!slot)
     return no_such_seat(req.seat_number);
-  if (slot->status != "AVAILABLE") {
+  if (slot->status != seat_status::available) {
     // The view is kept current by the seat actors: no need to ask the seat.
     self->state.rejected_from_view++;
     return make_error(booking_errc::seat_unavailable,
@@ -89,7 +89,7 @@ seat_slot* schedule_state::slot(int32_t seat_number) {
 int32_t schedule_state::available() const {
   int32_t n = 0;
   for (auto& s : seats)
-    n += s.status == "AVAILABLE";
+    n += s.status == seat_status::available;
   return n;
 }
 
@@ -125,9 +125,9 @@ schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, seat_
         return no_such_seat(seat);
       return self->delegate(seat_of(self, *slot), release_atom_v, reservation_id);
     },
-    [=](changed_atom, int32_t seat, std::string status) {
+    [=](changed_atom, int32_t seat, seat_status status) {
       if (auto slot = self->state.slot(seat))
-        slot->status = std::move(status);
+        slot->status = status;
     },
     [=](status_atom) {
       int seat_actors = 0;

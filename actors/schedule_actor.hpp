@@ -12,9 +12,9 @@ namespace boxoffice {
 struct seat_slot {
   int32_t seat_number = 0;
   int64_t price = 0;
-  std::string status = "AVAILABLE"; // AVAILABLE, HELD, SOLD
-  int64_t reservation_id = 0;       // the owner when loaded
-  seat_actor actor;                 // spawned on first use
+  seat_status status = seat_status::available; // never HOLDING
+  int64_t reservation_id = 0;                  // the owner when loaded
+  seat_actor actor;                            // spawned on first use
 };
 
 struct schedule_state {

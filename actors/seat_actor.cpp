@@ -13,13 +13,13 @@ using seat_ptr = seat_actor::stateful_pointer<seat_state>;
 
 caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
   auto& st = self->state;
-  if (st.status != "AVAILABLE") {
+  if (st.status != seat_status::available) {
     st.rejected++;
     return make_error(booking_errc::seat_unavailable, "seat " + std::to_string(st.seat_number) +
                                                         " is not available");
   }
   // Claim the seat in memory first: racing holds are turned away at once.
-  st.set("HOLDING", 0);
+  st.set(seat_status::holding, 0);
   auto rp = self->make_response_promise<reservation_view>();
   auto price = st.price;
   auto cfg = st.ctx.cfg;
@@ -32,24 +32,24 @@ caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
       auto& st = self->state;
       switch (res.outcome) {
         case storage::hold_outcome::held:
-          st.set("HELD", res.reservation.id);
+          st.set(seat_status::held, res.reservation.id);
           st.holds++;
           self->send(st.ctx.reservations, adopt_atom_v, res.reservation);
           rp.deliver(res.reservation);
           return;
         case storage::hold_outcome::user_limit:
-          st.set("AVAILABLE", 0);
+          st.set(seat_status::available, 0);
           rp.deliver(make_error(booking_errc::hold_limit, "too many seats held at once"));
           return;
         case storage::hold_outcome::seat_taken:
           // The database knows an owner this actor does not: trust it.
-          st.set("HELD", 0);
+          st.set(seat_status::held, 0);
           rp.deliver(make_error(booking_errc::seat_unavailable, "seat is not available"));
           return;
       }
     },
     [self, rp](caf::error& err) mutable {
-      self->state.set("AVAILABLE", 0);
+      self->state.set(seat_status::available, 0);
       rp.deliver(err);
     });
   return rp;
@@ -57,8 +57,9 @@ caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
 
 caf::result<caf::ok_atom> sell(seat_ptr self, int64_t reservation_id) {
   auto& st = self->state;
-  if (st.reservation_id == reservation_id && (st.status == "HELD" || st.status == "SOLD")) {
-    st.set("SOLD", reservation_id);
+  bool owned = st.status == seat_status::held || st.status == seat_status::sold;
+  if (st.reservation_id == reservation_id && owned) {
+    st.set(seat_status::sold, reservation_id);
     return caf::ok_atom_v;
   }
   return make_error(booking_errc::wrong_state, "seat is not held by this reservation");
@@ -68,15 +69,16 @@ caf::result<caf::ok_atom> release(seat_ptr self, int64_t reservation_id) {
   auto& st = self->state;
   // Idempotent: releasing for a reservation that no longer owns it is a no-op,
   // except an unknown owner (0) learned from the database guard.
-  if ((st.reservation_id == reservation_id || st.reservation_id == 0) && st.status != "HOLDING")
-    st.set("AVAILABLE", 0);
+  if ((st.reservation_id == reservation_id || st.reservation_id == 0) &&
+      st.status != seat_status::holding)
+    st.set(seat_status::available, 0);
   return caf::ok_atom_v;
 }
 
 } // namespace
 
-void seat_state::set(const std::string& new_status, int64_t new_reservation) {
-  auto visible = [](const std::string& s) { return s == "HOLDING" ? std::string{"HELD"} : s; };
+void seat_state::set(seat_status new_status, int64_t new_reservation) {
+  auto visible = [](seat_status s) { return s == seat_status::holding ? seat_status::held : s; };
   bool changed = visible(new_status) != visible(status);
   status = new_status;
   reservation_id = new_reservation;
@@ -107,7 +109,7 @@ seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_stat
       s["id"] = std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number);
       s["scheduleId"] = st.schedule_id;
       s["seatNumber"] = st.seat_number;
-      s["status"] = st.status;
+      s["status"] = to_string(st.status);
       s["reservationId"] = st.reservation_id;
       s["price"] = st.price;
       s["holds"] = st.holds;

@@ -11,22 +11,21 @@ struct seat_state {
   int64_t schedule_id = 0;
   int32_t seat_number = 0;
   int64_t price = 0;
-  // AVAILABLE, HOLDING (insert in flight), HELD, SOLD.
-  std::string status = "AVAILABLE";
+  seat_status status = seat_status::available;
   int64_t reservation_id = 0;
   uint64_t holds = 0;
   uint64_t rejected = 0;
   seat_context ctx;
   schedule_actor schedule;
 
-  void set(const std::string& status, int64_t reservation_id);
+  void set(seat_status status, int64_t reservation_id);
 };
 
 struct seat_init {
   int64_t schedule_id = 0;
   int32_t seat_number = 0;
   int64_t price = 0;
-  std::string status; // AVAILABLE, HELD, SOLD
+  seat_status status = seat_status::available; // never HOLDING
   int64_t reservation_id = 0;
 };
 

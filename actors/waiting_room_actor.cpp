@@ -30,22 +30,22 @@ void adopt(waiting_room_state& st, const storage::token_row& row) {
   if (st.tokens.count(row.token))
     return;
   queue_entry e{row.user_id, row.place, row.status, row.active_until_ms, st.now_ms()};
-  if (e.status == "ACTIVE" && e.active_until_ms <= st.now_ms())
-    e.status = "EXPIRED";
-  if (e.status == "WAITING")
+  if (e.status == token_status::active && e.active_until_ms <= st.now_ms())
+    e.status = token_status::expired;
+  if (e.status == token_status::waiting)
     st.line.join(e.place, row.token);
-  if (e.status == "ACTIVE")
+  if (e.status == token_status::active)
     st.active++;
   st.token_of_user[row.user_id] = row.token;
   st.tokens.emplace(row.token, e);
 }
 
 void expire(waiting_room_state& st, const std::string& token, queue_entry& e) {
-  if (e.status == "WAITING")
+  if (e.status == token_status::waiting)
     st.line.leave(e.place);
-  if (e.status == "ACTIVE")
+  if (e.status == token_status::active)
     st.active--;
-  e.status = "EXPIRED";
+  e.status = token_status::expired;
   e.active_until_ms = 0;
   st.expired_total++;
   st.mark_dirty(token, e);
@@ -64,7 +64,7 @@ void admit(waiting_room_state& st, int64_t now) {
     if (i == st.tokens.end())
       continue; // cannot happen: the line only holds known tokens
     auto& e = i->second;
-    e.status = "ACTIVE";
+    e.status = token_status::active;
     e.active_until_ms = now + st.cfg.active_ttl_seconds * 1000LL;
     st.active++;
     st.admit_budget -= 1;
@@ -81,7 +81,7 @@ void forget_expired(waiting_room_state& st, int64_t now) {
   auto ttl = st.cfg.active_ttl_seconds * 1000LL;
   for (auto i = st.tokens.begin(); i != st.tokens.end();) {
     auto& [token, e] = *i;
-    bool stale = e.status == "EXPIRED" && now - e.last_seen_ms > ttl;
+    bool stale = e.status == token_status::expired && now - e.last_seen_ms > ttl;
     if (!stale || st.dirty.count(token) || st.saving.count(token)) {
       ++i;
       continue;
@@ -96,8 +96,8 @@ void forget_expired(waiting_room_state& st, int64_t now) {
 void expire_idle(waiting_room_state& st, int64_t now) {
   auto ttl = st.cfg.active_ttl_seconds * 1000LL;
   for (auto& [token, e] : st.tokens) {
-    bool idle_active = e.status == "ACTIVE" && e.active_until_ms <= now;
-    bool abandoned = e.status == "WAITING" && now - e.last_seen_ms > ttl;
+    bool idle_active = e.status == token_status::active && e.active_until_ms <= now;
+    bool abandoned = e.status == token_status::waiting && now - e.last_seen_ms > ttl;
     if (idle_active || abandoned)
       expire(st, token, e);
   }
@@ -150,7 +150,7 @@ caf::result<queue_ticket> issue(room_ptr self, int64_t user_id) {
   std::string expired;
   if (auto i = st.token_of_user.find(user_id); i != st.token_of_user.end()) {
     if (auto t = st.tokens.find(i->second); t != st.tokens.end()) {
-      if (t->second.status != "EXPIRED") {
+      if (t->second.status != token_status::expired) {
         t->second.last_seen_ms = st.now_ms();
         return st.ticket(i->second);
       }
@@ -169,7 +169,7 @@ caf::result<queue_ticket> issue(room_ptr self, int64_t user_id) {
       if (auto i = st.token_of_user.find(row.user_id);
           i != st.token_of_user.end() && i->second != row.token) {
         if (auto old = st.tokens.find(i->second);
-            old != st.tokens.end() && old->second.status == "EXPIRED")
+            old != st.tokens.end() && old->second.status == token_status::expired)
           st.tokens.erase(old);
       }
       adopt(st, row);
@@ -186,12 +186,12 @@ caf::error invalid_token() {
 caf::result<caf::ok_atom> check(room_ptr self, const std::string& token, int64_t user_id) {
   auto& st = self->state;
   auto i = st.tokens.find(token);
-  if (i == st.tokens.end() || i->second.status == "EXPIRED")
+  if (i == st.tokens.end() || i->second.status == token_status::expired)
     return invalid_token();
   auto& e = i->second;
   if (user_id != 0 && e.user_id != user_id)
     return make_error(booking_errc::token_forbidden, "the queue token belongs to another user");
-  if (e.status != "ACTIVE")
+  if (e.status != token_status::active)
     return make_error(booking_errc::token_not_active, "the queue token is still waiting");
   auto now = st.now_ms();
   e.last_seen_ms = now;
@@ -235,13 +235,13 @@ queue_ticket waiting_room_state::ticket(const std::string& token) const {
   t.token = token;
   t.user_id = e.user_id;
   t.status = e.status;
-  if (e.status == "WAITING") {
+  if (e.status == token_status::waiting) {
     t.position = line.position(e.place);
     auto rate = static_cast<double>(cfg.admit_per_second);
     t.eta_seconds = static_cast<int64_t>(std::ceil(t.position / rate));
     t.poll_after_ms = std::min<int64_t>(5000, std::max<int64_t>(200, t.eta_seconds * 250));
   } else {
-    t.poll_after_ms = e.status == "ACTIVE" ? 0 : poll_hint_ms;
+    t.poll_after_ms = e.status == token_status::active ? 0 : poll_hint_ms;
   }
   t.active_until_ms = e.active_until_ms;
   return t;
@@ -273,7 +273,8 @@ waiting_room_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self,
       auto i = st.token_of_user.find(user_id);
       if (i == st.token_of_user.end())
         return;
-      if (auto t = st.tokens.find(i->second); t != st.tokens.end() && t->second.status != "EXPIRED")
+      if (auto t = st.tokens.find(i->second);
+          t != st.tokens.end() && t->second.status != token_status::expired)
         expire(st, i->second, t->second);
     },
     [=](tick_atom) { tick(self); },

@@ -12,7 +12,7 @@ namespace boxoffice {
 struct queue_entry {
   int64_t user_id = 0;
   int64_t place = 0;
-  std::string status;      // WAITING, ACTIVE, EXPIRED
+  token_status status = token_status::waiting;
   int64_t active_until_ms = 0;
   int64_t last_seen_ms = 0;
 };

@@ -22,6 +22,7 @@
 #include "http/payment_answer.hpp"
 #include "http/platform_client.hpp"
 #include "http/server.hpp"
+#include "messages/errors.hpp"
 #include "messages/vocabulary.hpp"
 #include "storage/demo_seed.hpp"
 #include "storage/migrations.hpp"
@@ -34,6 +35,7 @@ namespace {
 std::unique_ptr<caf::actor_system_config> make_caf_config(const settings& cfg) {
   auto c = std::make_unique<caf::actor_system_config>();
   c->add_message_types<caf::id_block::boxoffice>();
+  add_booking_error_category(*c);
   c->set("scheduler.max-threads", static_cast<size_t>(cfg.actors.threads));
   // Keep CAF from parsing our argv or reading caf-application.ini.
   return c;

@@ -54,11 +54,9 @@ api_response error_response(int status, const std::string& code, const std::stri
 }
 
 api_response error_response(const caf::error& err) {
-  if (err.category() == booking_category) {
-    for (auto& m : mappings)
-      if (err.code() == static_cast<uint8_t>(m.errc))
-        return error_response(m.status, m.code, error_message(err));
-  }
+  for (auto& m : mappings)
+    if (is(err, m.errc))
+      return error_response(m.status, m.code, error_message(err));
   if (err == caf::sec::request_timeout)
     return error_response(503, "TIMEOUT", "the request timed out inside the server; retry");
   if (err == caf::sec::request_receiver_down)

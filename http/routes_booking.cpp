@@ -14,7 +14,7 @@ namespace {
 
 nlohmann::json to_json(const queue_ticket& t) {
   nlohmann::json j{{"token", t.token},         {"userId", t.user_id},
-                   {"status", t.status},       {"position", t.position},
+                   {"status", to_string(t.status)}, {"position", t.position},
                    {"etaSeconds", t.eta_seconds}, {"pollAfterMs", t.poll_after_ms}};
   j["activeUntil"] = t.active_until_ms ? nlohmann::json(iso_millis(t.active_until_ms))
                                        : nlohmann::json(nullptr);
@@ -74,7 +74,7 @@ api_answer payment_answer(const payment_view& p) {
 nlohmann::json to_json(const reservation_view& r) {
   return {{"reservationId", r.id},      {"userId", r.user_id},
           {"scheduleId", r.schedule_id}, {"seatNumber", r.seat_number},
-          {"price", r.price},           {"status", r.status},
+          {"price", r.price},           {"status", to_string(r.status)},
           {"expiresAt", iso_millis(r.expires_at_ms)}};
 }
 
@@ -159,7 +159,7 @@ void handle_reservation(api_ptr self, const route_match& m, const api_exchange_p
   with_active_token(self, ex, *user, [self, ex, id, user] {
     with_own_reservation(self, ex, id, *user, [self, ex](reservation_actor r, reservation_view v) {
       auto done = [ex](reservation_view v) { ex->respond(json_response(200, render_json(to_json(v)))); };
-      if (v.status == "CONFIRMED")
+      if (v.status == reservation_status::confirmed)
         self->request(self->state.services.sagas, ask_timeout * 4, cancel_atom_v, v)
           .then(done, fail_with(ex));
       else

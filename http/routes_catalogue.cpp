@@ -20,7 +20,7 @@ nlohmann::json to_json(const schedule_info& s) {
 }
 
 nlohmann::json to_json(const seat_info& s) {
-  return {{"seatNumber", s.seat_number}, {"price", s.price}, {"status", s.status}};
+  return {{"seatNumber", s.seat_number}, {"price", s.price}, {"status", to_string(s.status)}};
 }
 
 template <class List> nlohmann::json to_json_array(const List& xs) {

@@ -51,7 +51,7 @@ using schedule_actor = caf::typed_actor<
   replies_to<hold_atom, hold_request>::with<reservation_view>,
   replies_to<sell_atom, int32_t, int64_t>::with<caf::ok_atom>,
   replies_to<release_atom, int32_t, int64_t>::with<caf::ok_atom>,
-  reacts_to<changed_atom, int32_t, std::string>>::extend_with<status_iface>;
+  reacts_to<changed_atom, int32_t, seat_status>>::extend_with<status_iface>;
 
 // Concerts and their schedules; owns the schedule actors.
 using catalogue_actor =

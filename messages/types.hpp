@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "messages/states.hpp"
+
 namespace boxoffice {
 
 struct concert_info {
@@ -36,7 +38,7 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
 struct seat_info {
   int32_t seat_number = 0;
   int64_t price = 0;
-  std::string status; // AVAILABLE, HELD, SOLD
+  seat_status status = seat_status::available; // never HOLDING
 };
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, seat_info& x) {
@@ -68,7 +70,7 @@ struct reservation_view {
   int64_t schedule_id = 0;
   int32_t seat_number = 0;
   int64_t price = 0;
-  std::string status;     // HELD, PAYING, CONFIRMED, EXPIRED, CANCELLED
+  reservation_status status = reservation_status::held;
   int64_t expires_at_ms = 0; // epoch milliseconds
   int64_t saga_id = 0;    // the saga of a PAYING reservation, else 0
 };
@@ -112,7 +114,7 @@ using ledger = std::vector<ledger_entry>;
 struct queue_ticket {
   std::string token;
   int64_t user_id = 0;
-  std::string status; // WAITING, ACTIVE, EXPIRED
+  token_status status = token_status::waiting;
   int64_t position = 0; // 0 once active
   int64_t eta_seconds = 0;
   int64_t poll_after_ms = 0;

@@ -2,6 +2,7 @@
 
 #include "storage/outbox_store.hpp"
 #include "storage/pg.hpp"
+#include "storage/state_column.hpp"
 
 namespace boxoffice::storage {
 
@@ -18,7 +19,7 @@ reservation_view reservation_from(const pg_rows& r, int i) {
   v.schedule_id = r.int64(i, 2);
   v.seat_number = static_cast<int32_t>(r.int64(i, 3));
   v.price = r.int64(i, 4);
-  v.status = r.text(i, 5);
+  v.status = state_column<reservation_status>(r, i, 5);
   v.expires_at_ms = r.int64(i, 6);
   v.saga_id = r.int64(i, 7);
   return v;
@@ -159,7 +160,7 @@ std::optional<payment_view> confirm_payment(pg_connection& conn, int64_t reserva
             params(saga_id, stored.status, stored.body));
   reservation_event(conn, "RESERVATION_CONFIRMED", reservation_id);
   order_event(conn, "ORDER_COMPLETED", payment.id);
-  record_saga_step(conn, saga_id, "CONFIRM", "DONE", "COMPLETED");
+  record_saga_step(conn, saga_id, "CONFIRM", "DONE", saga_state::completed);
   return payment;
 }
 
@@ -187,12 +188,12 @@ namespace {
 
 void finish_cancellation(pg_connection& conn, int64_t saga_id,
                          const std::optional<reservation_view>& now) {
-  if (now && now->status == "CANCELLED") {
-    record_saga_step(conn, saga_id, "CANCEL", "DONE", "COMPLETED");
-    finish_saga(conn, saga_id, "COMPLETED", "");
+  if (now && now->status == reservation_status::cancelled) {
+    record_saga_step(conn, saga_id, "CANCEL", "DONE", saga_state::completed);
+    finish_saga(conn, saga_id, saga_state::completed, "");
   } else {
-    finish_saga(conn, saga_id, "FAILED",
-                "reservation is " + (now ? now->status : std::string{"missing"}));
+    finish_saga(conn, saga_id, saga_state::failed,
+                "reservation is " + (now ? to_string(now->status) : std::string{"missing"}));
   }
 }
 
@@ -274,7 +275,7 @@ std::optional<int64_t> debit_wallet(pg_connection& conn, int64_t user_id, int64_
   conn.exec("INSERT INTO wallet_ledger (user_id, kind, amount, balance, saga_id) "
             "VALUES ($1, 'PAYMENT', $2, $3, $4)",
             params(user_id, -amount, balance, saga_id));
-  record_saga_step(conn, saga_id, "DEBIT", "DONE", "RUNNING");
+  record_saga_step(conn, saga_id, "DEBIT", "DONE", saga_state::running);
   return balance;
 }
 
@@ -299,7 +300,7 @@ int64_t refund_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id, int
   conn.exec("INSERT INTO wallet_ledger (user_id, kind, amount, balance, saga_id) "
             "VALUES ($1, 'REFUND', $2, $3, $4)",
             params(user_id, amount, balance, saga_id));
-  record_saga_step(conn, saga_id, "REFUND", "DONE", "");
+  record_saga_step(conn, saga_id, "REFUND", "DONE", std::nullopt);
   return balance;
 }
 
@@ -331,28 +332,28 @@ int64_t create_saga(pg_connection& conn, const std::string& kind, int64_t reserv
 }
 
 void record_saga_step(pg_connection& conn, int64_t saga_id, const std::string& step,
-                      const std::string& outcome, const std::string& state) {
+                      const std::string& outcome, std::optional<saga_state> state) {
   conn.exec("UPDATE sagas SET step = $2, state = COALESCE(NULLIF($3, ''), state), "
             "updated_at = now() WHERE id = $1",
-            params(saga_id, step, state));
+            params(saga_id, step, state ? to_string(*state) : std::string{}));
   conn.exec("INSERT INTO saga_steps (saga_id, step, outcome) VALUES ($1, $2, $3) "
             "ON CONFLICT DO NOTHING",
             params(saga_id, step, outcome));
 }
 
-void finish_saga(pg_connection& conn, int64_t saga_id, const std::string& state,
+void finish_saga(pg_connection& conn, int64_t saga_id, saga_state state,
                  const std::string& error) {
   // A finished saga stays finished: a coordinator resumed by mistake (or a
   // late reply) cannot turn COMPLETED into FAILED.
   auto rows = conn.exec("UPDATE sagas SET state = $2, error = NULLIF($3, ''), updated_at = now() "
                         "WHERE id = $1 AND state IN ('RUNNING', 'COMPENSATING')",
-                        params(saga_id, state, error));
+                        params(saga_id, to_string(state), error));
   if (rows.affected() == 0)
     return;
   conn.exec("INSERT INTO saga_steps (saga_id, step, outcome) VALUES ($1, 'END', $2) "
             "ON CONFLICT DO NOTHING",
-            params(saga_id, state));
-  if (state == "COMPENSATED" || state == "FAILED")
+            params(saga_id, to_string(state)));
+  if (state == saga_state::compensated || state == saga_state::failed)
     conn.exec("DELETE FROM idempotency_keys k USING sagas s WHERE s.id = $1 "
               "AND k.user_id = s.user_id AND k.key = s.idempotency_key "
               "AND k.status_code IS NULL",
@@ -368,7 +369,8 @@ std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds) {
   std::vector<saga_row> out;
   for (int i = 0; i < rows.size(); ++i)
     out.push_back({rows.int64(i, 0), rows.text(i, 1), rows.int64(i, 2), rows.int64(i, 3),
-                   rows.int64(i, 4), rows.text(i, 5), rows.text(i, 6), rows.text(i, 7)});
+                   rows.int64(i, 4), state_column<saga_state>(rows, i, 5), rows.text(i, 6),
+                   rows.text(i, 7)});
   return out;
 }
 

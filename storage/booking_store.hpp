@@ -96,19 +96,20 @@ struct saga_row {
   int64_t reservation_id = 0;
   int64_t user_id = 0;
   int64_t amount = 0;
-  std::string state;
+  saga_state state = saga_state::running;
   std::string step;
   std::string idempotency_key;
 };
 
 int64_t create_saga(pg_connection& conn, const std::string& kind, int64_t reservation_id,
                     int64_t user_id, int64_t amount, const std::string& idempotency_key);
-// Records progress: the step about to be taken or just taken, and its outcome.
+// Records progress: the step about to be taken or just taken, and its outcome;
+// moves the saga to `state` if given.
 void record_saga_step(pg_connection& conn, int64_t saga_id, const std::string& step,
-                      const std::string& outcome, const std::string& state);
+                      const std::string& outcome, std::optional<saga_state> state);
 // Ends a saga. COMPENSATED and FAILED end without effect, so the saga's
 // Idempotency-Key (still in flight) is released in the same transaction.
-void finish_saga(pg_connection& conn, int64_t saga_id, const std::string& state,
+void finish_saga(pg_connection& conn, int64_t saga_id, saga_state state,
                  const std::string& error);
 // RUNNING and COMPENSATING sagas not updated for idle_seconds (0: all).
 std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds = 0);

@@ -1,6 +1,7 @@
 #include "storage/catalogue_store.hpp"
 
 #include "storage/pg.hpp"
+#include "storage/state_column.hpp"
 
 namespace boxoffice::storage {
 
@@ -63,7 +64,7 @@ std::optional<schedule_snapshot> load_schedule(pg_connection& conn, int64_t sche
     if (!rows.is_null(i, 2)) {
       r.reservation_id = rows.int64(i, 2);
       r.user_id = rows.int64(i, 3);
-      r.reservation_status = rows.text(i, 4);
+      r.reservation_status = state_column<reservation_status>(rows, i, 4);
       r.expires_at_ms = rows.int64(i, 5);
     }
     snap.seats.push_back(std::move(r));

@@ -16,7 +16,7 @@ struct seat_row {
   int64_t price = 0;
   int64_t reservation_id = 0;     // 0: no live reservation
   int64_t user_id = 0;
-  std::string reservation_status; // HELD, PAYING, CONFIRMED or empty
+  std::optional<boxoffice::reservation_status> reservation_status; // HELD, PAYING or CONFIRMED
   int64_t expires_at_ms = 0;
 };
 

@@ -1,6 +1,7 @@
 #include "storage/queue_store.hpp"
 
 #include "storage/pg.hpp"
+#include "storage/state_column.hpp"
 
 namespace boxoffice::storage {
 
@@ -11,7 +12,8 @@ constexpr const char* token_columns =
   "COALESCE((extract(epoch FROM active_until) * 1000)::bigint, 0)";
 
 token_row token_from(const pg_rows& r, int i) {
-  return {r.text(i, 0), r.int64(i, 1), r.int64(i, 2), r.text(i, 3), r.int64(i, 4)};
+  return {r.text(i, 0), r.int64(i, 1), r.int64(i, 2), state_column<token_status>(r, i, 3),
+          r.int64(i, 4)};
 }
 
 // A PostgreSQL array literal of values that need no quoting (hex, digits, words).
@@ -56,7 +58,7 @@ void save_tokens(pg_connection& conn, const std::vector<token_row>& rows) {
             "FROM unnest($1::text[], $2::text[], $3::bigint[]) AS u(token, status, until) "
             "WHERE q.token = u.token",
             params(array_of(rows, [](auto& r) { return r.token; }),
-                   array_of(rows, [](auto& r) { return r.status; }),
+                   array_of(rows, [](auto& r) { return to_string(r.status); }),
                    array_of(rows, [](auto& r) { return std::to_string(r.active_until_ms); })));
 }
 

@@ -4,6 +4,8 @@
 #include <string>
 #include <vector>
 
+#include "messages/states.hpp"
+
 namespace boxoffice::storage {
 
 class pg_connection;
@@ -12,7 +14,7 @@ struct token_row {
   std::string token;
   int64_t user_id = 0;
   int64_t place = 0;
-  std::string status; // WAITING, ACTIVE, EXPIRED
+  token_status status = token_status::waiting;
   int64_t active_until_ms = 0;
 };
 

@@ -135,7 +135,7 @@ TEST_CASE("a paid booking is refunded once, whatever number of sagas cancel it")
     b.conn.run("COMMIT");
     CHECK(out.refunded == (i == 0));
     REQUIRE(out.reservation.has_value());
-    CHECK(out.reservation->status == "CANCELLED");
+    CHECK(out.reservation->status == reservation_status::cancelled);
     CHECK(b.count("SELECT count(*) FROM sagas WHERE id = " + std::to_string(saga) +
                   " AND state = 'COMPLETED'") == 1);
   }
@@ -155,7 +155,7 @@ TEST_CASE("a reservation has at most one live saga") {
   } catch (const pg_error& e) {
     CHECK(e.sqlstate() == "23505");
   }
-  finish_saga(b.conn, first, "FAILED", "test");
+  finish_saga(b.conn, first, saga_state::failed, "test");
   CHECK(create_saga(b.conn, "CANCELLATION", r.id, 6, r.price, "") > first);
 }
 
@@ -165,13 +165,13 @@ TEST_CASE("a saga that ends without effect releases its Idempotency-Key, a compl
               "(8, 'k1', 'h'), (8, 'k2', 'h')");
   auto hold = insert_hold(b.conn, {8, 1, 3}, 5000, 300, 10);
   auto s1 = create_saga(b.conn, "PAYMENT", hold.reservation.id, 8, 5000, "k1");
-  finish_saga(b.conn, s1, "COMPENSATED", "no points");
+  finish_saga(b.conn, s1, saga_state::compensated, "no points");
   auto s2 = create_saga(b.conn, "PAYMENT", hold.reservation.id, 8, 5000, "k2");
-  finish_saga(b.conn, s2, "COMPLETED", "");
+  finish_saga(b.conn, s2, saga_state::completed, "");
   CHECK(b.count("SELECT count(*) FROM idempotency_keys WHERE key = 'k1'") == 0);
   CHECK(b.count("SELECT count(*) FROM idempotency_keys WHERE key = 'k2'") == 1);
   // A finished saga stays finished.
-  finish_saga(b.conn, s2, "FAILED", "late");
+  finish_saga(b.conn, s2, saga_state::failed, "late");
   CHECK(b.count("SELECT count(*) FROM sagas WHERE id = " + std::to_string(s2) +
                 " AND state = 'COMPLETED'") == 1);
 }
@@ -191,7 +191,7 @@ TEST_CASE("a payment saga that ended while its reservation stayed PAYING is reop
   auto rows = unfinished_sagas(b.conn, 10);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0].id == saga);
-  CHECK(rows[0].state == "COMPENSATING");
+  CHECK(rows[0].state == saga_state::compensating);
   // Reopened once: a second sweep finds nothing more to do.
   CHECK(reopen_stranded_sagas(b.conn) == 0);
 }

@@ -8,6 +8,7 @@
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
 
+#include "messages/errors.hpp"
 #include "messages/vocabulary.hpp"
 
 namespace boxoffice::testing {
@@ -15,6 +16,7 @@ namespace boxoffice::testing {
 struct deterministic_config : caf::actor_system_config {
   deterministic_config() {
     add_message_types<caf::id_block::boxoffice>();
+    add_booking_error_category(*this);
     set("scheduler.policy", caf::atom("testing"));
   }
 };

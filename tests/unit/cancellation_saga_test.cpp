@@ -15,7 +15,7 @@ namespace {
 constexpr auto longest_backoff = std::chrono::seconds(10); // cancellation_saga.cpp's max_retry
 
 struct cancellation_saga_fixture : testing::fakes_fixture {
-  storage::saga_row row{6, "CANCELLATION", 9, 42, 100, "STARTED", "BEGIN", ""};
+  storage::saga_row row{6, "CANCELLATION", 9, 42, 100, saga_state::running, "BEGIN", ""};
 
   void start_saga() {
     client->send(track(sys.spawn(cancellation_saga_impl, row, saga_ctx())), cancel_atom_v);
@@ -31,7 +31,7 @@ TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: refunds, refreshes th
   start_saga();
   auto cancelled = answer();
   REQUIRE(cancelled);
-  CHECK(cancelled->status == "CANCELLED");
+  CHECK(cancelled->status == reservation_status::cancelled);
   CHECK(reservation_calls->refund.calls == 1);
   CHECK(wallet_calls->load.calls == 1); // the wallet re-reads the refund it did not write
   CHECK(db_calls->task.calls == 0);
@@ -48,7 +48,7 @@ TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: a failing refund is r
   CHECK(reservation_calls->refund.calls == 4);
   auto cancelled = answer();
   REQUIRE(cancelled);
-  CHECK(cancelled->status == "CANCELLED");
+  CHECK(cancelled->status == reservation_status::cancelled);
 }
 
 TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: a refund that never answers is retried") {

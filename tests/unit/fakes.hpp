@@ -67,14 +67,14 @@ inline db_actor::behavior_type fake_db(db_actor::pointer, std::shared_ptr<db_scr
 // -- reservation, wallet, catalogue/schedule and their registries -------------
 
 struct reservation_script {
-  reservation_view view{9, 42, 3, 7, 100, "HELD", 0, 0};
+  reservation_view view{9, 42, 3, 7, 100, reservation_status::held, 0, 0};
   scripted_step lookup; // the registry's get
   scripted_step get, pay, unpay, confirm, cancel, refund;
 };
 
 inline reservation_actor::behavior_type fake_reservation(reservation_actor::pointer,
                                                          std::shared_ptr<reservation_script> s) {
-  auto with_status = [s](const char* status, int64_t saga) {
+  auto with_status = [s](reservation_status status, int64_t saga) {
     auto v = s->view;
     v.status = status;
     v.saga_id = saga;
@@ -82,15 +82,21 @@ inline reservation_actor::behavior_type fake_reservation(reservation_actor::poin
   };
   return {
     [s](caf::get_atom) { return s->get.answer(s->view); },
-    [s, with_status](pay_atom, int64_t saga) { return s->pay.answer(with_status("PAYING", saga)); },
-    [s, with_status](unpay_atom, int64_t) { return s->unpay.answer(with_status("HELD", 0)); },
+    [s, with_status](pay_atom, int64_t saga) {
+      return s->pay.answer(with_status(reservation_status::paying, saga));
+    },
+    [s, with_status](unpay_atom, int64_t) {
+      return s->unpay.answer(with_status(reservation_status::held, 0));
+    },
     [s](confirm_atom, int64_t) {
       auto& v = s->view;
       return s->confirm.answer(payment_view{77, v.id, v.user_id, v.price, "COMPLETED", 1});
     },
-    [s, with_status](cancel_atom) { return s->cancel.answer(with_status("CANCELLED", 0)); },
+    [s, with_status](cancel_atom) {
+      return s->cancel.answer(with_status(reservation_status::cancelled, 0));
+    },
     [s, with_status](refund_atom, int64_t) {
-      return s->refund.answer(with_status("CANCELLED", 0));
+      return s->refund.answer(with_status(reservation_status::cancelled, 0));
     },
     [](expire_atom, uint64_t) {},
     [](idle_atom) {},
@@ -154,7 +160,7 @@ inline schedule_actor::behavior_type fake_schedule(schedule_actor::pointer,
     [unused](hold_atom, hold_request) -> caf::result<reservation_view> { return unused(); },
     [s](sell_atom, int32_t, int64_t) { return s->sell.answer(caf::ok_atom_v); },
     [s](release_atom, int32_t, int64_t) { return s->release.answer(caf::ok_atom_v); },
-    [](changed_atom, int32_t, std::string) {},
+    [](changed_atom, int32_t, seat_status) {},
     [](status_atom) { return caf::settings{}; },
   };
 }

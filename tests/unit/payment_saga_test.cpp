@@ -22,7 +22,7 @@ namespace {
 constexpr auto longest_backoff = std::chrono::seconds(10); // payment_saga.cpp's max_retry
 
 struct payment_saga_fixture : testing::fakes_fixture {
-  storage::saga_row row{5, "PAYMENT", 9, 42, 100, "STARTED", "BEGIN", ""};
+  storage::saga_row row{5, "PAYMENT", 9, 42, 100, saga_state::running, "BEGIN", ""};
 
   void start_saga() {
     client->send(track(sys.spawn(payment_saga_impl, row, saga_ctx())), pay_atom_v);
@@ -177,8 +177,8 @@ TEST_CASE_METHOD(payment_saga_fixture, "payment: an unpay refused as not ours st
 }
 
 TEST_CASE_METHOD(payment_saga_fixture, "payment: a resumed COMPENSATING saga refunds and unpays") {
-  row.state = "COMPENSATING";
-  reservation_calls->view.status = "PAYING";
+  row.state = saga_state::compensating;
+  reservation_calls->view.status = reservation_status::paying;
   reservation_calls->view.saga_id = row.id;
   start_saga();
   CHECK(reservation_calls->get.calls == 1);

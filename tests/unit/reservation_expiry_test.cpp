@@ -26,7 +26,7 @@ constexpr auto hold_ttl = std::chrono::minutes(5);
 struct reservation_fixture : testing::fakes_fixture {
   // The actor computes the timer's delay from the wall clock once, at spawn;
   // from then on only the test clock moves.
-  reservation_actor hold(const std::string& status, int64_t saga_id = 0) {
+  reservation_actor hold(reservation_status status, int64_t saga_id = 0) {
     reservation_view v{9, 42, 3, 7, 100, status, wall_ms() + hold_ttl.count() * 60'000, saga_id};
     auto r = track(sys.spawn(reservation_actor_impl, v, db, catalogue, booking_config{}));
     run();
@@ -37,7 +37,7 @@ struct reservation_fixture : testing::fakes_fixture {
 } // namespace
 
 TEST_CASE_METHOD(reservation_fixture, "reservation: a HELD hold is expired at expires_at") {
-  hold("HELD");
+  hold(reservation_status::held);
   advance(hold_ttl - std::chrono::seconds(30));
   CHECK(db_calls->task.calls == 0);
   advance(std::chrono::seconds(31));
@@ -51,7 +51,7 @@ TEST_CASE_METHOD(reservation_fixture, "reservation: a HELD hold is expired at ex
 
 TEST_CASE_METHOD(reservation_fixture, "reservation: a failed expiry is tried again a second later") {
   db_calls->task.fail(make_error(booking_errc::storage_failure, "database down"), 1);
-  hold("HELD");
+  hold(reservation_status::held);
   advance(hold_ttl + std::chrono::seconds(1));
   CHECK(db_calls->task.calls == 1);
   advance(std::chrono::seconds(1));
@@ -59,13 +59,13 @@ TEST_CASE_METHOD(reservation_fixture, "reservation: a failed expiry is tried aga
 }
 
 TEST_CASE_METHOD(reservation_fixture, "reservation: a PAYING hold does not expire") {
-  hold("PAYING", 5);
+  hold(reservation_status::paying, 5);
   advance(hold_ttl * 2);
   CHECK(db_calls->task.calls == 0);
 }
 
 TEST_CASE_METHOD(reservation_fixture, "reservation: unpay re-arms the expiry, the old timer is stale") {
-  auto r = hold("HELD");
+  auto r = hold(reservation_status::held);
   // A resumed compensation unpays a HELD reservation: it asks the database and re-arms.
   client->send(r, unpay_atom_v, int64_t{5});
   run();
@@ -77,7 +77,7 @@ TEST_CASE_METHOD(reservation_fixture, "reservation: unpay re-arms the expiry, th
 }
 
 TEST_CASE_METHOD(reservation_fixture, "reservation: an expiry of a stale generation is ignored") {
-  auto r = hold("HELD");
+  auto r = hold(reservation_status::held);
   caf::anon_send(r, expire_atom_v, uint64_t{0}); // before the first arming
   run();
   CHECK(db_calls->task.calls == 0);

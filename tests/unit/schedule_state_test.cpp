@@ -8,7 +8,7 @@ using namespace boxoffice;
 TEST_CASE("seats are looked up by number, not by position") {
   schedule_state st;
   for (int32_t n : {101, 102, 105, 200})
-    st.seats.push_back({n, 1000 + n, "AVAILABLE", 0, {}});
+    st.seats.push_back({n, 1000 + n, seat_status::available, 0, {}});
   REQUIRE(st.slot(105) != nullptr);
   CHECK(st.slot(105)->seat_number == 105);
   CHECK(st.slot(200)->price == 1200);

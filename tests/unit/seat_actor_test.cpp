@@ -38,7 +38,7 @@ struct seat_fixture : testing::actor_fixture {
   db_actor db = sys.spawn(fake_db);
   caf::scoped_actor client{sys};
 
-  seat_actor seat(const std::string& status, int64_t reservation) {
+  seat_actor seat(seat_status status, int64_t reservation) {
     seat_init init{1, 7, 100000, status, reservation};
     seat_context ctx{db, reservation_registry{}, booking_config{}};
     auto s = sys.spawn(seat_actor_impl, init, ctx, schedule_actor{});
@@ -67,7 +67,7 @@ struct seat_fixture : testing::actor_fixture {
 } // namespace
 
 TEST_CASE_METHOD(seat_fixture, "a held seat is refused from memory") {
-  auto s = seat("HELD", 9);
+  auto s = seat(seat_status::held, 9);
   run();
   client->send(s, hold_atom_v, hold_request{42, 1, 7});
   run();
@@ -79,7 +79,7 @@ TEST_CASE_METHOD(seat_fixture, "a held seat is refused from memory") {
 }
 
 TEST_CASE_METHOD(seat_fixture, "a hold in flight turns a racing hold away without the database") {
-  auto s = seat("AVAILABLE", 0);
+  auto s = seat(seat_status::available, 0);
   run();
   client->send(s, hold_atom_v, hold_request{42, 1, 7});
   client->send(s, hold_atom_v, hold_request{43, 1, 7});
@@ -101,7 +101,7 @@ TEST_CASE_METHOD(seat_fixture, "a hold in flight turns a racing hold away withou
 }
 
 TEST_CASE_METHOD(seat_fixture, "sell and release follow the owning reservation") {
-  auto s = seat("HELD", 9);
+  auto s = seat(seat_status::held, 9);
   run();
   auto ask = [&](auto... xs) {
     bool ok = false;
