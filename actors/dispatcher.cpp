@@ -5,7 +5,8 @@
 #include "actors/inspector.hpp"
 #include "actors/log_failure.hpp"
 
-#include "actors/db_call.hpp"
+#include "messages/errors.hpp"
+#include "util/clock.hpp"
 
 namespace boxoffice {
 
@@ -20,9 +21,19 @@ constexpr int full_scan_every = 5; // ticks
 // fast path looks back this far behind its cursor (known rows are skipped).
 constexpr int64_t cursor_lookback = 1024;
 
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+// Delivery decisions read time through the actor's clock, so a test moves it
+// with the test coordinator's clock.
+int64_t actor_now_ms(dispatcher_ptr self) { return epoch_ms_at(self->clock().now()); }
+
+// Runs `work` against the outbox and continues here with its result, as
+// db_then does with the database.
+template <class Work, class OnOk, class OnErr>
+void outbox_then(dispatcher_ptr self, Work work, OnOk on_ok, OnErr on_err) {
+  using result_type = decltype(work(std::declval<outbox_rows&>()));
+  auto out = std::make_shared<result_type>();
+  self->state.outbox(
+    self, [out, work = std::move(work)](outbox_rows& rows) { *out = work(rows); },
+    [out, on_ok = std::move(on_ok)]() mutable { on_ok(std::move(*out)); }, std::move(on_err));
 }
 
 // Puts an aggregate's head where it belongs: due now, or later.
@@ -37,7 +48,7 @@ void schedule_head(dispatcher_ptr self, const std::string& aggregate) {
   }
   st.scheduled.insert(aggregate);
   auto& head = q->second.begin()->second;
-  auto now = now_ms();
+  auto now = actor_now_ms(self);
   if (head.next_attempt_ms <= now) {
     st.ready.push_back(aggregate);
   } else {
@@ -60,11 +71,11 @@ void adopt_rows(dispatcher_ptr self, std::vector<storage::outbox_row>& rows) {
   }
 }
 
-void settle(dispatcher_ptr self, std::function<void(storage::pg_connection&)> write) {
-  db_then(
-    self, self->state.db,
-    [write](storage::pg_connection& c) {
-      write(c);
+void settle(dispatcher_ptr self, std::function<void(outbox_rows&)> write) {
+  outbox_then(
+    self,
+    [write](outbox_rows& rows) {
+      write(rows);
       return true;
     },
     [](bool) {},
@@ -100,6 +111,7 @@ void pop_head(dispatcher_ptr self, const std::string& aggregate) {
 
 void note_error(dispatcher_state& st, std::string error) {
   st.last_error = std::move(error);
+  // Wall time, as the status compares it with: it only tells the error's age.
   st.last_error_ms = now_ms();
 }
 
@@ -114,11 +126,11 @@ outbound_event to_request(const dispatcher_config& cfg, const storage::outbox_ro
 void send_head(dispatcher_ptr self, const std::string& aggregate) {
   auto& st = self->state;
   auto& row = st.queues[aggregate].begin()->second;
-  if (now_ms() - row.age_base_ms > st.cfg.max_age_seconds * 1000LL) {
+  if (actor_now_ms(self) - row.age_base_ms > st.cfg.max_age_seconds * 1000LL) {
     auto id = row.id;
     st.dead_total++;
     note_error(st, "event " + row.event_id + " exceeded dataplatform.max_age_seconds");
-    settle(self, [id](storage::pg_connection& c) { storage::mark_dead(c, id, "too old"); });
+    settle(self, [id](outbox_rows& rows) { rows.mark_dead(id, "too old"); });
     return pop_head(self, aggregate);
   }
   st.in_flight++;
@@ -132,13 +144,13 @@ void send_head(dispatcher_ptr self, const std::string& aggregate) {
 
 void pump(dispatcher_ptr self) {
   auto& st = self->state;
-  auto now = now_ms();
+  auto now = actor_now_ms(self);
   while (!st.waiting.empty() && st.waiting.begin()->first <= now) {
     st.ready.push_back(st.waiting.begin()->second);
     st.waiting.erase(st.waiting.begin());
   }
   while (st.in_flight < st.cfg.max_in_flight && !st.ready.empty()) {
-    auto steady = std::chrono::steady_clock::now();
+    auto steady = self->clock().now();
     if (!st.breaker.allow(steady)) {
       auto wait = st.breaker.open_until() - steady;
       if (wait > std::chrono::milliseconds(0))
@@ -166,7 +178,7 @@ void on_report(dispatcher_ptr self, const delivery_report& rep) {
   auto& row = *found;
   auto outcome = classify(rep.status, rep.error);
   // A platform that answers 4xx is up: only retryable failures count against it.
-  st.breaker.record(outcome != delivery_outcome::retry, std::chrono::steady_clock::now());
+  st.breaker.record(outcome != delivery_outcome::retry, self->clock().now());
   switch (outcome) {
     case delivery_outcome::delivered:
       st.delivered_total++;
@@ -182,9 +194,7 @@ void on_report(dispatcher_ptr self, const delivery_report& rep) {
       st.dead_total++;
       auto why = "HTTP " + std::to_string(rep.status);
       note_error(st, "event " + row.event_id + " rejected: " + why);
-      settle(self, [id = rep.row_id, why](storage::pg_connection& c) {
-        storage::mark_dead(c, id, why);
-      });
+      settle(self, [id = rep.row_id, why](outbox_rows& rows) { rows.mark_dead(id, why); });
       settle_row(self, aggregate, row.id, row.sequence);
       break;
     }
@@ -197,9 +207,9 @@ void on_report(dispatcher_ptr self, const delivery_report& rep) {
         retry_after = std::chrono::seconds(rep.retry_after);
       auto delay = st.retry_backoff.delay(row.attempts, retry_after);
       row.attempts++;
-      row.next_attempt_ms = now_ms() + delay.count();
+      row.next_attempt_ms = actor_now_ms(self) + delay.count();
       settle(self, [id = row.id, n = row.attempts, why, at = row.next_attempt_ms](
-                     storage::pg_connection& c) { storage::mark_retry(c, id, n, why, at); });
+                     outbox_rows& rows) { rows.mark_retry(id, n, why, at); });
       st.scheduled.erase(aggregate);
       schedule_head(self, aggregate);
       break;
@@ -218,12 +228,10 @@ void scan(dispatcher_ptr self, bool from_start) {
   if (room <= 0)
     return;
   st.scanning = true;
-  db_then(
-    self, st.db,
+  outbox_then(
+    self,
     [after = from_start ? 0 : std::max<int64_t>(0, st.cursor - cursor_lookback),
-     room](storage::pg_connection& c) {
-      return storage::pending_events(c, after, room);
-    },
+     room](outbox_rows& rows) { return rows.pending(after, room); },
     [self](std::vector<storage::outbox_row> rows) {
       self->state.scanning = false;
       adopt_rows(self, rows);
@@ -240,8 +248,8 @@ void scan(dispatcher_ptr self, bool from_start) {
 void backstop(dispatcher_ptr self) {
   auto& st = self->state;
   scan(self, ++st.ticks % full_scan_every == 0);
-  db_then(
-    self, st.db, [](storage::pg_connection& c) { return storage::count_outbox(c); },
+  outbox_then(
+    self, [](outbox_rows& rows) { return rows.counts(); },
     [self](storage::outbox_counts counts) { self->state.counts = counts; },
     log_failure("dispatcher: counting the outbox"));
 }
@@ -271,10 +279,10 @@ caf::settings status_of(dispatcher_ptr self) {
 } // namespace
 
 dispatcher_actor::behavior_type
-dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_actor db,
+dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, outbox_runner outbox,
                 dispatcher_config cfg, event_transport transport) {
   auto& st = self->state;
-  st.db = std::move(db);
+  st.outbox = std::move(outbox);
   st.cfg = cfg;
   st.breaker = circuit_breaker{cfg.breaker};
   st.transport = std::move(transport);
@@ -286,7 +294,7 @@ dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_ac
   return {
     [=](notify_atom) { scan(self, false); },
     [=](tick_atom) {
-      auto now = std::chrono::steady_clock::now();
+      auto now = self->clock().now();
       if (now >= self->state.next_backstop) {
         self->state.next_backstop = now + interval;
         backstop(self);
@@ -305,10 +313,10 @@ dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_ac
         for (auto id : ids)
           self->state.unflushed.erase(id);
       };
-      db_then(
-        self, st.db,
-        [ids](storage::pg_connection& c) {
-          storage::mark_delivered(c, ids);
+      outbox_then(
+        self,
+        [ids](outbox_rows& rows) {
+          rows.mark_delivered(ids);
           return true;
         },
         [forget](bool) { forget(); },
@@ -319,26 +327,24 @@ dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_ac
         });
     },
     [=](prune_atom) {
-      settle(self, [retain = self->state.cfg.retain_delivered_seconds](storage::pg_connection& c) {
-        storage::prune_delivered(c, retain);
+      settle(self, [retain = self->state.cfg.retain_delivered_seconds](outbox_rows& rows) {
+        rows.prune_delivered(retain);
       });
       self->delayed_send(self, prune_interval, prune_atom_v);
     },
     [=](const delivery_report& rep) { on_report(self, rep); },
     [=](list_atom) -> caf::result<std::string> {
       auto rp = self->make_response_promise<std::string>();
-      db_then(
-        self, self->state.db,
-        [](storage::pg_connection& c) { return storage::dead_letters(c, 500); },
+      outbox_then(
+        self, [](outbox_rows& rows) { return rows.dead_letters(500); },
         [rp](std::string json) mutable { rp.deliver(json); },
         [rp](caf::error& err) mutable { rp.deliver(err); });
       return rp;
     },
     [=](replay_atom, int64_t id) -> caf::result<int64_t> {
       auto rp = self->make_response_promise<int64_t>();
-      db_then(
-        self, self->state.db,
-        [id](storage::pg_connection& c) { return storage::replay_dead(c, id); },
+      outbox_then(
+        self, [id](outbox_rows& rows) { return rows.replay_dead(id); },
         [self, rp](int64_t n) mutable {
           scan(self, true); // replayed rows sit below the cursor
           rp.deliver(n);

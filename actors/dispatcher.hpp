@@ -1,5 +1,6 @@
 #pragma once
 
+#include <caf/actor_clock.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <deque>
 #include <functional>
@@ -9,9 +10,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
-#include "actors/db_protocol.hpp"
 #include "actors/delivery_policy.hpp"
-#include "storage/outbox_store.hpp"
+#include "actors/outbox_access.hpp"
 
 namespace boxoffice {
 
@@ -40,7 +40,7 @@ struct dispatcher_config {
 
 struct dispatcher_state {
   static inline const char* name = "dispatcher";
-  db_actor db;
+  outbox_runner outbox;
   dispatcher_config cfg;
   event_transport transport;
   circuit_breaker breaker;
@@ -60,7 +60,7 @@ struct dispatcher_state {
   bool scanning = false;
   bool rescan = false;
   uint64_t ticks = 0;
-  std::chrono::steady_clock::time_point next_backstop{};
+  caf::actor_clock::time_point next_backstop{};
   std::vector<int64_t> delivered_batch;
   // Delivered but not yet marked so in the database: a scan must not load
   // them again meanwhile.
@@ -76,7 +76,7 @@ struct dispatcher_state {
 };
 
 dispatcher_actor::behavior_type
-dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, db_actor db,
+dispatcher_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self, outbox_runner outbox,
                 dispatcher_config cfg, event_transport transport);
 
 } // namespace boxoffice

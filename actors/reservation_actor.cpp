@@ -5,6 +5,7 @@
 
 #include "actors/db_call.hpp"
 #include "storage/booking_store.hpp"
+#include "util/clock.hpp"
 
 namespace boxoffice {
 
@@ -12,10 +13,8 @@ namespace {
 
 using reservation_ptr = reservation_actor::stateful_pointer<reservation_state>;
 
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+// Through the actor's clock, so the test coordinator's clock moves it.
+int64_t actor_now_ms(reservation_ptr self) { return epoch_ms_at(self->clock().now()); }
 
 caf::error wrong_state(const reservation_view& v, const char* wanted) {
   return make_error(booking_errc::wrong_state,
@@ -28,7 +27,7 @@ void arm_expiry(reservation_ptr self) {
   auto& st = self->state;
   if (st.view.status != reservation_status::held)
     return;
-  auto delay = std::max<int64_t>(0, st.view.expires_at_ms - now_ms());
+  auto delay = std::max<int64_t>(0, st.view.expires_at_ms - actor_now_ms(self));
   self->delayed_send(self, std::chrono::milliseconds(delay), expire_atom_v,
                      ++st.timer_generation);
 }
@@ -75,7 +74,7 @@ caf::result<reservation_view> begin_payment(reservation_ptr self, int64_t saga_i
     return v;
   if (v.status != reservation_status::held)
     return wrong_state(v, "HELD");
-  if (v.expires_at_ms <= now_ms())
+  if (v.expires_at_ms <= actor_now_ms(self))
     return make_error(booking_errc::wrong_state, "the hold has expired");
   auto rp = self->make_response_promise<reservation_view>();
   db_await(

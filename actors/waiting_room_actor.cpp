@@ -7,6 +7,7 @@
 #include "actors/db_call.hpp"
 #include "actors/inspector.hpp"
 #include "actors/log_failure.hpp"
+#include "util/clock.hpp"
 #include "util/hex.hpp"
 
 namespace boxoffice {
@@ -220,10 +221,7 @@ void load(room_ptr self) {
 
 } // namespace
 
-int64_t waiting_room_state::now_ms() const {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
+int64_t waiting_room_state::now_ms() const { return epoch_ms_at(clock->now()); }
 
 void waiting_room_state::mark_dirty(const std::string& token, const queue_entry& e) {
   dirty[token] = {token, e.user_id, e.place, e.status, e.active_until_ms};
@@ -252,6 +250,7 @@ waiting_room_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self,
                   booking_config cfg) {
   self->state.db = std::move(db);
   self->state.cfg = cfg;
+  self->state.clock = &self->clock();
   register_inspectable(self, "waiting-room", "main");
   load(self);
   self->send(self, tick_atom_v);

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <caf/actor_clock.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <unordered_map>
 
@@ -21,6 +22,7 @@ struct waiting_room_state {
   static inline const char* name = "waiting-room";
   db_actor db;
   booking_config cfg;
+  const caf::actor_clock* clock = nullptr; // the actor's: a test moves it
   std::unordered_map<std::string, queue_entry> tokens;
   std::unordered_map<int64_t, std::string> token_of_user;
   waiting_line line;

@@ -186,7 +186,8 @@ void runtime::start() {
     impl_->platform = std::make_unique<http::platform_client>(
       cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
       cfg.dataplatform.max_in_flight);
-    dispatcher = sys.spawn(dispatcher_impl, outbox_db, make_dispatcher_config(cfg),
+    dispatcher = sys.spawn(dispatcher_impl, outbox_in_database(outbox_db),
+                           make_dispatcher_config(cfg),
                            make_transport(*impl_->platform, cfg.dataplatform.secret));
     caf::anon_send(db, dispatcher);
     spdlog::info("delivering events to {}", cfg.dataplatform.url);

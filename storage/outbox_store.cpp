@@ -2,9 +2,9 @@
 
 #include <boost/uuid/random_generator.hpp>
 #include <boost/uuid/uuid_io.hpp>
-#include <chrono>
 
 #include "storage/pg.hpp"
+#include "util/clock.hpp"
 #include "util/iso_time.hpp"
 
 namespace boxoffice::storage {
@@ -14,11 +14,6 @@ namespace {
 std::string new_event_id() {
   thread_local boost::uuids::random_generator gen;
   return boost::uuids::to_string(gen());
-}
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
 // The sequence lives on the aggregate's own row, so pruning delivered events

@@ -11,23 +11,20 @@
 
 #include "actors/reservation_actor.hpp"
 #include "fakes.hpp"
+#include "util/clock.hpp"
 
 using namespace boxoffice;
 
 namespace {
 
-int64_t wall_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
-
 constexpr auto hold_ttl = std::chrono::minutes(5);
 
 struct reservation_fixture : testing::fakes_fixture {
-  // The actor computes the timer's delay from the wall clock once, at spawn;
-  // from then on only the test clock moves.
+  // The actor reads "now" through its clock: the test clock, which only moves
+  // when the test advances it.
   reservation_actor hold(reservation_status status, int64_t saga_id = 0) {
-    reservation_view v{9, 42, 3, 7, 100, status, wall_ms() + hold_ttl.count() * 60'000, saga_id};
+    auto expires_at = epoch_ms_at(sched.clock().now()) + hold_ttl.count() * 60'000;
+    reservation_view v{9, 42, 3, 7, 100, status, expires_at, saga_id};
     auto r = track(sys.spawn(reservation_actor_impl, v, db, catalogue, booking_config{}));
     run();
     return r;

@@ -1,0 +1,125 @@
+// The waiting room's tick on the test clock: admissions per tick, idle expiry
+// and a failed snapshot save.
+//
+// Tokens come from the database (the fake db cannot issue one), so each test
+// seats its waiters in the actor's state directly, between run() calls: the
+// test coordinator runs the actor on this thread only then.
+#include <catch2/catch.hpp>
+
+#include "actors/waiting_room_actor.hpp"
+#include "fakes.hpp"
+
+using namespace boxoffice;
+
+namespace {
+
+constexpr auto tick = std::chrono::milliseconds(100);
+
+struct waiting_room_fixture : testing::fakes_fixture {
+  booking_config cfg;
+  waiting_room_actor room;
+
+  void start() {
+    room = track(sys.spawn(waiting_room_impl, db, cfg));
+    run(); // loads (nothing, from the fake db) and ticks once
+  }
+
+  // In steps of one tick: advance_time fires a timer once however far it
+  // jumps, and the next tick is armed from there.
+  void advance_ticks(std::chrono::milliseconds d) {
+    for (auto done = std::chrono::milliseconds(0); done < d; done += tick)
+      advance(tick);
+  }
+
+  waiting_room_state& state() {
+    auto* self = caf::actor_cast<caf::abstract_actor*>(room);
+    return dynamic_cast<caf::stateful_actor<waiting_room_state, waiting_room_actor::base>&>(*self)
+      .state;
+  }
+
+  // What adopting a stored WAITING row does.
+  void seat_waiters(int64_t count) {
+    auto& st = state();
+    for (int64_t place = 1; place <= count; ++place) {
+      auto token = "t" + std::to_string(place);
+      st.tokens.emplace(token, queue_entry{100 + place, place, token_status::waiting, 0, st.now_ms()});
+      st.token_of_user[100 + place] = token;
+      st.line.join(place, token);
+    }
+  }
+
+  token_status status_of(int64_t place) { return state().tokens.at("t" + std::to_string(place)).status; }
+
+  int64_t admitted() {
+    int64_t n = 0;
+    for (auto& [token, e] : state().tokens)
+      n += e.status == token_status::active;
+    return n;
+  }
+
+  queue_ticket poll(int64_t place) {
+    queue_ticket out;
+    client->send(room, poll_atom_v, "t" + std::to_string(place));
+    run();
+    receive(
+      client, [&](queue_ticket& t) { out = t; }, [](caf::error&) { FAIL("poll refused"); });
+    return out;
+  }
+};
+
+} // namespace
+
+TEST_CASE_METHOD(waiting_room_fixture,
+                 "waiting room: each tick admits the next waiters, up to max_active") {
+  cfg.admit_per_second = 50; // 5 per 100 ms tick
+  cfg.max_active = 12;
+  start();
+  seat_waiters(20);
+  advance(tick);
+  CHECK(admitted() == 5);
+  CHECK(status_of(5) == token_status::active); // the longest waiters first
+  CHECK(status_of(6) == token_status::waiting);
+  CHECK(poll(6).position == 1);
+  advance(tick);
+  CHECK(admitted() == 10);
+  advance(tick);
+  CHECK(admitted() == 12); // max_active reached
+  advance_ticks(std::chrono::seconds(1));
+  CHECK(admitted() == 12);
+  CHECK(status_of(13) == token_status::waiting);
+}
+
+TEST_CASE_METHOD(waiting_room_fixture, "waiting room: a waiter not seen within the TTL expires") {
+  cfg.max_active = 0; // nobody is admitted: only expiry changes anything
+  cfg.active_ttl_seconds = 2;
+  start();
+  seat_waiters(2);
+  advance_ticks(std::chrono::milliseconds(1500));
+  poll(2); // seen: its TTL starts again
+  advance_ticks(std::chrono::milliseconds(1500)); // the once-a-second pass at 2.9 s
+  CHECK(status_of(1) == token_status::expired);
+  CHECK(status_of(2) == token_status::waiting);
+  CHECK(state().line.size() == 1);
+  advance_ticks(std::chrono::seconds(1)); // 2.4 s after it was seen
+  CHECK(status_of(2) == token_status::expired);
+  CHECK(state().line.empty());
+}
+
+TEST_CASE_METHOD(waiting_room_fixture,
+                 "waiting room: a failed snapshot save keeps its rows and is tried again") {
+  cfg.admit_per_second = 50;
+  start();
+  seat_waiters(3);
+  auto calls = db_calls->task.calls;
+  db_calls->task.fail(make_error(booking_errc::storage_failure, "database down"), 1);
+  advance(tick); // admits three and fails to store them
+  CHECK(db_calls->task.calls == calls + 1);
+  CHECK(state().save_failures == 1);
+  CHECK(state().dirty.size() == 3);
+  CHECK(state().saving.empty());
+  CHECK(admitted() == 3); // memory keeps the admissions
+  advance(tick);
+  CHECK(db_calls->task.calls == calls + 2);
+  CHECK(state().dirty.empty());
+  CHECK(state().saving.empty());
+}
