@@ -13,7 +13,7 @@ struct booking_config {
   int max_active = 1000;
   int active_ttl_seconds = 600;
   int idle_seconds = 60; // entity actors with nothing to do passivate after this
-  // Renders the answer to a completed payment (http/payment_answer.hpp, set at
+  // Renders the answer to a completed payment (http/api/payment_answer.hpp, set at
   // start-up): actors choose no status codes and build no bodies.
   storage::payment_answer_fn payment_answer{};
 };

@@ -12,9 +12,9 @@
 
 namespace boxoffice {
 
-// Exponential backoff with full jitter: delay(attempt) is uniform in [0, min(cap, base * 2^attempt)].
-// A server's Retry-After is a floor (itself capped at max_retry_after, so a hostile or broken
-// server cannot park a destination for hours).
+// Exponential backoff with full jitter: delay(attempt) is uniform in [0, min(cap, base *
+// 2^attempt)]. A server's Retry-After is a floor (itself capped at max_retry_after, so a hostile or
+// broken server cannot park a destination for hours).
 class backoff {
 public:
   static constexpr std::chrono::milliseconds max_retry_after{std::chrono::minutes{10}};
@@ -38,20 +38,20 @@ enum class delivery_outcome { delivered, retry, dead };
 
 // 2xx: delivered. 408, 429, 5xx and transport failures (status 0 or a non-empty transport error):
 // retry. Every other status (other 4xx, 1xx, 3xx, anything unknown): dead letter at once.
-delivery_outcome classify(int status, const std::string& transport_error);
+delivery_outcome classify(int status, const std::string &transport_error);
 
-const char* to_string(delivery_outcome outcome);
+const char *to_string(delivery_outcome outcome);
 
 struct circuit_breaker_config {
-  int window = 20;                                // calls in the sliding window (must be full to open)
-  int failure_percent = 50;                       // opens when failures * 100 >= percent * window
+  int window = 20;          // calls in the sliding window (must be full to open)
+  int failure_percent = 50; // opens when failures * 100 >= percent * window
   std::chrono::milliseconds open_for{std::chrono::seconds{30}};
-  int half_open_probes = 3;                       // successes needed to close again
+  int half_open_probes = 3; // successes needed to close again
 };
 
 enum class breaker_state { closed, open, half_open };
 
-const char* to_string(breaker_state state);
+const char *to_string(breaker_state state);
 
 // Closed: every call allowed; results fill a sliding window of the last `window` calls; once the
 // window is full and the failure share reaches `failure_percent`, the breaker opens.
@@ -74,7 +74,7 @@ public:
 
   breaker_state state() const { return state_; }
   std::string state_name() const { return to_string(state_); }
-  const circuit_breaker_config& config() const { return config_; }
+  const circuit_breaker_config &config() const { return config_; }
 
   uint64_t opened_count() const { return opened_count_; }
   uint64_t rejected_count() const { return rejected_count_; }

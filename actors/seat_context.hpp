@@ -8,7 +8,7 @@ namespace boxoffice {
 
 struct seat_context {
   db_actor db;
-  reservation_registry reservations;
+  reservation_registry_actor reservations;
   booking_config cfg;
 };
 

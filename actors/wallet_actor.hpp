@@ -4,12 +4,11 @@
 #include <random>
 
 #include "actors/booking_config.hpp"
-#include "actors/live_actors.hpp"
 
 namespace boxoffice {
 
 struct wallet_state {
-  static inline const char* name = "wallet";
+  static inline const char *name = "wallet";
   int64_t user_id = 0;
   int64_t balance = 0; // mirrors wallets.balance after every commit
   db_actor db;
@@ -23,16 +22,5 @@ struct wallet_state {
 // until it has committed.
 wallet_actor::behavior_type wallet_actor_impl(wallet_actor::stateful_pointer<wallet_state> self,
                                               int64_t user_id, db_actor db, booking_config cfg);
-
-struct wallet_registry_state {
-  static inline const char* name = "wallet-registry";
-  db_actor db;
-  booking_config cfg;
-  live_actors<wallet_actor> live;
-};
-
-wallet_registry::behavior_type
-wallet_registry_impl(wallet_registry::stateful_pointer<wallet_registry_state> self, db_actor db,
-                     booking_config cfg);
 
 } // namespace boxoffice

@@ -9,18 +9,19 @@
 
 #include "actors/catalogue_actor.hpp"
 #include "actors/db_actor.hpp"
-#include "actors/dispatcher.hpp"
-#include "actors/inspector.hpp"
-#include "actors/reservation_registry.hpp"
-#include "actors/saga_manager.hpp"
+#include "actors/dispatcher_actor.hpp"
+#include "actors/inspector_actor.hpp"
+#include "actors/reservation_registry_actor.hpp"
+#include "actors/saga_manager_actor.hpp"
 #include "actors/waiting_room_actor.hpp"
 #include "actors/wallet_actor.hpp"
-#include "http/admin_actor.hpp"
-#include "http/api_actor.hpp"
+#include "actors/wallet_registry_actor.hpp"
+#include "http/admin/admin_actor.hpp"
+#include "http/api/api_actor.hpp"
+#include "http/api/payment_answer.hpp"
 #include "http/bridge_supervisor.hpp"
-#include "http/event_signing.hpp"
-#include "http/payment_answer.hpp"
-#include "http/platform_client.hpp"
+#include "http/platform/event_signing.hpp"
+#include "http/platform/platform_client.hpp"
 #include "http/server.hpp"
 #include "messages/errors.hpp"
 #include "messages/vocabulary.hpp"
@@ -32,7 +33,7 @@ namespace boxoffice {
 
 namespace {
 
-std::unique_ptr<caf::actor_system_config> make_caf_config(const settings& cfg) {
+std::unique_ptr<caf::actor_system_config> make_caf_config(const settings &cfg) {
   auto c = std::make_unique<caf::actor_system_config>();
   c->add_message_types<caf::id_block::boxoffice>();
   add_booking_error_category(*c);
@@ -41,7 +42,7 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const settings& cfg) {
   return c;
 }
 
-void prepare_database(const settings& cfg) {
+void prepare_database(const settings &cfg) {
   storage::pg_connection conn{cfg.database.url};
   auto applied = storage::apply_migrations(conn, storage::embedded_migrations());
   spdlog::info("database ready ({} migration(s) applied)", applied);
@@ -49,8 +50,8 @@ void prepare_database(const settings& cfg) {
     spdlog::info("loaded the demo catalogue");
 }
 
-dispatcher_config make_dispatcher_config(const settings& cfg) {
-  auto& dp = cfg.dataplatform;
+dispatcher_config make_dispatcher_config(const settings &cfg) {
+  auto &dp = cfg.dataplatform;
   dispatcher_config out;
   out.reservation_path = dp.reservation_path;
   out.order_path = dp.order_path;
@@ -66,7 +67,7 @@ dispatcher_config make_dispatcher_config(const settings& cfg) {
 }
 
 // The dispatcher's transport: the platform client, plus the signature.
-event_transport make_transport(http::platform_client& client, std::string secret) {
+event_transport make_transport(http::platform_client &client, std::string secret) {
   return [&client, secret](outbound_event ev, delivery_callback done) {
     http::platform_request req{std::move(ev.path), std::move(ev.body), std::move(ev.headers)};
     if (!secret.empty())
@@ -102,7 +103,7 @@ void raise_open_file_limit(int max_connections) {
                  lim.rlim_cur, max_connections);
 }
 
-http::server_limits public_limits(const settings& cfg) {
+http::server_limits public_limits(const settings &cfg) {
   http::server_limits limits;
   limits.max_body_bytes = cfg.http.max_body_bytes;
   limits.max_header_bytes = cfg.http.max_header_bytes;
@@ -114,7 +115,7 @@ http::server_limits public_limits(const settings& cfg) {
 }
 
 // The operator listener serves few people: small fixed bounds.
-http::server_limits admin_limits(const settings& cfg) {
+http::server_limits admin_limits(const settings &cfg) {
   http::server_limits limits;
   limits.max_body_bytes = 65536;
   limits.max_header_bytes = 8192;
@@ -148,7 +149,7 @@ struct runtime::impl {
   bool stopped = false;
 };
 
-runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
+runtime::runtime(const settings &cfg) : impl_(std::make_unique<impl>()) {
   impl_->cfg = cfg;
   raise_open_file_limit(cfg.http.max_connections);
   // A database that does not answer must fail start-up, not hang it.
@@ -163,32 +164,33 @@ runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
   impl_->system = std::make_unique<caf::actor_system>(*impl_->caf_cfg);
 }
 
-runtime::~runtime() { stop(); }
+runtime::~runtime() {
+  stop();
+}
 
 void runtime::start() {
-  auto& sys = *impl_->system;
-  auto& cfg = impl_->cfg;
-  booking_config booking{cfg.hold.ttl_seconds, cfg.hold.max_per_user,
-                         cfg.queue.admit_per_second, cfg.queue.max_active,
-                         cfg.queue.active_ttl_seconds};
+  auto &sys = *impl_->system;
+  auto &cfg = impl_->cfg;
+  booking_config booking{cfg.hold.ttl_seconds, cfg.hold.max_per_user, cfg.queue.admit_per_second,
+                         cfg.queue.max_active, cfg.queue.active_ttl_seconds};
   booking.payment_answer = http::payment_answer;
   // The inspector first: every actor registers with it as it starts.
-  auto inspector = sys.spawn(inspector_impl);
+  auto inspector = sys.spawn(inspector_actor_impl);
   sys.registry().put(inspector_name, caf::actor_cast<caf::strong_actor_ptr>(inspector));
   auto metrics = std::make_shared<http::http_metrics>();
   auto db = sys.spawn(db_actor_impl, impl_->pool.get());
   dispatcher_actor dispatcher;
   db_actor outbox_db;
   if (!cfg.dataplatform.url.empty()) {
-    impl_->outbox_pool = std::make_unique<storage::db_pool>(cfg.database.url, 1,
-                                                            cfg.database.max_batch);
+    impl_->outbox_pool =
+        std::make_unique<storage::db_pool>(cfg.database.url, 1, cfg.database.max_batch);
     outbox_db = sys.spawn(db_actor_impl, impl_->outbox_pool.get());
     impl_->platform = std::make_unique<http::platform_client>(
-      cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
-      cfg.dataplatform.max_in_flight);
-    dispatcher = sys.spawn(dispatcher_impl, outbox_in_database(outbox_db),
-                           make_dispatcher_config(cfg),
-                           make_transport(*impl_->platform, cfg.dataplatform.secret));
+        cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
+        cfg.dataplatform.max_in_flight);
+    dispatcher =
+        sys.spawn(dispatcher_actor_impl, outbox_in_database(outbox_db), make_dispatcher_config(cfg),
+                  make_transport(*impl_->platform, cfg.dataplatform.secret));
     caf::anon_send(db, dispatcher);
     spdlog::info("delivering events to {}", cfg.dataplatform.url);
   } else {
@@ -196,24 +198,25 @@ void runtime::start() {
   }
   // The registry and the catalogue need each other: the registry learns the
   // catalogue by a message right after both exist.
-  auto reservations = sys.spawn(reservation_registry_impl, db, catalogue_actor{}, booking);
+  auto reservations = sys.spawn(reservation_registry_actor_impl, db, catalogue_actor{}, booking);
   auto catalogue = sys.spawn(catalogue_actor_impl, seat_context{db, reservations, booking});
   caf::anon_send(reservations, caf::put_atom_v, caf::actor_cast<caf::actor>(catalogue));
-  auto wallets = sys.spawn(wallet_registry_impl, db, booking);
-  auto waiting_room = sys.spawn(waiting_room_impl, db, booking);
-  auto sagas = sys.spawn(saga_manager_impl, saga_context{db, catalogue, reservations, wallets, http::payment_answer},
+  auto wallets = sys.spawn(wallet_registry_actor_impl, db, booking);
+  auto waiting_room = sys.spawn(waiting_room_actor_impl, db, booking);
+  auto sagas = sys.spawn(saga_manager_actor_impl,
+                         saga_context{db, catalogue, reservations, wallets, http::payment_answer},
                          waiting_room);
   auto bridge_restarts = std::make_shared<std::atomic<uint64_t>>(0);
-  http::api_services services{db,     catalogue, waiting_room,          reservations,
-                              wallets, sagas,    cfg.points.min_charge, cfg.points.max_charge,
+  http::api_services services{db,      catalogue,      waiting_room,          reservations,
+                              wallets, sagas,          cfg.points.min_charge, cfg.points.max_charge,
                               metrics, bridge_restarts};
   auto api_slot = std::make_shared<http::bridge_slot>();
   auto api_supervisor = http::spawn_bridge_supervisor(
-    sys, "api",
-    [services](caf::actor_system& s) {
-      return caf::actor_cast<caf::actor>(s.spawn(http::api_actor_impl, services));
-    },
-    api_slot, bridge_restarts);
+      sys, "api",
+      [services](caf::actor_system &s) {
+        return caf::actor_cast<caf::actor>(s.spawn(http::api_actor_impl, services));
+      },
+      api_slot, bridge_restarts);
   // Only the supervisor: it stops its bridge, and a bridge stopped behind its
   // back would be respawned.
   impl_->top_level = {api_supervisor,
@@ -228,20 +231,20 @@ void runtime::start() {
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(outbox_db));
   }
   impl_->top_level.push_back(caf::actor_cast<caf::actor>(inspector));
-  impl_->server = std::make_unique<http::server>(cfg.http.host, cfg.http.port,
-                                                 public_limits(cfg), forward_to(api_slot));
+  impl_->server = std::make_unique<http::server>(cfg.http.host, cfg.http.port, public_limits(cfg),
+                                                 forward_to(api_slot));
   impl_->server->start(cfg.http.threads);
   spdlog::info("boxoffice listening on http://{}:{}", cfg.http.host, impl_->server->port());
   if (cfg.admin.port != 0 && !cfg.admin.key.empty()) {
-    http::admin_services admin_svc{cfg.admin.key,  db,      inspector, dispatcher,
-                                   waiting_room, metrics, impl_->server.get()};
+    http::admin_services admin_svc{cfg.admin.key, db,      inspector,          dispatcher,
+                                   waiting_room,  metrics, impl_->server.get()};
     auto admin_slot = std::make_shared<http::bridge_slot>();
     auto admin_supervisor = http::spawn_bridge_supervisor(
-      sys, "admin",
-      [admin_svc](caf::actor_system& s) {
-        return caf::actor_cast<caf::actor>(s.spawn(http::admin_actor_impl, admin_svc));
-      },
-      admin_slot, bridge_restarts);
+        sys, "admin",
+        [admin_svc](caf::actor_system &s) {
+          return caf::actor_cast<caf::actor>(s.spawn(http::admin_actor_impl, admin_svc));
+        },
+        admin_slot, bridge_restarts);
     impl_->top_level.push_back(admin_supervisor);
     impl_->admin_server = std::make_unique<http::server>(cfg.admin.host, cfg.admin.port,
                                                          admin_limits(cfg), forward_to(admin_slot));
@@ -261,7 +264,7 @@ void runtime::stop() {
     impl_->server->stop();
   if (impl_->admin_server)
     impl_->admin_server->stop();
-  for (auto& a : impl_->top_level)
+  for (auto &a : impl_->top_level)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   impl_->top_level.clear();
   if (impl_->system) {

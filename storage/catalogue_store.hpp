@@ -14,7 +14,7 @@ class pg_connection;
 struct seat_row {
   int32_t seat_number = 0;
   int64_t price = 0;
-  int64_t reservation_id = 0;     // 0: no live reservation
+  int64_t reservation_id = 0; // 0: no live reservation
   int64_t user_id = 0;
   std::optional<boxoffice::reservation_status> reservation_status; // HELD, PAYING or CONFIRMED
   int64_t expires_at_ms = 0;
@@ -25,12 +25,12 @@ struct schedule_snapshot {
   std::vector<seat_row> seats; // ordered by seat number
 };
 
-concert_list load_concerts(pg_connection& conn);
+concert_list load_concerts(pg_connection &conn);
 
 // Nothing when the concert does not exist.
-std::optional<schedule_list> load_schedules(pg_connection& conn, int64_t concert_id);
+std::optional<schedule_list> load_schedules(pg_connection &conn, int64_t concert_id);
 
 // Nothing when the schedule does not exist.
-std::optional<schedule_snapshot> load_schedule(pg_connection& conn, int64_t schedule_id);
+std::optional<schedule_snapshot> load_schedule(pg_connection &conn, int64_t schedule_id);
 
 } // namespace boxoffice::storage

@@ -5,7 +5,7 @@
 // transaction ends the saga row), so no db task is involved.
 #include <catch2/catch.hpp>
 
-#include "actors/cancellation_saga.hpp"
+#include "actors/cancellation_saga_actor.hpp"
 #include "fakes.hpp"
 
 using namespace boxoffice;
@@ -18,7 +18,7 @@ struct cancellation_saga_fixture : testing::fakes_fixture {
   storage::saga_row row{6, "CANCELLATION", 9, 42, 100, saga_state::running, "BEGIN", ""};
 
   void start_saga() {
-    client->send(track(sys.spawn(cancellation_saga_impl, row, saga_ctx())), cancel_atom_v);
+    client->send(track(sys.spawn(cancellation_saga_actor_impl, row, saga_ctx())), cancel_atom_v);
     run();
   }
 
@@ -27,7 +27,8 @@ struct cancellation_saga_fixture : testing::fakes_fixture {
 
 } // namespace
 
-TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: refunds, refreshes the wallet, answers") {
+TEST_CASE_METHOD(cancellation_saga_fixture,
+                 "cancellation: refunds, refreshes the wallet, answers") {
   start_saga();
   auto cancelled = answer();
   REQUIRE(cancelled);
@@ -37,7 +38,8 @@ TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: refunds, refreshes th
   CHECK(db_calls->task.calls == 0);
 }
 
-TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: a failing refund is retried until it commits") {
+TEST_CASE_METHOD(cancellation_saga_fixture,
+                 "cancellation: a failing refund is retried until it commits") {
   reservation_calls->refund.fail(make_error(booking_errc::storage_failure, "down"), 3);
   start_saga();
   for (int i = 0; i < 3; ++i) {
@@ -51,7 +53,8 @@ TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: a failing refund is r
   CHECK(cancelled->status == reservation_status::cancelled);
 }
 
-TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: a refund that never answers is retried") {
+TEST_CASE_METHOD(cancellation_saga_fixture,
+                 "cancellation: a refund that never answers is retried") {
   reservation_calls->refund.silent = true;
   start_saga();
   advance(saga_step_timeout + std::chrono::seconds(1));
@@ -84,7 +87,8 @@ TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: wrong_state ends it w
   CHECK(wallet_calls->load.calls == 0);
 }
 
-TEST_CASE_METHOD(cancellation_saga_fixture, "cancellation: a wallet that cannot re-read does not block the answer") {
+TEST_CASE_METHOD(cancellation_saga_fixture,
+                 "cancellation: a wallet that cannot re-read does not block the answer") {
   wallet_calls->load.fail(make_error(booking_errc::storage_failure, "down"));
   start_saga();
   CHECK(answer());

@@ -15,10 +15,12 @@ namespace {
 
 using time_point = circuit_breaker::time_point;
 
-time_point t0() { return time_point{} + 1h; }
+time_point t0() {
+  return time_point{} + 1h;
+}
 
 // Fills a fresh breaker's window with `failures` failures among `calls` calls (failures last).
-void feed(circuit_breaker& cb, int calls, int failures, time_point now) {
+void feed(circuit_breaker &cb, int calls, int failures, time_point now) {
   for (int i = 0; i < calls; ++i) {
     REQUIRE(cb.allow(now));
     cb.record(i < calls - failures, now);
@@ -46,7 +48,8 @@ TEST_CASE("backoff bounds grow exponentially and stop at the cap", "[delivery_po
   CHECK(backoff{5s, 1s, 1}.bound(0) == 1s);
 }
 
-TEST_CASE("backoff full jitter stays within [0, bound] and spreads out", "[delivery_policy][backoff]") {
+TEST_CASE("backoff full jitter stays within [0, bound] and spreads out",
+          "[delivery_policy][backoff]") {
   backoff b{100ms, 2s, 42};
   for (int attempt = 0; attempt < 10; ++attempt) {
     const auto upper = b.bound(attempt);
@@ -106,10 +109,11 @@ TEST_CASE("backoff honours Retry-After as a floor, capped", "[delivery_policy][b
   CHECK(b.delay(0, seconds{-5}) <= 100ms);
 }
 
-TEST_CASE("classify maps statuses and transport errors to outcomes", "[delivery_policy][classify]") {
+TEST_CASE("classify maps statuses and transport errors to outcomes",
+          "[delivery_policy][classify]") {
   struct row {
     int status;
-    const char* error;
+    const char *error;
     delivery_outcome expected;
   };
   const row table[] = {
@@ -145,7 +149,7 @@ TEST_CASE("classify maps statuses and transport errors to outcomes", "[delivery_
       {304, "", delivery_outcome::dead},
       {600, "", delivery_outcome::dead},
   };
-  for (const auto& r : table) {
+  for (const auto &r : table) {
     INFO("status " << r.status << " error '" << r.error << "'");
     CHECK(classify(r.status, r.error) == r.expected);
   }
@@ -184,7 +188,8 @@ TEST_CASE("breaker stays closed until the window is full", "[delivery_policy][br
   CHECK(cb.opened_count() == 1);
 }
 
-TEST_CASE("breaker opens at exactly 50 % failures over a full window", "[delivery_policy][breaker]") {
+TEST_CASE("breaker opens at exactly 50 % failures over a full window",
+          "[delivery_policy][breaker]") {
   SECTION("9 of 20 failures: stays closed") {
     circuit_breaker cb;
     feed(cb, 20, 9, t0());

@@ -1,6 +1,6 @@
 #include <catch2/catch.hpp>
 
-#include "http/metrics.hpp"
+#include "http/admin/metrics.hpp"
 
 using boxoffice::http::http_metrics;
 
@@ -15,7 +15,8 @@ TEST_CASE("histograms render as cumulative Prometheus buckets") {
   CHECK(out.find("# TYPE boxoffice_http_request_duration_seconds histogram") != std::string::npos);
   CHECK(out.find("boxoffice_http_requests_total{route=\"GET /x\",status=\"200\"} 3\n") !=
         std::string::npos);
-  CHECK(out.find("_bucket{route=\"GET /x\",status=\"200\",le=\"0.0005\"} 1\n") != std::string::npos);
+  CHECK(out.find("_bucket{route=\"GET /x\",status=\"200\",le=\"0.0005\"} 1\n") !=
+        std::string::npos);
   CHECK(out.find("_bucket{route=\"GET /x\",status=\"200\",le=\"0.005\"} 2\n") != std::string::npos);
   CHECK(out.find("_bucket{route=\"GET /x\",status=\"200\",le=\"+Inf\"} 3\n") != std::string::npos);
   CHECK(out.find("_count{route=\"GET /x\",status=\"404\"} 1\n") != std::string::npos);

@@ -12,7 +12,7 @@
 // needs a row in the database and stays with the integration tests.
 #include <catch2/catch.hpp>
 
-#include "actors/payment_saga.hpp"
+#include "actors/payment_saga_actor.hpp"
 #include "fakes.hpp"
 
 using namespace boxoffice;
@@ -25,7 +25,7 @@ struct payment_saga_fixture : testing::fakes_fixture {
   storage::saga_row row{5, "PAYMENT", 9, 42, 100, saga_state::running, "BEGIN", ""};
 
   void start_saga() {
-    client->send(track(sys.spawn(payment_saga_impl, row, saga_ctx())), pay_atom_v);
+    client->send(track(sys.spawn(payment_saga_actor_impl, row, saga_ctx())), pay_atom_v);
     run();
   }
 
@@ -34,7 +34,8 @@ struct payment_saga_fixture : testing::fakes_fixture {
 
 } // namespace
 
-TEST_CASE_METHOD(payment_saga_fixture, "payment: reserve, debit, sell and confirm answer the payment") {
+TEST_CASE_METHOD(payment_saga_fixture,
+                 "payment: reserve, debit, sell and confirm answer the payment") {
   start_saga();
   auto paid = answer();
   REQUIRE(paid);
@@ -50,7 +51,8 @@ TEST_CASE_METHOD(payment_saga_fixture, "payment: reserve, debit, sell and confir
   CHECK(db_calls->task.calls == 0);
 }
 
-TEST_CASE_METHOD(payment_saga_fixture, "payment: a refused reservation fails without touching money") {
+TEST_CASE_METHOD(payment_saga_fixture,
+                 "payment: a refused reservation fails without touching money") {
   reservation_calls->pay.fail(testing::refused("not HELD"));
   start_saga();
   auto paid = answer();
@@ -73,7 +75,8 @@ TEST_CASE_METHOD(payment_saga_fixture, "payment: too few points unpays and refun
   CHECK(db_calls->task.calls == 1); // COMPENSATED recorded, no COMPENSATING step
 }
 
-TEST_CASE_METHOD(payment_saga_fixture, "payment: a failed sale after the debit refunds, then unpays") {
+TEST_CASE_METHOD(payment_saga_fixture,
+                 "payment: a failed sale after the debit refunds, then unpays") {
   schedule_calls->sell.fail(make_error(booking_errc::seat_unavailable, "sold elsewhere"));
   start_saga();
   auto paid = answer();
@@ -166,7 +169,8 @@ TEST_CASE_METHOD(payment_saga_fixture, "payment: a failing unpay and a failing e
   CHECK(is(paid.error(), booking_errc::insufficient_balance));
 }
 
-TEST_CASE_METHOD(payment_saga_fixture, "payment: an unpay refused as not ours still ends the saga") {
+TEST_CASE_METHOD(payment_saga_fixture,
+                 "payment: an unpay refused as not ours still ends the saga") {
   wallet_calls->debit.fail(make_error(booking_errc::insufficient_balance, "too few points"));
   reservation_calls->unpay.fail(testing::refused("another saga's"));
   start_saga();

@@ -46,7 +46,8 @@ TEST_CASE_METHOD(reservation_fixture, "reservation: a HELD hold is expired at ex
   CHECK(schedule_calls->release.calls == 0);
 }
 
-TEST_CASE_METHOD(reservation_fixture, "reservation: a failed expiry is tried again a second later") {
+TEST_CASE_METHOD(reservation_fixture,
+                 "reservation: a failed expiry is tried again a second later") {
   db_calls->task.fail(make_error(booking_errc::storage_failure, "database down"), 1);
   hold(reservation_status::held);
   advance(hold_ttl + std::chrono::seconds(1));
@@ -61,12 +62,14 @@ TEST_CASE_METHOD(reservation_fixture, "reservation: a PAYING hold does not expir
   CHECK(db_calls->task.calls == 0);
 }
 
-TEST_CASE_METHOD(reservation_fixture, "reservation: unpay re-arms the expiry, the old timer is stale") {
+TEST_CASE_METHOD(reservation_fixture,
+                 "reservation: unpay re-arms the expiry, the old timer is stale") {
   auto r = hold(reservation_status::held);
   // A resumed compensation unpays a HELD reservation: it asks the database and re-arms.
   client->send(r, unpay_atom_v, int64_t{5});
   run();
-  receive(client, [](reservation_view&) {}, [](caf::error&) { FAIL("unpay refused"); });
+  receive(
+      client, [](reservation_view &) {}, [](caf::error &) { FAIL("unpay refused"); });
   CHECK(db_calls->task.calls == 1);
   // Both timers fire at expires_at; only the newer generation submits.
   advance(hold_ttl + std::chrono::seconds(1));

@@ -12,7 +12,7 @@ TEST_CASE("seats are looked up by number, not by position") {
   REQUIRE(st.slot(105) != nullptr);
   CHECK(st.slot(105)->seat_number == 105);
   CHECK(st.slot(200)->price == 1200);
-  CHECK(st.slot(1) == nullptr);   // position 1 is seat 101, not seat 1
+  CHECK(st.slot(1) == nullptr); // position 1 is seat 101, not seat 1
   CHECK(st.slot(3) == nullptr);
   CHECK(st.slot(103) == nullptr); // a gap in the numbering
   CHECK(st.slot(0) == nullptr);

@@ -12,15 +12,14 @@ namespace {
 
 // Every state survives to_string/from_string, and its text is the stored one.
 template <class State>
-void check_round_trip(std::initializer_list<std::pair<State, const char*>> states) {
+void check_round_trip(std::initializer_list<std::pair<State, const char *>> states) {
   for (auto [state, text] : states) {
     CHECK(to_string(state) == text);
     CHECK(from_string<State>(text) == state);
   }
 }
 
-template <class State>
-void check_rejects_unknown_text() {
+template <class State> void check_rejects_unknown_text() {
   CHECK_FALSE(from_string<State>(""));
   CHECK_FALSE(from_string<State>("BOGUS"));
   CHECK_FALSE(from_string<State>("held")); // the stored text is upper case

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "http/status_json.hpp"
+#include "http/admin/status_json.hpp"
 
 TEST_CASE("status data renders as JSON of the same shape") {
   caf::settings seat;

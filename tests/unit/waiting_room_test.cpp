@@ -20,7 +20,7 @@ struct waiting_room_fixture : testing::fakes_fixture {
   waiting_room_actor room;
 
   void start() {
-    room = track(sys.spawn(waiting_room_impl, db, cfg));
+    room = track(sys.spawn(waiting_room_actor_impl, db, cfg));
     run(); // loads (nothing, from the fake db) and ticks once
   }
 
@@ -31,28 +31,31 @@ struct waiting_room_fixture : testing::fakes_fixture {
       advance(tick);
   }
 
-  waiting_room_state& state() {
-    auto* self = caf::actor_cast<caf::abstract_actor*>(room);
-    return dynamic_cast<caf::stateful_actor<waiting_room_state, waiting_room_actor::base>&>(*self)
-      .state;
+  waiting_room_state &state() {
+    auto *self = caf::actor_cast<caf::abstract_actor *>(room);
+    return dynamic_cast<caf::stateful_actor<waiting_room_state, waiting_room_actor::base> &>(*self)
+        .state;
   }
 
   // What adopting a stored WAITING row does.
   void seat_waiters(int64_t count) {
-    auto& st = state();
+    auto &st = state();
     for (int64_t place = 1; place <= count; ++place) {
       auto token = "t" + std::to_string(place);
-      st.tokens.emplace(token, queue_entry{100 + place, place, token_status::waiting, 0, st.now_ms()});
+      st.tokens.emplace(token,
+                        queue_entry{100 + place, place, token_status::waiting, 0, st.now_ms()});
       st.token_of_user[100 + place] = token;
       st.line.join(place, token);
     }
   }
 
-  token_status status_of(int64_t place) { return state().tokens.at("t" + std::to_string(place)).status; }
+  token_status status_of(int64_t place) {
+    return state().tokens.at("t" + std::to_string(place)).status;
+  }
 
   int64_t admitted() {
     int64_t n = 0;
-    for (auto& [token, e] : state().tokens)
+    for (auto &[token, e] : state().tokens)
       n += e.status == token_status::active;
     return n;
   }
@@ -62,7 +65,7 @@ struct waiting_room_fixture : testing::fakes_fixture {
     client->send(room, poll_atom_v, "t" + std::to_string(place));
     run();
     receive(
-      client, [&](queue_ticket& t) { out = t; }, [](caf::error&) { FAIL("poll refused"); });
+        client, [&](queue_ticket &t) { out = t; }, [](caf::error &) { FAIL("poll refused"); });
     return out;
   }
 };
@@ -95,7 +98,7 @@ TEST_CASE_METHOD(waiting_room_fixture, "waiting room: a waiter not seen within t
   start();
   seat_waiters(2);
   advance_ticks(std::chrono::milliseconds(1500));
-  poll(2); // seen: its TTL starts again
+  poll(2);                                        // seen: its TTL starts again
   advance_ticks(std::chrono::milliseconds(1500)); // the once-a-second pass at 2.9 s
   CHECK(status_of(1) == token_status::expired);
   CHECK(status_of(2) == token_status::waiting);

@@ -24,17 +24,18 @@ using tcp = asio::ip::tcp;
 namespace {
 
 class Session : public std::enable_shared_from_this<Session> {
- public:
+public:
   explicit Session(tcp::socket socket) : stream_(std::move(socket)) {}
 
   void start() { read(); }
 
- private:
+private:
   void read() {
     request_ = {};
     http::async_read(stream_, buffer_, request_,
                      [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                       if (ec) return self->close();
+                       if (ec)
+                         return self->close();
                        self->answer();
                      });
   }
@@ -50,7 +51,8 @@ class Session : public std::enable_shared_from_this<Session> {
     response_.prepare_payload();
     http::async_write(stream_, response_,
                       [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                        if (ec || !self->response_.keep_alive()) return self->close();
+                        if (ec || !self->response_.keep_alive())
+                          return self->close();
                         self->read();
                       });
   }
@@ -67,8 +69,8 @@ class Session : public std::enable_shared_from_this<Session> {
 };
 
 class Listener {
- public:
-  Listener(asio::io_context& ioc, const tcp::endpoint& endpoint) : acceptor_(ioc) {
+public:
+  Listener(asio::io_context &ioc, const tcp::endpoint &endpoint) : acceptor_(ioc) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -83,7 +85,8 @@ class Listener {
         socket.set_option(tcp::no_delay(true), ec);
         std::make_shared<Session>(std::move(socket))->start();
       }
-      if (acceptor_.is_open()) accept();
+      if (acceptor_.is_open())
+        accept();
     });
   }
 
@@ -92,7 +95,7 @@ class Listener {
     acceptor_.close(ignored);
   }
 
- private:
+private:
   tcp::acceptor acceptor_;
 };
 
@@ -106,27 +109,33 @@ class Listener {
   std::exit(code);
 }
 
-}  // namespace
+} // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char **argv) {
   std::string host = "127.0.0.1";
   unsigned long port = 0;
   std::string port_file;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
-      if (i + 1 >= argc) usage(2);
+      if (i + 1 >= argc)
+        usage(2);
       return argv[++i];
     };
-    if (arg == "--help" || arg == "-h") usage(0);
-    else if (arg == "--host") host = value();
+    if (arg == "--help" || arg == "-h")
+      usage(0);
+    else if (arg == "--host")
+      host = value();
     else if (arg == "--port") {
       const std::string text = value();
-      char* end = nullptr;
+      char *end = nullptr;
       port = std::strtoul(text.c_str(), &end, 10);
-      if (text.empty() || *end != '\0' || port > 65535) usage(2);
-    } else if (arg == "--port-file") port_file = value();
-    else usage(2);
+      if (text.empty() || *end != '\0' || port > 65535)
+        usage(2);
+    } else if (arg == "--port-file")
+      port_file = value();
+    else
+      usage(2);
   }
 
   try {
@@ -144,7 +153,7 @@ int main(int argc, char** argv) {
       ioc.stop();
     });
     ioc.run();
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     std::cerr << "hello_server: " << e.what() << '\n';
     return 1;
   }

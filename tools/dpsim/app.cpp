@@ -11,7 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-Reply json_reply(unsigned status, const json& body) {
+Reply json_reply(unsigned status, const json &body) {
   Reply reply;
   reply.status = status;
   // Header values and paths can hold any bytes; replace invalid UTF-8 rather than throw.
@@ -19,30 +19,32 @@ Reply json_reply(unsigned status, const json& body) {
   return reply;
 }
 
-Reply error_reply(unsigned status, const std::string& message) {
+Reply error_reply(unsigned status, const std::string &message) {
   return json_reply(status, {{"ok", false}, {"error", message}});
 }
 
-bool is_control_path(const std::string& path) {
+bool is_control_path(const std::string &path) {
   return path == "/stats" || path == "/events" || path == "/faults" || path == "/reset" ||
          path == "/health";
 }
 
 // aggregateId is a string in the design; a number still gets a stable string form.
-std::string string_form(const json& value) {
-  if (value.is_string()) return value.get<std::string>();
-  if (value.is_null()) return "";
+std::string string_form(const json &value) {
+  if (value.is_string())
+    return value.get<std::string>();
+  if (value.is_null())
+    return "";
   return value.dump();
 }
 
-std::string string_field(const json& object, const char* name) {
+std::string string_field(const json &object, const char *name) {
   auto it = object.find(name);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
 
-}  // namespace
+} // namespace
 
-App::App(const Options& options) : secret_(options.secret) {
+App::App(const Options &options) : secret_(options.secret) {
   faults_.latency_ms = options.latency_ms;
   faults_.hang = options.hang;
   faults_.error_status = options.error_status;
@@ -51,22 +53,28 @@ App::App(const Options& options) : secret_(options.secret) {
   faults_.refuse_seconds = options.refuse_seconds;
 }
 
-Reply App::handle(const Request& request) {
+Reply App::handle(const Request &request) {
   const std::string path = request.target.substr(0, request.target.find('?'));
-  const std::string& method = request.method;
+  const std::string &method = request.method;
 
-  if (method == "POST" && !is_control_path(path)) return handle_event(request, path);
+  if (method == "POST" && !is_control_path(path))
+    return handle_event(request, path);
 
-  if (method == "GET" && path == "/health") return json_reply(200, {{"status", "ok"}});
+  if (method == "GET" && path == "/health")
+    return json_reply(200, {{"status", "ok"}});
   if (method == "GET" && path == "/stats") {
     json stats = recorder_.stats_json();
     stats["faults"] = to_json(faults_);
     return json_reply(200, stats);
   }
-  if (method == "GET" && path == "/events") return json_reply(200, recorder_.events_json());
-  if (method == "GET" && path == "/faults") return json_reply(200, to_json(faults_));
-  if (method == "POST" && path == "/faults") return change_faults(request.body);
-  if (method == "DELETE" && path == "/faults") return clear_faults();
+  if (method == "GET" && path == "/events")
+    return json_reply(200, recorder_.events_json());
+  if (method == "GET" && path == "/faults")
+    return json_reply(200, to_json(faults_));
+  if (method == "POST" && path == "/faults")
+    return change_faults(request.body);
+  if (method == "DELETE" && path == "/faults")
+    return clear_faults();
   if (method == "POST" && path == "/reset") {
     recorder_.reset();
     return json_reply(200, {{"ok", true}});
@@ -74,8 +82,8 @@ Reply App::handle(const Request& request) {
   return error_reply(404, "no such endpoint: " + method + " " + path);
 }
 
-Reply App::handle_event(const Request& request, const std::string& path) {
-  Counters& counters = recorder_.counters();
+Reply App::handle_event(const Request &request, const std::string &path) {
+  Counters &counters = recorder_.counters();
   const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   const bool body_ok = body.is_object();
   const std::string aggregate_id = body_ok ? string_form(body.value("aggregateId", json())) : "";
@@ -119,10 +127,13 @@ Reply App::handle_event(const Request& request, const std::string& path) {
 
     EventRecord event;
     event.event_id = string_field(body, "eventId");
-    if (event.event_id.empty()) event.event_id = *request.idempotency_key;
-    if (event.event_id != *request.idempotency_key) ++counters.key_mismatches;
+    if (event.event_id.empty())
+      event.event_id = *request.idempotency_key;
+    if (event.event_id != *request.idempotency_key)
+      ++counters.key_mismatches;
     event.event_type = string_field(body, "eventType");
-    if (event.event_type.empty()) event.event_type = request.event_type_header;
+    if (event.event_type.empty())
+      event.event_type = request.event_type_header;
     event.aggregate_type = string_field(body, "aggregateType");
     event.aggregate_id = aggregate_id;
     if (auto it = body.find("sequence"); it != body.end() && it->is_number_integer())
@@ -139,16 +150,20 @@ Reply App::handle_event(const Request& request, const std::string& path) {
 }
 
 bool App::roll_error() {
-  if (faults_.error_rate >= 1.0) return true;
-  if (faults_.error_rate <= 0.0) return false;
+  if (faults_.error_rate >= 1.0)
+    return true;
+  if (faults_.error_rate <= 0.0)
+    return false;
   return std::bernoulli_distribution(faults_.error_rate)(rng_);
 }
 
-Reply App::change_faults(const std::string& body) {
+Reply App::change_faults(const std::string &body) {
   const json patch = json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (patch.is_discarded()) return error_reply(400, "body is not JSON");
+  if (patch.is_discarded())
+    return error_reply(400, "body is not JSON");
   const Faults before = faults_;
-  if (auto error = apply_patch(faults_, patch)) return error_reply(400, *error);
+  if (auto error = apply_patch(faults_, patch))
+    return error_reply(400, *error);
 
   Reply reply = faults_reply(before);
   if (patch.contains("refuseSeconds")) {
@@ -168,7 +183,7 @@ Reply App::clear_faults() {
   return reply;
 }
 
-Reply App::faults_reply(const Faults& before) {
+Reply App::faults_reply(const Faults &before) {
   json current = to_json(faults_);
   std::cerr << "dpsim faults: " << current.dump(-1, ' ', false, json::error_handler_t::replace)
             << std::endl;
@@ -177,4 +192,4 @@ Reply App::faults_reply(const Faults& before) {
   return reply;
 }
 
-}  // namespace dpsim
+} // namespace dpsim

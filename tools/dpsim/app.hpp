@@ -15,8 +15,8 @@
 namespace dpsim {
 
 struct Request {
-  std::string method;  // "GET", "POST", ...
-  std::string target;  // path plus optional query
+  std::string method; // "GET", "POST", ...
+  std::string target; // path plus optional query
   std::optional<std::string> idempotency_key;
   std::string event_type_header;
   std::optional<std::string> signature;
@@ -25,31 +25,31 @@ struct Request {
 
 struct Reply {
   unsigned status = 200;
-  std::string body;     // JSON
-  int retry_after = 0;  // seconds for a Retry-After header; 0 = none
-  int delay_ms = 0;     // wait this long before answering
-  bool hang = false;    // never answer; keep the connection until hang is turned off
+  std::string body;    // JSON
+  int retry_after = 0; // seconds for a Retry-After header; 0 = none
+  int delay_ms = 0;    // wait this long before answering
+  bool hang = false;   // never answer; keep the connection until hang is turned off
 
   // Connection-level effects of a fault change, carried out by the server.
-  bool release_hung = false;  // close the connections of hung requests
-  int refuse_seconds = 0;     // > 0: stop listening now and drop connections for this long
-  bool reopen_now = false;    // a refusal under way was cancelled
+  bool release_hung = false; // close the connections of hung requests
+  int refuse_seconds = 0;    // > 0: stop listening now and drop connections for this long
+  bool reopen_now = false;   // a refusal under way was cancelled
 };
 
 class App {
- public:
-  explicit App(const Options& options);
+public:
+  explicit App(const Options &options);
 
-  Reply handle(const Request& request);
-  const Faults& faults() const { return faults_; }
+  Reply handle(const Request &request);
+  const Faults &faults() const { return faults_; }
   // The server calls this when a refusal window is over and it listens again.
   void refusal_ended() { faults_.refuse_seconds = 0; }
 
- private:
-  Reply handle_event(const Request& request, const std::string& path);
-  Reply change_faults(const std::string& body);
+private:
+  Reply handle_event(const Request &request, const std::string &path);
+  Reply change_faults(const std::string &body);
   Reply clear_faults();
-  Reply faults_reply(const Faults& before);
+  Reply faults_reply(const Faults &before);
   bool roll_error();
 
   std::string secret_;
@@ -58,4 +58,4 @@ class App {
   std::mt19937_64 rng_{std::random_device{}()};
 };
 
-}  // namespace dpsim
+} // namespace dpsim

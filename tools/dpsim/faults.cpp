@@ -7,10 +7,12 @@ namespace {
 
 using nlohmann::json;
 
-bool is_status(std::int64_t code) { return code >= 100 && code <= 599; }
+bool is_status(std::int64_t code) {
+  return code >= 100 && code <= 599;
+}
 
 // Reads a non-negative integer field; nullopt with `error` set when the value is unusable.
-std::optional<int> non_negative_int(const json& value, const char* name, std::string& error) {
+std::optional<int> non_negative_int(const json &value, const char *name, std::string &error) {
   if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
       value.get<std::int64_t>() > 24 * 3600 * 1000) {
     error = std::string(name) + " must be a non-negative integer";
@@ -19,28 +21,32 @@ std::optional<int> non_negative_int(const json& value, const char* name, std::st
   return static_cast<int>(value.get<std::int64_t>());
 }
 
-}  // namespace
+} // namespace
 
-json to_json(const Faults& faults) {
+json to_json(const Faults &faults) {
   json fail = json::object();
-  for (const auto& [aggregate, status] : faults.fail_aggregates) fail[aggregate] = status;
-  return {{"latencyMs", faults.latency_ms},       {"hang", faults.hang},
-          {"errorStatus", faults.error_status},   {"errorRate", faults.error_rate},
-          {"retryAfter", faults.retry_after},     {"refuseSeconds", faults.refuse_seconds},
+  for (const auto &[aggregate, status] : faults.fail_aggregates)
+    fail[aggregate] = status;
+  return {{"latencyMs", faults.latency_ms},     {"hang", faults.hang},
+          {"errorStatus", faults.error_status}, {"errorRate", faults.error_rate},
+          {"retryAfter", faults.retry_after},   {"refuseSeconds", faults.refuse_seconds},
           {"failAggregates", std::move(fail)}};
 }
 
-std::optional<std::string> apply_patch(Faults& faults, const json& patch) {
-  if (!patch.is_object()) return "body must be a JSON object";
-  Faults next = faults;  // work on a copy: all or nothing
+std::optional<std::string> apply_patch(Faults &faults, const json &patch) {
+  if (!patch.is_object())
+    return "body must be a JSON object";
+  Faults next = faults; // work on a copy: all or nothing
   std::string error;
-  for (const auto& [key, value] : patch.items()) {
+  for (const auto &[key, value] : patch.items()) {
     if (key == "latencyMs") {
       auto v = non_negative_int(value, "latencyMs", error);
-      if (!v) return error;
+      if (!v)
+        return error;
       next.latency_ms = *v;
     } else if (key == "hang") {
-      if (!value.is_boolean()) return "hang must be a boolean";
+      if (!value.is_boolean())
+        return "hang must be a boolean";
       next.hang = value.get<bool>();
     } else if (key == "errorStatus") {
       if (!value.is_number_integer() ||
@@ -53,16 +59,19 @@ std::optional<std::string> apply_patch(Faults& faults, const json& patch) {
       next.error_rate = value.get<double>();
     } else if (key == "retryAfter") {
       auto v = non_negative_int(value, "retryAfter", error);
-      if (!v) return error;
+      if (!v)
+        return error;
       next.retry_after = *v;
     } else if (key == "refuseSeconds") {
       auto v = non_negative_int(value, "refuseSeconds", error);
-      if (!v) return error;
+      if (!v)
+        return error;
       next.refuse_seconds = *v;
     } else if (key == "failAggregates") {
-      if (!value.is_object()) return "failAggregates must be an object of aggregateId -> status";
+      if (!value.is_object())
+        return "failAggregates must be an object of aggregateId -> status";
       next.fail_aggregates.clear();
-      for (const auto& [aggregate, status] : value.items()) {
+      for (const auto &[aggregate, status] : value.items()) {
         if (!status.is_number_integer() || !is_status(status.get<std::int64_t>()))
           return "failAggregates values must be HTTP statuses (100..599)";
         next.fail_aggregates[aggregate] = static_cast<unsigned>(status.get<std::int64_t>());
@@ -75,4 +84,4 @@ std::optional<std::string> apply_patch(Faults& faults, const json& patch) {
   return std::nullopt;
 }
 
-}  // namespace dpsim
+} // namespace dpsim

@@ -9,9 +9,9 @@ namespace dpsim {
 
 struct Options {
   std::string host = "127.0.0.1";
-  std::uint16_t port = 9900;  // 0 lets the kernel pick; see port_file
-  std::string secret;         // empty: signatures are not checked
-  std::string port_file;      // where to write the bound port (tests that use port 0)
+  std::uint16_t port = 9900; // 0 lets the kernel pick; see port_file
+  std::string secret;        // empty: signatures are not checked
+  std::string port_file;     // where to write the bound port (tests that use port 0)
 
   // Initial faults; the same knobs POST /faults changes at run time.
   int latency_ms = 0;
@@ -22,4 +22,4 @@ struct Options {
   int refuse_seconds = 0;
 };
 
-}  // namespace dpsim
+} // namespace dpsim

@@ -24,7 +24,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-constexpr std::uint64_t kBodyLimit = 1 << 20;  // events are small; anything bigger is abuse
+constexpr std::uint64_t kBodyLimit = 1 << 20; // events are small; anything bigger is abuse
 constexpr auto kReadTimeout = std::chrono::seconds(30);
 constexpr auto kWriteTimeout = std::chrono::seconds(30);
 constexpr auto kRelistenRetry = std::chrono::seconds(1);
@@ -34,68 +34,63 @@ class Server;
 // One client connection: reads requests, lets App decide, and answers (now, after a delay, or
 // never while hung). Keep-alive: loops until the client closes, a timeout, or the server drops it.
 class Session : public std::enable_shared_from_this<Session> {
- public:
-  Session(tcp::socket socket, Server& server);
+public:
+  Session(tcp::socket socket, Server &server);
   ~Session();
-  Session(const Session&) = delete;
-  Session& operator=(const Session&) = delete;
+  Session(const Session &) = delete;
+  Session &operator=(const Session &) = delete;
 
   void start() { read_request(); }
   // Drops the connection; pending operations finish with operation_aborted and release us.
   void close();
 
- private:
+private:
   void read_request();
   void on_read(beast::error_code ec);
-  void answer(const Reply& reply, unsigned version, bool keep_alive);
+  void answer(const Reply &reply, unsigned version, bool keep_alive);
   void write_response();
   void watch_while_hung();
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;  // fresh one per request
+  std::optional<http::request_parser<http::string_body>> parser_; // fresh one per request
   http::response<http::string_body> response_;
   asio::steady_timer delay_timer_;
-  Server& server_;
+  Server &server_;
   bool closed_ = false;
-  char discard_[512];  // bytes a hung client sends; read only to notice it going away
+  char discard_[512]; // bytes a hung client sends; read only to notice it going away
 };
 
 class Server {
- public:
-  Server(asio::io_context& ioc, const Options& options)
-      : ioc_(ioc),
-        options_(options),
-        app_(options),
-        acceptor_(ioc),
-        relisten_timer_(ioc),
-        accept_retry_timer_(ioc),
-        signals_(ioc, SIGINT, SIGTERM) {}
+public:
+  Server(asio::io_context &ioc, const Options &options)
+      : ioc_(ioc), options_(options), app_(options), acceptor_(ioc), relisten_timer_(ioc),
+        accept_retry_timer_(ioc), signals_(ioc, SIGINT, SIGTERM) {}
 
   void start();
   void shutdown();
   bool stopping() const { return stopping_; }
-  App& app() { return app_; }
+  App &app() { return app_; }
 
-  void add(Session* session) { sessions_.insert(session); }
-  void remove(Session* session) { sessions_.erase(session); }
+  void add(Session *session) { sessions_.insert(session); }
+  void remove(Session *session) { sessions_.erase(session); }
   void park(std::shared_ptr<Session> session) { hung_.emplace(session.get(), std::move(session)); }
-  void unpark(Session* session) { hung_.erase(session); }
+  void unpark(Session *session) { hung_.erase(session); }
 
   // Carries out the connection-level effects of a reply. Returns true when `current` (the
   // connection that asked) must be closed once its answer is written.
-  bool apply(const Reply& reply, Session* current);
+  bool apply(const Reply &reply, Session *current);
 
- private:
+private:
   void open_listener();
   void accept();
-  void refuse_for(int seconds, Session* current);
+  void refuse_for(int seconds, Session *current);
   void relisten();
   void release_hung();
-  void close_sessions(Session* except);
+  void close_sessions(Session *except);
   void write_port_file();
 
-  asio::io_context& ioc_;
+  asio::io_context &ioc_;
   Options options_;
   App app_;
   tcp::endpoint endpoint_;
@@ -103,22 +98,25 @@ class Server {
   asio::steady_timer relisten_timer_;
   asio::steady_timer accept_retry_timer_;
   asio::signal_set signals_;
-  std::unordered_set<Session*> sessions_;  // every live connection, to drop them on refusal
-  std::unordered_map<Session*, std::shared_ptr<Session>> hung_;  // owned until hang ends
+  std::unordered_set<Session *> sessions_; // every live connection, to drop them on refusal
+  std::unordered_map<Session *, std::shared_ptr<Session>> hung_; // owned until hang ends
   bool stopping_ = false;
 };
 
 // ---- Session ---------------------------------------------------------------------------------
 
-Session::Session(tcp::socket socket, Server& server)
+Session::Session(tcp::socket socket, Server &server)
     : stream_(std::move(socket)), delay_timer_(stream_.get_executor()), server_(server) {
   server_.add(this);
 }
 
-Session::~Session() { server_.remove(this); }
+Session::~Session() {
+  server_.remove(this);
+}
 
 void Session::close() {
-  if (closed_) return;
+  if (closed_)
+    return;
   closed_ = true;
   delay_timer_.cancel();
   beast::error_code ignored;
@@ -127,18 +125,19 @@ void Session::close() {
 }
 
 void Session::read_request() {
-  if (closed_) return;
+  if (closed_)
+    return;
   parser_.emplace();
   parser_->body_limit(kBodyLimit);
   stream_.expires_after(kReadTimeout);
-  http::async_read(stream_, buffer_, *parser_,
-                   [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                     self->on_read(ec);
-                   });
+  http::async_read(
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
 
 void Session::on_read(beast::error_code ec) {
-  if (closed_) return;
+  if (closed_)
+    return;
   if (ec == http::error::body_limit) {
     Reply too_large;
     too_large.status = 413;
@@ -154,7 +153,7 @@ void Session::on_read(beast::error_code ec) {
     answer(bad, 11, false);
     return;
   }
-  if (ec) {  // client closed, timeout, reset, or we closed it
+  if (ec) { // client closed, timeout, reset, or we closed it
     close();
     return;
   }
@@ -174,7 +173,7 @@ void Session::on_read(beast::error_code ec) {
   Reply reply;
   try {
     reply = server_.app().handle(request);
-  } catch (const std::exception& e) {  // a bug must cost one request, not the simulator
+  } catch (const std::exception &e) { // a bug must cost one request, not the simulator
     reply = Reply{};
     reply.status = 500;
     reply.body = R"({"ok":false,"error":"internal error"})";
@@ -190,13 +189,14 @@ void Session::on_read(beast::error_code ec) {
   answer(reply, message.version(), message.keep_alive() && !close_after);
 }
 
-void Session::answer(const Reply& reply, unsigned version, bool keep_alive) {
+void Session::answer(const Reply &reply, unsigned version, bool keep_alive) {
   response_ = {};
   response_.version(version);
   response_.result(reply.status);
   response_.set(http::field::server, "dpsim");
   response_.set(http::field::content_type, "application/json");
-  if (reply.retry_after > 0) response_.set(http::field::retry_after, std::to_string(reply.retry_after));
+  if (reply.retry_after > 0)
+    response_.set(http::field::retry_after, std::to_string(reply.retry_after));
   response_.keep_alive(keep_alive);
   response_.body() = reply.body;
   response_.prepare_payload();
@@ -207,7 +207,8 @@ void Session::answer(const Reply& reply, unsigned version, bool keep_alive) {
   }
   delay_timer_.expires_after(std::chrono::milliseconds(reply.delay_ms));
   delay_timer_.async_wait([self = shared_from_this()](beast::error_code ec) {
-    if (!ec && !self->closed_) self->write_response();
+    if (!ec && !self->closed_)
+      self->write_response();
   });
 }
 
@@ -215,7 +216,8 @@ void Session::write_response() {
   stream_.expires_after(kWriteTimeout);
   http::async_write(stream_, response_,
                     [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                      if (ec || self->closed_) return self->close();
+                      if (ec || self->closed_)
+                        return self->close();
                       if (self->response_.need_eof() || self->server_.stopping())
                         return self->close();
                       self->read_request();
@@ -228,7 +230,8 @@ void Session::watch_while_hung() {
   stream_.expires_never();
   stream_.async_read_some(asio::buffer(discard_),
                           [self = shared_from_this()](beast::error_code ec, std::size_t) {
-                            if (!ec && !self->closed_) return self->watch_while_hung();
+                            if (!ec && !self->closed_)
+                              return self->watch_while_hung();
                             self->close();
                             self->server_.unpark(self.get());
                           });
@@ -240,20 +243,21 @@ void Server::start() {
   asio::ip::address address;
   beast::error_code ec;
   address = asio::ip::make_address(options_.host, ec);
-  if (ec) {  // a name such as "localhost": take its first address
+  if (ec) { // a name such as "localhost": take its first address
     tcp::resolver resolver(ioc_);
     address = resolver.resolve(options_.host, "")->endpoint().address();
   }
   endpoint_ = tcp::endpoint(address, options_.port);
-  open_listener();  // throws: failing to listen at start is fatal
-  endpoint_ = acceptor_.local_endpoint();  // learn the port when 0 was asked for
+  open_listener();                        // throws: failing to listen at start is fatal
+  endpoint_ = acceptor_.local_endpoint(); // learn the port when 0 was asked for
 
   const std::string host = address.is_v6() ? "[" + address.to_string() + "]" : address.to_string();
   std::cout << "dpsim listening on http://" << host << ':' << endpoint_.port() << std::endl;
   write_port_file();
 
   signals_.async_wait([this](beast::error_code error, int signal) {
-    if (error) return;
+    if (error)
+      return;
     std::cerr << "dpsim: signal " << signal << ", stopping" << std::endl;
     shutdown();
   });
@@ -273,7 +277,8 @@ void Server::open_listener() {
 }
 
 void Server::write_port_file() {
-  if (options_.port_file.empty()) return;
+  if (options_.port_file.empty())
+    return;
   // Write then rename, so a test polling the file never reads half a number.
   const std::string temporary = options_.port_file + ".tmp";
   {
@@ -286,12 +291,14 @@ void Server::write_port_file() {
 
 void Server::accept() {
   acceptor_.async_accept([this](beast::error_code ec, tcp::socket socket) {
-    if (ec == asio::error::operation_aborted || !acceptor_.is_open() || stopping_) return;
-    if (ec) {  // e.g. out of file descriptors: back off instead of spinning
+    if (ec == asio::error::operation_aborted || !acceptor_.is_open() || stopping_)
+      return;
+    if (ec) { // e.g. out of file descriptors: back off instead of spinning
       std::cerr << "dpsim: accept: " << ec.message() << std::endl;
       accept_retry_timer_.expires_after(std::chrono::milliseconds(100));
       accept_retry_timer_.async_wait([this](beast::error_code error) {
-        if (!error && acceptor_.is_open() && !stopping_) accept();
+        if (!error && acceptor_.is_open() && !stopping_)
+          accept();
       });
       return;
     }
@@ -300,8 +307,9 @@ void Server::accept() {
   });
 }
 
-bool Server::apply(const Reply& reply, Session* current) {
-  if (reply.release_hung) release_hung();
+bool Server::apply(const Reply &reply, Session *current) {
+  if (reply.release_hung)
+    release_hung();
   if (reply.refuse_seconds > 0) {
     refuse_for(reply.refuse_seconds, current);
     return true;
@@ -313,7 +321,7 @@ bool Server::apply(const Reply& reply, Session* current) {
   return false;
 }
 
-void Server::refuse_for(int seconds, Session* current) {
+void Server::refuse_for(int seconds, Session *current) {
   std::cerr << "dpsim: refusing connections for " << seconds << " s" << std::endl;
   beast::error_code ignored;
   acceptor_.close(ignored);
@@ -323,21 +331,24 @@ void Server::refuse_for(int seconds, Session* current) {
   close_sessions(current);
   relisten_timer_.expires_after(std::chrono::seconds(seconds));
   relisten_timer_.async_wait([this](beast::error_code ec) {
-    if (!ec) relisten();
+    if (!ec)
+      relisten();
   });
 }
 
 void Server::relisten() {
-  if (stopping_) return;
+  if (stopping_)
+    return;
   beast::error_code ec;
   try {
     open_listener();
-  } catch (const std::exception& e) {
+  } catch (const std::exception &e) {
     std::cerr << "dpsim: cannot listen again yet: " << e.what() << std::endl;
     acceptor_.close(ec);
     relisten_timer_.expires_after(kRelistenRetry);
     relisten_timer_.async_wait([this](beast::error_code error) {
-      if (!error) relisten();
+      if (!error)
+        relisten();
     });
     return;
   }
@@ -347,16 +358,18 @@ void Server::relisten() {
 }
 
 void Server::release_hung() {
-  auto hung = std::move(hung_);  // closing may re-enter unpark; work on our own copy
+  auto hung = std::move(hung_); // closing may re-enter unpark; work on our own copy
   hung_.clear();
-  for (auto& [session, owner] : hung) owner->close();
+  for (auto &[session, owner] : hung)
+    owner->close();
 }
 
-void Server::close_sessions(Session* except) {
+void Server::close_sessions(Session *except) {
   // Copy first: closing can end a session and erase it from sessions_.
-  const std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
-  for (Session* session : sessions)
-    if (session != except && sessions_.count(session)) session->close();
+  const std::vector<Session *> sessions(sessions_.begin(), sessions_.end());
+  for (Session *session : sessions)
+    if (session != except && sessions_.count(session))
+      session->close();
 }
 
 void Server::shutdown() {
@@ -372,9 +385,9 @@ void Server::shutdown() {
   // session is destroyed while the server still exists.
 }
 
-}  // namespace
+} // namespace
 
-int run_server(const Options& options) {
+int run_server(const Options &options) {
   asio::io_context ioc{1};
   Server server(ioc, options);
   server.start();
@@ -382,4 +395,4 @@ int run_server(const Options& options) {
   return 0;
 }
 
-}  // namespace dpsim
+} // namespace dpsim

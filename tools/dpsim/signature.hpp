@@ -13,4 +13,4 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body);
 // case-insensitively and in constant time).
 bool signature_matches(std::string_view secret, std::string_view body, std::string_view header);
 
-}  // namespace dpsim
+} // namespace dpsim

@@ -17,17 +17,18 @@
 namespace boxoffice::loadgen {
 
 class LogLinearHistogram {
- public:
+public:
   static constexpr unsigned kSubBits = 7;
-  static constexpr std::uint64_t kSub = std::uint64_t{1} << kSubBits;  // exact below this
-  static constexpr std::uint64_t kHalf = kSub / 2;                     // buckets per octave
+  static constexpr std::uint64_t kSub = std::uint64_t{1} << kSubBits; // exact below this
+  static constexpr std::uint64_t kHalf = kSub / 2;                    // buckets per octave
   static constexpr std::size_t kBuckets = (64 - kSubBits + 2) * kHalf;
 
   LogLinearHistogram() : buckets_(kBuckets, 0) {}
 
   /// Index of the bucket that counts value v.
   static std::size_t bucket_index(std::uint64_t v) {
-    if (v < kSub) return static_cast<std::size_t>(v);
+    if (v < kSub)
+      return static_cast<std::size_t>(v);
     const unsigned msb = 63u - static_cast<unsigned>(__builtin_clzll(v));
     const unsigned shift = msb - kSubBits + 1;
     return static_cast<std::size_t>((shift + 1) * kHalf + ((v >> shift) - kHalf));
@@ -35,7 +36,8 @@ class LogLinearHistogram {
 
   /// Smallest value counted by bucket i.
   static std::uint64_t bucket_lowest(std::size_t i) {
-    if (i < kSub) return i;
+    if (i < kSub)
+      return i;
     const std::uint64_t shift = i / kHalf - 1;
     const std::uint64_t sub = i % kHalf + kHalf;
     return sub << shift;
@@ -43,7 +45,8 @@ class LogLinearHistogram {
 
   /// Largest value counted by bucket i (the top bucket ends at UINT64_MAX).
   static std::uint64_t bucket_highest(std::size_t i) {
-    if (i < kSub) return i;
+    if (i < kSub)
+      return i;
     const std::uint64_t shift = i / kHalf - 1;
     const std::uint64_t sub = i % kHalf + kHalf;
     // For the top bucket (sub + 1) << shift wraps to 0, and 0 - 1 is UINT64_MAX.
@@ -51,7 +54,8 @@ class LogLinearHistogram {
   }
 
   void record(std::uint64_t v, std::uint64_t n = 1) {
-    if (n == 0) return;
+    if (n == 0)
+      return;
     buckets_[bucket_index(v)] += n;
     count_ += n;
     sum_ += static_cast<long double>(v) * static_cast<long double>(n);
@@ -59,9 +63,11 @@ class LogLinearHistogram {
     max_ = std::max(max_, v);
   }
 
-  void merge(const LogLinearHistogram& other) {
-    if (other.count_ == 0) return;
-    for (std::size_t i = 0; i < kBuckets; ++i) buckets_[i] += other.buckets_[i];
+  void merge(const LogLinearHistogram &other) {
+    if (other.count_ == 0)
+      return;
+    for (std::size_t i = 0; i < kBuckets; ++i)
+      buckets_[i] += other.buckets_[i];
     count_ += other.count_;
     sum_ += other.sum_;
     min_ = std::min(min_, other.min_);
@@ -86,28 +92,34 @@ class LogLinearHistogram {
   /// recorded value of rank ceil(p/100 * count), clamped to [min, max].
   /// Returns 0 for an empty histogram.
   std::uint64_t percentile(double p) const {
-    if (count_ == 0) return 0;
-    if (p <= 0) return min_;
-    if (p >= 100) return max_;
+    if (count_ == 0)
+      return 0;
+    if (p <= 0)
+      return min_;
+    if (p >= 100)
+      return max_;
     auto rank = static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(count_)));
     rank = std::clamp<std::uint64_t>(rank, 1, count_);
     std::uint64_t seen = 0;
     for (std::size_t i = 0; i < kBuckets; ++i) {
       seen += buckets_[i];
-      if (seen >= rank) return std::clamp(bucket_highest(i), min_, max_);
+      if (seen >= rank)
+        return std::clamp(bucket_highest(i), min_, max_);
     }
     return max_;
   }
 
   /// Count of recorded values v with lo <= bucket(v) <= bucket(hi) (bucket resolution).
   std::uint64_t count_between(std::uint64_t lo, std::uint64_t hi) const {
-    if (lo > hi) return 0;
+    if (lo > hi)
+      return 0;
     std::uint64_t n = 0;
-    for (std::size_t i = bucket_index(lo), e = bucket_index(hi); i <= e; ++i) n += buckets_[i];
+    for (std::size_t i = bucket_index(lo), e = bucket_index(hi); i <= e; ++i)
+      n += buckets_[i];
     return n;
   }
 
- private:
+private:
   std::vector<std::uint64_t> buckets_;
   std::uint64_t count_ = 0;
   long double sum_ = 0;
@@ -115,4 +127,4 @@ class LogLinearHistogram {
   std::uint64_t max_ = 0;
 };
 
-}  // namespace boxoffice::loadgen
+} // namespace boxoffice::loadgen

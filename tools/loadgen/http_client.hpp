@@ -25,7 +25,7 @@ using Clock = std::chrono::steady_clock;
 struct Url {
   std::string host;
   std::string port;
-  std::string path;  // without a trailing slash; empty for the root
+  std::string path; // without a trailing slash; empty for the root
 };
 
 /// Parses "http://host[:port][/path]". Returns nullopt for anything else
@@ -41,21 +41,21 @@ using Headers = std::vector<std::pair<std::string, std::string>>;
 
 struct Request {
   boost::beast::http::verb method = boost::beast::http::verb::get;
-  std::string target;    // path and query as sent
-  std::string body;      // sent with Content-Type: application/json when not empty
+  std::string target; // path and query as sent
+  std::string body;   // sent with Content-Type: application/json when not empty
   Headers headers;
-  std::string endpoint;  // name for statistics; empty: not recorded
+  std::string endpoint; // name for statistics; empty: not recorded
   /// Latency origin for open-loop measurement (the intended send time).
   std::optional<Clock::time_point> intended;
 };
 
 struct Response {
-  int status = 0;           // 0: no HTTP response (connect/write/read error or timeout)
+  int status = 0; // 0: no HTTP response (connect/write/read error or timeout)
   std::string body;
-  std::string error;        // transport error text when status == 0
-  double retry_after = -1;  // seconds from Retry-After, -1 when absent
+  std::string error;       // transport error text when status == 0
+  double retry_after = -1; // seconds from Retry-After, -1 when absent
   Clock::duration latency{};
-  Clock::time_point started{};  // the latency origin of this attempt
+  Clock::time_point started{}; // the latency origin of this attempt
 };
 
 struct PoolConfig {
@@ -71,24 +71,24 @@ struct PoolConfig {
 };
 
 class Pool {
- public:
-  using Callback = std::function<void(Response&&)>;
+public:
+  using Callback = std::function<void(Response &&)>;
   /// Sees every attempt's response (including the 429/503 ones that are retried).
-  using Observer = std::function<void(const Request&, const Response&)>;
+  using Observer = std::function<void(const Request &, const Response &)>;
 
   /// Resolves the host synchronously; throws boost::system::system_error on failure.
-  Pool(boost::asio::io_context& ioc, Url url, PoolConfig config, Observer observer = {});
+  Pool(boost::asio::io_context &ioc, Url url, PoolConfig config, Observer observer = {});
   ~Pool();
-  Pool(const Pool&) = delete;
-  Pool& operator=(const Pool&) = delete;
+  Pool(const Pool &) = delete;
+  Pool &operator=(const Pool &) = delete;
 
   void request(Request req, Callback cb);
 
-  const Url& url() const { return url_; }
+  const Url &url() const { return url_; }
   std::size_t queued() const { return queue_.size(); }
   std::size_t open_connections() const { return conns_.size(); }
 
- private:
+private:
   class Connection;
   struct Pending {
     Request req;
@@ -97,23 +97,23 @@ class Pool {
     int shed_retries = 0;
   };
 
-  void enqueue(Pending&& p);
+  void enqueue(Pending &&p);
   void dispatch();
-  void complete(Connection& conn, Pending p, Response&& r, Clock::time_point sent);
+  void complete(Connection &conn, Pending p, Response &&r, Clock::time_point sent);
 
-  boost::asio::io_context& ioc_;
+  boost::asio::io_context &ioc_;
   Url url_;
   PoolConfig config_;
   Observer observer_;
   boost::asio::ip::tcp::resolver::results_type endpoints_;
   std::deque<Pending> queue_;
   std::vector<std::unique_ptr<Connection>> conns_;
-  std::vector<Connection*> idle_;
+  std::vector<Connection *> idle_;
 };
 
 /// One request on a private io_context, for setup and checks outside the run.
-Response http_call(const Url& url, boost::beast::http::verb method, const std::string& target,
-                   const std::string& body = {}, const Headers& headers = {},
+Response http_call(const Url &url, boost::beast::http::verb method, const std::string &target,
+                   const std::string &body = {}, const Headers &headers = {},
                    Clock::duration timeout = std::chrono::seconds(30));
 
-}  // namespace boxoffice::loadgen
+} // namespace boxoffice::loadgen

@@ -37,7 +37,8 @@ TEST_CASE("histogram relative error stays below 1/64") {
     const auto hi = H::bucket_highest(i);
     REQUIRE(v >= H::bucket_lowest(i));
     REQUIRE(v <= hi);
-    if (v >= H::kSub) REQUIRE(static_cast<double>(hi - v) / static_cast<double>(v) <= 1.0 / 64);
+    if (v >= H::kSub)
+      REQUIRE(static_cast<double>(hi - v) / static_cast<double>(v) <= 1.0 / 64);
   }
 }
 
@@ -45,7 +46,8 @@ TEST_CASE("histogram percentiles") {
   H h;
   CHECK(h.percentile(50) == 0);
   CHECK(h.empty());
-  for (std::uint64_t v = 1; v <= 100; ++v) h.record(v);  // exact range
+  for (std::uint64_t v = 1; v <= 100; ++v)
+    h.record(v); // exact range
   CHECK(h.count() == 100);
   CHECK(h.min() == 1);
   CHECK(h.max() == 100);
@@ -56,7 +58,8 @@ TEST_CASE("histogram percentiles") {
   CHECK(h.mean() == Approx(50.5));
 
   H big;
-  for (std::uint64_t v = 1; v <= 1000000; ++v) big.record(v);
+  for (std::uint64_t v = 1; v <= 1000000; ++v)
+    big.record(v);
   CHECK(big.percentile(50) == Approx(500000).epsilon(1.0 / 64));
   CHECK(big.percentile(99) == Approx(990000).epsilon(1.0 / 64));
   CHECK(big.percentile(99.9) == Approx(999000).epsilon(1.0 / 64));
@@ -111,16 +114,16 @@ TEST_CASE("normalise_path") {
 TEST_CASE("seat map scanner") {
   std::mt19937_64 rng(1);
   SeatScan scan;
-  const std::string body =
-      R"({"seats":[{"seatNumber":1,"price":100,"status":"SOLD"},)"
-      R"( { "status" : "AVAILABLE", "seatNumber" : 2, "price": 100 },)"
-      R"({"seatNumber":3,"price":100,"status":"HELD"},)"
-      R"({"seatNumber":4,"price":100,"status":"AVAILABLE"}]})";
+  const std::string body = R"({"seats":[{"seatNumber":1,"price":100,"status":"SOLD"},)"
+                           R"( { "status" : "AVAILABLE", "seatNumber" : 2, "price": 100 },)"
+                           R"({"seatNumber":3,"price":100,"status":"HELD"},)"
+                           R"({"seatNumber":4,"price":100,"status":"AVAILABLE"}]})";
   REQUIRE(scan_seat_map(body, 10, rng, scan));
   CHECK(scan.seats == 4);
   CHECK(scan.available == 2);
   REQUIRE(scan.sample.size() == 2);
-  CHECK(((scan.sample[0] == 2 && scan.sample[1] == 4) || (scan.sample[0] == 4 && scan.sample[1] == 2)));
+  CHECK(((scan.sample[0] == 2 && scan.sample[1] == 4) ||
+         (scan.sample[0] == 4 && scan.sample[1] == 2)));
 
   REQUIRE(scan_seat_map(R"({"seats":[]})", 10, rng, scan));
   CHECK(scan.seats == 0);
@@ -132,7 +135,8 @@ TEST_CASE("seat map scanner") {
 TEST_CASE("seat map sample is bounded and uniform-ish") {
   std::string body = R"({"seats":[)";
   for (int i = 1; i <= 1000; ++i) {
-    if (i > 1) body += ',';
+    if (i > 1)
+      body += ',';
     body += R"({"seatNumber":)" + std::to_string(i) + R"(,"price":5,"status":")" +
             (i % 2 ? "AVAILABLE" : "SOLD") + "\"}";
   }
@@ -143,5 +147,6 @@ TEST_CASE("seat map sample is bounded and uniform-ish") {
   CHECK(scan.seats == 1000);
   CHECK(scan.available == 500);
   CHECK(scan.sample.size() == 16);
-  for (int s : scan.sample) CHECK(s % 2 == 1);
+  for (int s : scan.sample)
+    CHECK(s % 2 == 1);
 }

@@ -8,17 +8,21 @@ namespace boxoffice::loadgen {
 
 namespace po = boost::program_options;
 
-const char* scenario_name(Scenario s) {
+const char *scenario_name(Scenario s) {
   switch (s) {
-    case Scenario::flash_crowd: return "flash-crowd";
-    case Scenario::hot_seat: return "hot-seat";
-    case Scenario::steady: return "steady";
-    case Scenario::outage: return "outage";
+  case Scenario::flash_crowd:
+    return "flash-crowd";
+  case Scenario::hot_seat:
+    return "hot-seat";
+  case Scenario::steady:
+    return "steady";
+  case Scenario::outage:
+    return "outage";
   }
   return "?";
 }
 
-std::optional<Options> parse_options(int argc, char** argv) {
+std::optional<Options> parse_options(int argc, char **argv) {
   Options o;
   std::string scenario = "flash-crowd";
   bool no_pay = false;
@@ -77,53 +81,75 @@ std::optional<Options> parse_options(int argc, char** argv) {
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
     po::notify(vm);
-  } catch (const po::error& e) {
+  } catch (const po::error &e) {
     throw UsageError(std::string(e.what()) + " (see --help)");
   }
   if (vm.count("help")) {
-    std::cout << desc << "\nexit codes: 0 ok, 1 an invariant failed or could not be checked, "
-                         "2 usage error, 3 the run could not start\n";
+    std::cout << desc
+              << "\nexit codes: 0 ok, 1 an invariant failed or could not be checked, "
+                 "2 usage error, 3 the run could not start\n";
     return std::nullopt;
   }
-  if (scenario == "flash-crowd") o.scenario = Scenario::flash_crowd;
-  else if (scenario == "hot-seat") o.scenario = Scenario::hot_seat;
-  else if (scenario == "steady") o.scenario = Scenario::steady;
-  else if (scenario == "outage") o.scenario = Scenario::outage;
-  else throw UsageError("unknown --scenario '" + scenario + "'");
+  if (scenario == "flash-crowd")
+    o.scenario = Scenario::flash_crowd;
+  else if (scenario == "hot-seat")
+    o.scenario = Scenario::hot_seat;
+  else if (scenario == "steady")
+    o.scenario = Scenario::steady;
+  else if (scenario == "outage")
+    o.scenario = Scenario::outage;
+  else
+    throw UsageError("unknown --scenario '" + scenario + "'");
 
   auto url = parse_url(o.target);
-  if (!url) throw UsageError("--target must look like http://host:port");
+  if (!url)
+    throw UsageError("--target must look like http://host:port");
   o.target_url = *url;
   if (!o.dpsim.empty()) {
     o.dpsim_url = parse_url(o.dpsim);
-    if (!o.dpsim_url) throw UsageError("--dpsim must look like http://host:port");
+    if (!o.dpsim_url)
+      throw UsageError("--dpsim must look like http://host:port");
   }
   o.user_base_given = vm.count("user-base") > 0;
-  if (o.user_base_given && o.user_base <= 0) throw UsageError("--user-base must be positive");
+  if (o.user_base_given && o.user_base <= 0)
+    throw UsageError("--user-base must be positive");
   o.pay = !no_pay;
   o.progress = !quiet;
-  if (o.duration == 0) o.duration = o.scenario == Scenario::hot_seat ? 10 : 30;
+  if (o.duration == 0)
+    o.duration = o.scenario == Scenario::hot_seat ? 10 : 30;
 
-  if (o.users <= 0 && o.scenario != Scenario::steady) throw UsageError("--users must be positive");
-  if (o.duration < 0) throw UsageError("--duration must be positive");
-  if (o.connections == 0) throw UsageError("--connections must be positive");
-  if (o.threads == 0 || o.threads > 64) throw UsageError("--threads must be 1..64");
-  if (o.seats <= 0) throw UsageError("--seats must be positive");
-  if (o.points < 0) throw UsageError("--points must not be negative");
-  if (o.timeout <= 0) throw UsageError("--timeout must be positive");
-  if (o.hold_tries <= 0) throw UsageError("--hold-tries must be positive");
-  if (o.drain_timeout < 0) throw UsageError("--drain-timeout must not be negative");
-  if (o.rate < 0) throw UsageError("--rate must not be negative");
-  if (o.scenario == Scenario::steady && o.rate <= 0) throw UsageError("steady needs --rate > 0");
+  if (o.users <= 0 && o.scenario != Scenario::steady)
+    throw UsageError("--users must be positive");
+  if (o.duration < 0)
+    throw UsageError("--duration must be positive");
+  if (o.connections == 0)
+    throw UsageError("--connections must be positive");
+  if (o.threads == 0 || o.threads > 64)
+    throw UsageError("--threads must be 1..64");
+  if (o.seats <= 0)
+    throw UsageError("--seats must be positive");
+  if (o.points < 0)
+    throw UsageError("--points must not be negative");
+  if (o.timeout <= 0)
+    throw UsageError("--timeout must be positive");
+  if (o.hold_tries <= 0)
+    throw UsageError("--hold-tries must be positive");
+  if (o.drain_timeout < 0)
+    throw UsageError("--drain-timeout must not be negative");
+  if (o.rate < 0)
+    throw UsageError("--rate must not be negative");
+  if (o.scenario == Scenario::steady && o.rate <= 0)
+    throw UsageError("steady needs --rate > 0");
   if (o.scenario == Scenario::outage) {
-    if (!o.dpsim_url) throw UsageError("outage needs --dpsim");
+    if (!o.dpsim_url)
+      throw UsageError("outage needs --dpsim");
     if (o.outage_start < 0 || o.outage_seconds <= 0)
       throw UsageError("--outage-start must be >= 0 and --outage-seconds > 0");
   }
   return o;
 }
 
-nlohmann::ordered_json options_json(const Options& o) {
+nlohmann::ordered_json options_json(const Options &o) {
   nlohmann::ordered_json j;
   j["target"] = o.target;
   j["users"] = o.users;
@@ -152,4 +178,4 @@ nlohmann::ordered_json options_json(const Options& o) {
   return j;
 }
 
-}  // namespace boxoffice::loadgen
+} // namespace boxoffice::loadgen

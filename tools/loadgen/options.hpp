@@ -14,35 +14,35 @@ namespace boxoffice::loadgen {
 
 enum class Scenario { flash_crowd, hot_seat, steady, outage };
 
-const char* scenario_name(Scenario s);
+const char *scenario_name(Scenario s);
 
 struct Options {
   Scenario scenario = Scenario::flash_crowd;
   std::string target = "http://127.0.0.1:8080";
   Url target_url;
   std::int64_t users = 1000;
-  double rate = 0;       // arrivals per second (steady; outage when > 0)
-  double duration = 0;   // seconds; 0 = scenario default (steady 30, hot-seat 10)
+  double rate = 0;     // arrivals per second (steady; outage when > 0)
+  double duration = 0; // seconds; 0 = scenario default (steady 30, hot-seat 10)
   std::size_t connections = 64;
   unsigned threads = 1;
   std::uint64_t seed = 1;
-  std::int64_t concert = 0;   // 0: the concert of --schedule, or the first one
-  std::int64_t schedule = 0;  // 0: the first schedule of the concert
-  int seats = 50;             // hot-seat: seats 1..N are hammered
+  std::int64_t concert = 0;  // 0: the concert of --schedule, or the first one
+  std::int64_t schedule = 0; // 0: the first schedule of the concert
+  int seats = 50;            // hot-seat: seats 1..N are hammered
   std::int64_t points = 1'000'000;
-  std::int64_t user_base = 0;  // 0: automatic (max user id in --db + 1, else from the clock)
+  std::int64_t user_base = 0; // 0: automatic (max user id in --db + 1, else from the clock)
   bool user_base_given = false;
-  std::string db;              // libpq connection string; empty: PG* environment
-  std::string dpsim;           // data-platform simulator URL
+  std::string db;    // libpq connection string; empty: PG* environment
+  std::string dpsim; // data-platform simulator URL
   std::optional<Url> dpsim_url;
   double drain_timeout = 30;
   std::string json_file;
   bool no_check = false;
   // Beyond the brief's list:
-  double timeout = 30;         // per-request timeout, seconds
-  int hold_tries = 5;          // holds a fan tries before giving up
-  double max_wait = 300;       // longest wait for admission, seconds
-  bool pay = true;             // hot-seat: pay for successful holds (--no-pay turns it off)
+  double timeout = 30;   // per-request timeout, seconds
+  int hold_tries = 5;    // holds a fan tries before giving up
+  double max_wait = 300; // longest wait for admission, seconds
+  bool pay = true;       // hot-seat: pay for successful holds (--no-pay turns it off)
   double outage_start = 5;
   double outage_seconds = 10;
   int shed_retries = 5;
@@ -54,9 +54,9 @@ struct UsageError : std::runtime_error {
 };
 
 /// Parses argv. Returns nullopt after printing --help. Throws UsageError.
-std::optional<Options> parse_options(int argc, char** argv);
+std::optional<Options> parse_options(int argc, char **argv);
 
 /// The options as JSON, for --json.
-nlohmann::ordered_json options_json(const Options& o);
+nlohmann::ordered_json options_json(const Options &o);
 
-}  // namespace boxoffice::loadgen
+} // namespace boxoffice::loadgen

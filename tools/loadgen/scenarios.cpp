@@ -31,37 +31,42 @@ std::uint64_t micros(Clock::duration d) {
   return us < 0 ? 0 : static_cast<std::uint64_t>(us);
 }
 
-json parse(const Response& r) {
+json parse(const Response &r) {
   auto j = json::parse(r.body, nullptr, false);
   return j.is_discarded() ? json{} : j;
 }
 
-template <class T>
-T get_or(const json& j, const char* key, T fallback) {
-  if (!j.is_object()) return fallback;
+template <class T> T get_or(const json &j, const char *key, T fallback) {
+  if (!j.is_object())
+    return fallback;
   const auto it = j.find(key);
-  if (it == j.end() || it->is_null()) return fallback;
+  if (it == j.end() || it->is_null())
+    return fallback;
   try {
     return it->get<T>();
-  } catch (const json::exception&) {
+  } catch (const json::exception &) {
     return fallback;
   }
 }
 
-std::string error_code_of(const Response& r) {
+std::string error_code_of(const Response &r) {
   const auto j = parse(r);
   if (j.is_object() && j.contains("error") && j["error"].is_object())
     return get_or<std::string>(j["error"], "code", "");
   return {};
 }
 
-bool ok(const Response& r) { return r.status >= 200 && r.status < 300; }
+bool ok(const Response &r) {
+  return r.status >= 200 && r.status < 300;
+}
 
-std::string describe(const Response& r) {
-  if (r.status == 0) return r.error;
+std::string describe(const Response &r) {
+  if (r.status == 0)
+    return r.error;
   std::string s = std::to_string(r.status);
   const auto code = error_code_of(r);
-  if (!code.empty()) s += " " + code;
+  if (!code.empty())
+    s += " " + code;
   return s;
 }
 
@@ -72,34 +77,34 @@ std::uint64_t mix_seed(std::uint64_t seed, std::int64_t user) {
   return z ^ (z >> 31);
 }
 
-bool open_loop(const Options& o) {
+bool open_loop(const Options &o) {
   return o.scenario == Scenario::steady || (o.scenario == Scenario::outage && o.rate > 0);
 }
 
-}  // namespace
+} // namespace
 
-double since_start(const Shared& s, Clock::time_point t) {
+double since_start(const Shared &s, Clock::time_point t) {
   return std::chrono::duration<double>(t - s.start).count();
 }
 
-Shared::Shared(const Options& o, const Target& t)
+Shared::Shared(const Options &o, const Target &t)
     : opt(o), target(t), prefix(o.target_url.path + "/api/v1") {}
 
 // ---------------------------------------------------------------------------
 // Worker: one io_context, its connection pool and its statistics.
 
 class Worker {
- public:
-  Worker(Shared& s, unsigned index, unsigned count) : s_(s), index_(index), count_(count) {
+public:
+  Worker(Shared &s, unsigned index, unsigned count) : s_(s), index_(index), count_(count) {
     PoolConfig pc;
     // --connections is the total; spread it over the io threads.
-    pc.connections = std::max<std::size_t>(
-        1, s.opt.connections / count + (index < s.opt.connections % count ? 1 : 0));
+    pc.connections = std::max<std::size_t>(1, s.opt.connections / count +
+                                                  (index < s.opt.connections % count ? 1 : 0));
     pc.timeout = seconds_d(s.opt.timeout);
     pc.measure_from_enqueue = open_loop(s.opt);
     pc.max_shed_retries = s.opt.shed_retries;
     api = std::make_unique<Pool>(ioc, s.opt.target_url, pc,
-                                 [this](const Request& rq, const Response& r) { observe(rq, r); });
+                                 [this](const Request &rq, const Response &r) { observe(rq, r); });
     if (index_ == 0 && s.outage) {
       PoolConfig dc;
       dc.connections = 1;
@@ -112,10 +117,10 @@ class Worker {
   void start();
   void run() { ioc.run(); }
 
-  Shared& shared() { return s_; }
+  Shared &shared() { return s_; }
 
   void hold_answered(bool success) {
-    auto& c = s_.counters;
+    auto &c = s_.counters;
     ++c.hold_attempts;
     ++(success ? c.holds : c.hold_conflicts);
     const auto now = Clock::now();
@@ -129,9 +134,9 @@ class Worker {
   std::unique_ptr<Pool> dpsim;
   Clock::time_point last_hold_answer{};
 
- private:
-  void observe(const Request& rq, const Response& r) {
-    auto& c = s_.counters;
+private:
+  void observe(const Request &rq, const Response &r) {
+    auto &c = s_.counters;
     ++c.requests;
     if (r.status == 429 || r.status == 503)
       ++c.shed;
@@ -150,7 +155,7 @@ class Worker {
   void arrivals_tick();
   void inject_fault();
 
-  Shared& s_;
+  Shared &s_;
   unsigned index_;
   unsigned count_;
   std::int64_t next_arrival_ = 0;
@@ -167,15 +172,10 @@ class Worker {
 enum class Outcome { booked, held, sold_out, gave_up, insufficient, stopped, failed };
 
 class Client : public std::enable_shared_from_this<Client> {
- public:
-  Client(Worker& w, std::int64_t user, Clock::time_point arrival)
-      : w_(w),
-        s_(w.shared()),
-        user_(user),
-        rng_(mix_seed(s_.opt.seed, user)),
-        timer_(w.ioc),
-        arrival_(arrival),
-        open_loop_(open_loop(s_.opt)) {}
+public:
+  Client(Worker &w, std::int64_t user, Clock::time_point arrival)
+      : w_(w), s_(w.shared()), user_(user), rng_(mix_seed(s_.opt.seed, user)), timer_(w.ioc),
+        arrival_(arrival), open_loop_(open_loop(s_.opt)) {}
   virtual ~Client() = default;
 
   void start() {
@@ -186,51 +186,58 @@ class Client : public std::enable_shared_from_this<Client> {
       take_token();
   }
 
- protected:
-  using Handler = std::function<void(Response&&)>;
+protected:
+  using Handler = std::function<void(Response &&)>;
 
   virtual bool wants_points() const { return true; }
   virtual void on_admitted() = 0;
   virtual bool stopping() const { return false; }
   virtual void on_paid() { finish(Outcome::booked); }
 
-  void call(http::verb m, const std::string& path, const json& body, bool with_token,
-            Headers extra, Handler h) {
+  void call(http::verb m, const std::string &path, const json &body, bool with_token, Headers extra,
+            Handler h) {
     Request rq;
     rq.method = m;
     rq.target = s_.prefix + path;
-    if (!body.is_null()) rq.body = body.dump();
+    if (!body.is_null())
+      rq.body = body.dump();
     rq.headers = std::move(extra);
-    if (with_token && !token_.empty()) rq.headers.emplace_back("X-Queue-Token", token_);
+    if (with_token && !token_.empty())
+      rq.headers.emplace_back("X-Queue-Token", token_);
     const auto verb = http::to_string(m);
     rq.endpoint = std::string(verb.data(), verb.size()) + " " + normalise_path(path);
     if (first_request_) {
       first_request_ = false;
-      if (open_loop_) rq.intended = arrival_;
+      if (open_loop_)
+        rq.intended = arrival_;
     }
     auto self = shared_from_this();
-    w_.api->request(std::move(rq), [self, h = std::move(h)](Response&& r) { h(std::move(r)); });
+    w_.api->request(std::move(rq), [self, h = std::move(h)](Response &&r) { h(std::move(r)); });
   }
 
   void after(Clock::duration d, std::function<void()> f) {
     timer_.expires_after(d);
     auto self = shared_from_this();
-    timer_.async_wait([self, f = std::move(f)](const boost::system::error_code& ec) {
-      if (!ec) f();
+    timer_.async_wait([self, f = std::move(f)](const boost::system::error_code &ec) {
+      if (!ec)
+        f();
     });
   }
 
   /// Retries a step after an unexpected answer while the fan's error budget lasts.
-  bool retry_step(const Response&, std::function<void()> step) {
-    if (++errors_ > max_errors_) return false;
+  bool retry_step(const Response &, std::function<void()> step) {
+    if (++errors_ > max_errors_)
+      return false;
     after(std::chrono::milliseconds(100 * errors_), std::move(step));
     return true;
   }
 
   /// 401: take a token again; 403: not (or no longer) active, poll again.
-  bool token_problem(const Response& r) {
-    if (r.status != 401 && r.status != 403) return false;
-    if (++token_problems_ > 5) return false;
+  bool token_problem(const Response &r) {
+    if (r.status != 401 && r.status != 403)
+      return false;
+    if (++token_problems_ > 5)
+      return false;
     if (r.status == 401) {
       token_.clear();
       take_token();
@@ -242,29 +249,33 @@ class Client : public std::enable_shared_from_this<Client> {
 
   void charge() {
     call(http::verb::post, "/points/charge", {{"userId", user_}, {"amount", s_.opt.points}}, false,
-         {}, [this](Response&& r) {
+         {}, [this](Response &&r) {
            if (ok(r)) {
              s_.counters.points_charged += static_cast<std::uint64_t>(s_.opt.points);
              return take_token();
            }
-           if (retry_step(r, [this] { charge(); })) return;
-           take_token();  // carry on without points; the payment will say so
+           if (retry_step(r, [this] { charge(); }))
+             return;
+           take_token(); // carry on without points; the payment will say so
          });
   }
 
   void take_token() {
-    if (stopping()) return finish(Outcome::stopped);
-    if (++tokens_taken_ > 4) return fail_text("took a queue token four times");
+    if (stopping())
+      return finish(Outcome::stopped);
+    if (++tokens_taken_ > 4)
+      return fail_text("took a queue token four times");
     const auto now = Clock::now();
     if (first_token_at_ == Clock::time_point{}) {
       first_token_at_ = now;
       wait_deadline_ = now + seconds_d(s_.opt.max_wait);
     }
-    call(http::verb::post, "/queue/token", {{"userId", user_}}, false, {}, [this](Response&& r) {
+    call(http::verb::post, "/queue/token", {{"userId", user_}}, false, {}, [this](Response &&r) {
       if (ok(r)) {
         const auto j = parse(r);
         token_ = get_or<std::string>(j, "token", "");
-        if (token_.empty()) return fail(r, "queue token without token");
+        if (token_.empty())
+          return fail(r, "queue token without token");
         return on_queue_state(j);
       }
       if (retry_step(r, [this] {
@@ -276,27 +287,33 @@ class Client : public std::enable_shared_from_this<Client> {
     });
   }
 
-  void on_queue_state(const json& j) {
+  void on_queue_state(const json &j) {
     const auto status = get_or<std::string>(j, "status", "");
-    if (status == "ACTIVE") return admitted();
+    if (status == "ACTIVE")
+      return admitted();
     if (status == "EXPIRED") {
       token_.clear();
       return take_token();
     }
-    const auto ms = std::clamp<std::int64_t>(get_or<std::int64_t>(j, "pollAfterMs", 1000), 10, 30000);
+    const auto ms =
+        std::clamp<std::int64_t>(get_or<std::int64_t>(j, "pollAfterMs", 1000), 10, 30000);
     after(std::chrono::milliseconds(ms), [this] { poll(); });
   }
 
   void poll() {
-    if (stopping()) return finish(Outcome::stopped);
-    if (Clock::now() > wait_deadline_) return fail_text("still waiting after --max-wait");
-    call(http::verb::get, "/queue/status", nullptr, true, {}, [this](Response&& r) {
-      if (ok(r)) return on_queue_state(parse(r));
+    if (stopping())
+      return finish(Outcome::stopped);
+    if (Clock::now() > wait_deadline_)
+      return fail_text("still waiting after --max-wait");
+    call(http::verb::get, "/queue/status", nullptr, true, {}, [this](Response &&r) {
+      if (ok(r))
+        return on_queue_state(parse(r));
       if (r.status == 401 && ++token_problems_ <= 5) {
         token_.clear();
         return take_token();
       }
-      if (retry_step(r, [this] { poll(); })) return;
+      if (retry_step(r, [this] { poll(); }))
+        return;
       fail(r, "queue status");
     });
   }
@@ -305,7 +322,8 @@ class Client : public std::enable_shared_from_this<Client> {
     if (!admitted_) {
       admitted_ = true;
       ++s_.counters.admitted;
-      w_.stats.record_phase("admission wait (token to ACTIVE)", micros(Clock::now() - first_token_at_));
+      w_.stats.record_phase("admission wait (token to ACTIVE)",
+                            micros(Clock::now() - first_token_at_));
     }
     on_admitted();
   }
@@ -314,11 +332,12 @@ class Client : public std::enable_shared_from_this<Client> {
   void hold_seat(int seat, Handler then) {
     call(http::verb::post, "/reservations",
          {{"userId", user_}, {"scheduleId", s_.target.schedule_id}, {"seatNumber", seat}}, true, {},
-         [this, then = std::move(then)](Response&& r) {
+         [this, then = std::move(then)](Response &&r) {
            if (r.status == 201 || r.status == 200) {
              const auto j = parse(r);
              reservation_ = get_or<std::int64_t>(j, "reservationId", 0);
-             if (reservation_ == 0) return fail(r, "hold answer without reservationId");
+             if (reservation_ == 0)
+               return fail(r, "hold answer without reservationId");
              w_.hold_answered(true);
            } else if (r.status == 409) {
              w_.hold_answered(false);
@@ -331,13 +350,14 @@ class Client : public std::enable_shared_from_this<Client> {
     if (idempotency_key_.empty())
       idempotency_key_ = "loadgen-" + std::to_string(user_) + "-" + std::to_string(reservation_);
     call(http::verb::post, "/payments", {{"userId", user_}, {"reservationId", reservation_}}, true,
-         {{"Idempotency-Key", idempotency_key_}}, [this](Response&& r) {
+         {{"Idempotency-Key", idempotency_key_}}, [this](Response &&r) {
            if (r.status == 201 || r.status == 200) {
              paid_ = true;
-             auto& c = s_.counters;
+             auto &c = s_.counters;
              ++c.payments;
              const auto amount = get_or<std::int64_t>(parse(r), "amount", 0);
-             if (amount > 0) c.points_paid += static_cast<std::uint64_t>(amount);
+             if (amount > 0)
+               c.points_paid += static_cast<std::uint64_t>(amount);
              w_.stats.booked_reservations.push_back(reservation_);
              w_.stats.record_phase("booking (arrival to paid)", micros(Clock::now() - arrival_));
              return on_paid();
@@ -362,39 +382,52 @@ class Client : public std::enable_shared_from_this<Client> {
              }
              return fail(r, "payment");
            }
-           if (token_problem(r)) return;  // on_admitted() pays again
+           if (token_problem(r))
+             return; // on_admitted() pays again
            fail(r, "payment");
          });
   }
 
-  void fail(const Response& r, const char* what) { fail_text(std::string(what) + ": " + describe(r)); }
+  void fail(const Response &r, const char *what) {
+    fail_text(std::string(what) + ": " + describe(r));
+  }
 
-  void fail_text(const std::string& why) {
-    if (done_) return;
+  void fail_text(const std::string &why) {
+    if (done_)
+      return;
     if (s_.counters.failed < 5)
       std::cerr << (s_.opt.progress ? "\n" : "") << "fan " << user_ << " gave up: " << why << "\n";
     finish(Outcome::failed);
   }
 
   void finish(Outcome o) {
-    if (done_) return;
+    if (done_)
+      return;
     done_ = true;
-    auto& c = s_.counters;
+    auto &c = s_.counters;
     switch (o) {
-      case Outcome::booked:
-      case Outcome::held:
-      case Outcome::stopped: break;
-      case Outcome::sold_out: ++c.sold_out; break;
-      case Outcome::gave_up: ++c.gave_up; break;
-      case Outcome::insufficient: break;  // counted where seen
-      case Outcome::failed: ++c.failed; break;
+    case Outcome::booked:
+    case Outcome::held:
+    case Outcome::stopped:
+      break;
+    case Outcome::sold_out:
+      ++c.sold_out;
+      break;
+    case Outcome::gave_up:
+      ++c.gave_up;
+      break;
+    case Outcome::insufficient:
+      break; // counted where seen
+    case Outcome::failed:
+      ++c.failed;
+      break;
     }
     ++c.fans_done;
     timer_.cancel();
   }
 
-  Worker& w_;
-  Shared& s_;
+  Worker &w_;
+  Shared &s_;
   std::int64_t user_;
   std::mt19937_64 rng_;
   asio::steady_timer timer_;
@@ -418,47 +451,58 @@ class Client : public std::enable_shared_from_this<Client> {
 
 // The booking funnel: charge, token, wait, seat map, hold (other seats on 409), pay.
 class FunnelFan final : public Client {
- public:
+public:
   using Client::Client;
 
- private:
+private:
   void on_admitted() override {
-    if (reservation_ != 0 && !paid_) return pay();  // re-admitted while holding a seat
+    if (reservation_ != 0 && !paid_)
+      return pay(); // re-admitted while holding a seat
     read_seats();
   }
 
   void read_seats() {
     const auto path = "/concerts/" + std::to_string(s_.target.concert_id) + "/schedules/" +
                       std::to_string(s_.target.schedule_id) + "/seats";
-    call(http::verb::get, path, nullptr, true, {}, [this](Response&& r) {
+    call(http::verb::get, path, nullptr, true, {}, [this](Response &&r) {
       if (ok(r)) {
         SeatScan scan;
         const auto sample = static_cast<std::size_t>(std::max(32, s_.opt.hold_tries * 4));
-        if (!scan_seat_map(r.body, sample, rng_, scan)) return fail(r, "unreadable seat map");
+        if (!scan_seat_map(r.body, sample, rng_, scan))
+          return fail(r, "unreadable seat map");
         candidates_ = std::move(scan.sample);
-        if (candidates_.empty()) return finish(Outcome::sold_out);
+        if (candidates_.empty())
+          return finish(Outcome::sold_out);
         return hold();
       }
-      if (token_problem(r)) return;
-      if (retry_step(r, [this] { read_seats(); })) return;
+      if (token_problem(r))
+        return;
+      if (retry_step(r, [this] { read_seats(); }))
+        return;
       fail(r, "seat map");
     });
   }
 
   void hold() {
-    if (candidates_.empty()) return finish(tries_ ? Outcome::gave_up : Outcome::sold_out);
-    if (tries_ >= s_.opt.hold_tries) return finish(Outcome::gave_up);
+    if (candidates_.empty())
+      return finish(tries_ ? Outcome::gave_up : Outcome::sold_out);
+    if (tries_ >= s_.opt.hold_tries)
+      return finish(Outcome::gave_up);
     std::uniform_int_distribution<std::size_t> pick(0, candidates_.size() - 1);
     const auto i = pick(rng_);
     const int seat = candidates_[i];
     candidates_[i] = candidates_.back();
     candidates_.pop_back();
     ++tries_;
-    hold_seat(seat, [this, seat](Response&& r) {
-      if (done_) return;
-      if (r.status == 201 || r.status == 200) return pay();
-      if (r.status == 409) return hold();  // taken: try another
-      if (token_problem(r)) return;        // on_admitted() reads the map again
+    hold_seat(seat, [this, seat](Response &&r) {
+      if (done_)
+        return;
+      if (r.status == 201 || r.status == 200)
+        return pay();
+      if (r.status == 409)
+        return hold(); // taken: try another
+      if (token_problem(r))
+        return; // on_admitted() reads the map again
       if (retry_step(r, [this, seat] {
             candidates_.push_back(seat);
             --tries_;
@@ -475,23 +519,25 @@ class FunnelFan final : public Client {
 
 // Hot-seat: hammer holds on seats 1..--seats until the storm window ends.
 class HotSeatClient final : public Client {
- public:
-  HotSeatClient(Worker& w, std::int64_t user, Clock::time_point arrival)
+public:
+  HotSeatClient(Worker &w, std::int64_t user, Clock::time_point arrival)
       : Client(w, user, arrival) {
     max_errors_ = 50;
   }
 
- private:
+private:
   bool wants_points() const override { return s_.opt.pay; }
 
   bool stopping() const override {
     const auto start = s_.storm_start_ns.load(std::memory_order_relaxed);
-    if (start < 0) return false;
+    if (start < 0)
+      return false;
     return Clock::now() >= s_.start + std::chrono::nanoseconds(start) + seconds_d(s_.opt.duration);
   }
 
   void on_admitted() override {
-    if (reservation_ != 0 && !paid_) return pay();
+    if (reservation_ != 0 && !paid_)
+      return pay();
     attempt();
   }
 
@@ -500,17 +546,23 @@ class HotSeatClient final : public Client {
     const auto now_ns =
         std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s_.start).count();
     s_.storm_start_ns.compare_exchange_strong(expected, now_ns);
-    if (stopping()) return finish(Outcome::stopped);
+    if (stopping())
+      return finish(Outcome::stopped);
     std::uniform_int_distribution<int> pick(1, s_.opt.seats);
-    hold_seat(pick(rng_), [this](Response&& r) {
-      if (done_) return;
+    hold_seat(pick(rng_), [this](Response &&r) {
+      if (done_)
+        return;
       if (r.status == 201 || r.status == 200) {
-        if (s_.opt.pay) return pay();
+        if (s_.opt.pay)
+          return pay();
         return finish(Outcome::held);
       }
-      if (r.status == 409) return attempt();
-      if (token_problem(r)) return;
-      if (retry_step(r, [this] { attempt(); })) return;
+      if (r.status == 409)
+        return attempt();
+      if (token_problem(r))
+        return;
+      if (retry_step(r, [this] { attempt(); }))
+        return;
       fail(r, "hold");
     });
   }
@@ -531,8 +583,9 @@ void Worker::spawn(std::int64_t index, Clock::time_point arrival) {
 void Worker::start() {
   if (index_ == 0 && dpsim) {
     fault_timer_ = std::make_unique<asio::steady_timer>(ioc, s_.outage_begin);
-    fault_timer_->async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) inject_fault();
+    fault_timer_->async_wait([this](const boost::system::error_code &ec) {
+      if (!ec)
+        inject_fault();
     });
   }
   if (open_loop(s_.opt)) {
@@ -542,7 +595,8 @@ void Worker::start() {
     asio::post(ioc, [this] { arrivals_tick(); });
   } else {
     asio::post(ioc, [this] {
-      for (std::int64_t i = index_; i < s_.user_count; i += count_) spawn(i, s_.start);
+      for (std::int64_t i = index_; i < s_.user_count; i += count_)
+        spawn(i, s_.start);
     });
   }
 }
@@ -550,17 +604,19 @@ void Worker::start() {
 void Worker::arrivals_tick() {
   const auto interval = std::chrono::duration<double>(1.0 / s_.opt.rate);
   auto intended = [&](std::int64_t i) {
-    return s_.start + std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
+    return s_.start +
+           std::chrono::duration_cast<Clock::duration>(interval * static_cast<double>(i));
   };
   const auto now = Clock::now();
   while (next_arrival_ < total_arrivals_ && intended(next_arrival_) <= now) {
-    spawn(next_arrival_, intended(next_arrival_));  // late arrivals keep their intended time
+    spawn(next_arrival_, intended(next_arrival_)); // late arrivals keep their intended time
     next_arrival_ += count_;
   }
   if (next_arrival_ < total_arrivals_) {
     arrival_timer_->expires_at(intended(next_arrival_));
-    arrival_timer_->async_wait([this](const boost::system::error_code& ec) {
-      if (!ec) arrivals_tick();
+    arrival_timer_->async_wait([this](const boost::system::error_code &ec) {
+      if (!ec)
+        arrivals_tick();
     });
   }
 }
@@ -574,20 +630,20 @@ void Worker::inject_fault() {
                                       : json{{"refuseSeconds", secs}})
                 .dump();
   std::cerr << (s_.opt.progress ? "\n" : "") << "[" << since_start(s_, Clock::now())
-            << "s] data platform outage: refusing for "
-            << s_.opt.outage_seconds << " s\n";
-  dpsim->request(std::move(rq), [this](Response&& r) {
+            << "s] data platform outage: refusing for " << s_.opt.outage_seconds << " s\n";
+  dpsim->request(std::move(rq), [this](Response &&r) {
     s_.fault_status = r.status;
     if (!ok(r))
-      std::cerr << (s_.opt.progress ? "\n" : "") << "fault injection failed: POST " << dpsim->url().host << ":" << dpsim->url().port
-                << "/faults -> " << describe(r) << "\n";
+      std::cerr << (s_.opt.progress ? "\n" : "") << "fault injection failed: POST "
+                << dpsim->url().host << ":" << dpsim->url().port << "/faults -> " << describe(r)
+                << "\n";
   });
 }
 
-RunResult run_scenario(Shared& shared) {
-  const auto& opt = shared.opt;
-  shared.user_count = open_loop(opt) ? static_cast<std::int64_t>(std::llround(opt.rate * opt.duration))
-                                     : opt.users;
+RunResult run_scenario(Shared &shared) {
+  const auto &opt = shared.opt;
+  shared.user_count =
+      open_loop(opt) ? static_cast<std::int64_t>(std::llround(opt.rate * opt.duration)) : opt.users;
   shared.outage = opt.scenario == Scenario::outage;
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < opt.threads; ++i)
@@ -598,36 +654,40 @@ RunResult run_scenario(Shared& shared) {
     shared.outage_begin = shared.start + seconds_d(opt.outage_start);
     shared.outage_end = shared.outage_begin + seconds_d(opt.outage_seconds);
   }
-  for (auto& w : workers) w->start();
+  for (auto &w : workers)
+    w->start();
   std::vector<std::thread> threads;
-  for (std::size_t i = 1; i < workers.size(); ++i) threads.emplace_back([&w = *workers[i]] { w.run(); });
+  for (std::size_t i = 1; i < workers.size(); ++i)
+    threads.emplace_back([&w = *workers[i]] { w.run(); });
   workers[0]->run();
-  for (auto& t : threads) t.join();
+  for (auto &t : threads)
+    t.join();
 
   RunResult result;
   result.seconds = since_start(shared, Clock::now());
   Clock::time_point last_hold{};
-  for (auto& w : workers) {
+  for (auto &w : workers) {
     result.stats.merge(w->stats);
     last_hold = std::max(last_hold, w->last_hold_answer);
   }
   const auto storm_ns = shared.storm_start_ns.load();
   if (storm_ns >= 0 && last_hold != Clock::time_point{})
-    result.storm_seconds =
-        std::chrono::duration<double>(last_hold - (shared.start + std::chrono::nanoseconds(storm_ns)))
-            .count();
+    result.storm_seconds = std::chrono::duration<double>(
+                               last_hold - (shared.start + std::chrono::nanoseconds(storm_ns)))
+                               .count();
   return result;
 }
 
 // ---------------------------------------------------------------------------
 
-std::optional<Target> discover(const Options& opt, std::string& error) {
+std::optional<Target> discover(const Options &opt, std::string &error) {
   const std::string prefix = opt.target_url.path + "/api/v1";
-  auto get = [&](const std::string& path) -> std::optional<json> {
+  auto get = [&](const std::string &path) -> std::optional<json> {
     Response r;
     for (int attempt = 0; attempt < 5; ++attempt) {
       r = http_call(opt.target_url, http::verb::get, prefix + path, {}, {}, seconds_d(opt.timeout));
-      if (r.status != 0 && r.status != 503 && r.status != 429) break;
+      if (r.status != 0 && r.status != 503 && r.status != 429)
+        break;
       std::this_thread::sleep_for(std::chrono::milliseconds(
           r.retry_after > 0 ? static_cast<long>(std::min(r.retry_after, 10.0) * 1000) : 1000));
     }
@@ -648,28 +708,31 @@ std::optional<Target> discover(const Options& opt, std::string& error) {
     concerts.emplace_back(opt.concert, "");
   } else {
     const auto j = get("/concerts");
-    if (!j) return std::nullopt;
+    if (!j)
+      return std::nullopt;
     if (!j->contains("concerts") || !(*j)["concerts"].is_array()) {
       error = "GET /concerts: no \"concerts\" array";
       return std::nullopt;
     }
-    for (const auto& c : (*j)["concerts"])
+    for (const auto &c : (*j)["concerts"])
       concerts.emplace_back(get_or<std::int64_t>(c, "id", 0), get_or<std::string>(c, "title", ""));
     if (concerts.empty()) {
       error = "GET /concerts: no concerts (is the catalogue seeded?)";
       return std::nullopt;
     }
   }
-  for (const auto& [cid, title] : concerts) {
+  for (const auto &[cid, title] : concerts) {
     const auto j = get("/concerts/" + std::to_string(cid) + "/schedules");
-    if (!j) return std::nullopt;
+    if (!j)
+      return std::nullopt;
     if (!j->contains("schedules") || !(*j)["schedules"].is_array()) {
       error = "GET /concerts/" + std::to_string(cid) + "/schedules: no \"schedules\" array";
       return std::nullopt;
     }
-    for (const auto& s : (*j)["schedules"]) {
+    for (const auto &s : (*j)["schedules"]) {
       const auto sid = get_or<std::int64_t>(s, "id", 0);
-      if (sid == 0 || (opt.schedule != 0 && sid != opt.schedule)) continue;
+      if (sid == 0 || (opt.schedule != 0 && sid != opt.schedule))
+        continue;
       Target t;
       t.concert_id = cid;
       t.schedule_id = sid;
@@ -684,4 +747,4 @@ std::optional<Target> discover(const Options& opt, std::string& error) {
   return std::nullopt;
 }
 
-}  // namespace boxoffice::loadgen
+} // namespace boxoffice::loadgen

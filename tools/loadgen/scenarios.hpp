@@ -21,41 +21,41 @@ namespace boxoffice::loadgen {
 struct Target {
   std::int64_t concert_id = 0;
   std::int64_t schedule_id = 0;
-  std::int64_t total_seats = -1;      // from the schedules list, -1 if not reported
-  std::int64_t available_seats = -1;  // before the run
+  std::int64_t total_seats = -1;     // from the schedules list, -1 if not reported
+  std::int64_t available_seats = -1; // before the run
   std::string title;
 };
 
 /// Finds the concert and schedule (GET /concerts, GET /concerts/{id}/schedules).
-std::optional<Target> discover(const Options& opt, std::string& error);
+std::optional<Target> discover(const Options &opt, std::string &error);
 
 /// State shared by all io threads: read-only after setup, plus atomics.
 struct Shared {
-  Shared(const Options& o, const Target& t);
-  const Options& opt;
+  Shared(const Options &o, const Target &t);
+  const Options &opt;
   Target target;
-  std::string prefix;  // target path + "/api/v1"
+  std::string prefix; // target path + "/api/v1"
   Counters counters;
   Clock::time_point start;
-  std::int64_t user_count = 0;  // user ids user_base .. user_base + user_count - 1
+  std::int64_t user_count = 0; // user ids user_base .. user_base + user_count - 1
   std::atomic<std::int64_t> storm_start_ns{-1};
   bool outage = false;
   Clock::time_point outage_begin{}, outage_end{};
-  std::atomic<int> fault_status{-1};  // answer of the simulator to the fault command
+  std::atomic<int> fault_status{-1}; // answer of the simulator to the fault command
 };
 
 class Worker;
 
 struct RunResult {
   Stats stats;
-  double seconds = 0;         // start to the last fan's end
-  double storm_seconds = 0;   // hot-seat: first hold sent to last hold answered
+  double seconds = 0;       // start to the last fan's end
+  double storm_seconds = 0; // hot-seat: first hold sent to last hold answered
 };
 
 /// Runs the scenario on opt.threads io threads; returns when every fan is done.
-RunResult run_scenario(Shared& shared);
+RunResult run_scenario(Shared &shared);
 
 /// Seconds since the start of the run.
-double since_start(const Shared& s, Clock::time_point t);
+double since_start(const Shared &s, Clock::time_point t);
 
-}  // namespace boxoffice::loadgen
+} // namespace boxoffice::loadgen

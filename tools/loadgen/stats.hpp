@@ -17,51 +17,52 @@ namespace boxoffice::loadgen {
 
 struct Counters {
   using C = std::atomic<std::uint64_t>;
-  C requests{0};           // HTTP attempts answered or failed
-  C errors{0};             // no HTTP response, or a 5xx that is not load shedding
-  C shed{0};               // 429 and 503 answers (retried after Retry-After)
+  C requests{0}; // HTTP attempts answered or failed
+  C errors{0};   // no HTTP response, or a 5xx that is not load shedding
+  C shed{0};     // 429 and 503 answers (retried after Retry-After)
   C fans_started{0};
   C fans_done{0};
-  C admitted{0};           // clients whose token became ACTIVE
-  C hold_attempts{0};      // POST /reservations answered 201 or 409
-  C holds{0};              // 201 answers to POST /reservations
-  C hold_conflicts{0};     // 409 answers to POST /reservations
-  C payments{0};           // 201/200 answers to POST /payments
+  C admitted{0};       // clients whose token became ACTIVE
+  C hold_attempts{0};  // POST /reservations answered 201 or 409
+  C holds{0};          // 201 answers to POST /reservations
+  C hold_conflicts{0}; // 409 answers to POST /reservations
+  C payments{0};       // 201/200 answers to POST /payments
   C insufficient_balance{0};
-  C payment_retries{0};    // payment re-sent with the same Idempotency-Key
-  C sold_out{0};           // fans that found no AVAILABLE seat
-  C gave_up{0};            // fans that stopped on conflicts after --hold-tries holds
-  C failed{0};             // fans stopped by an unexpected answer, error or timeout
-  C points_charged{0};     // sum of successful charges
-  C points_paid{0};        // sum of amounts of completed payments seen by the driver
+  C payment_retries{0}; // payment re-sent with the same Idempotency-Key
+  C sold_out{0};        // fans that found no AVAILABLE seat
+  C gave_up{0};         // fans that stopped on conflicts after --hold-tries holds
+  C failed{0};          // fans stopped by an unexpected answer, error or timeout
+  C points_charged{0};  // sum of successful charges
+  C points_paid{0};     // sum of amounts of completed payments seen by the driver
 };
 
 struct EndpointStats {
   LogLinearHistogram latency_us;
-  std::map<int, std::uint64_t> statuses;  // 0: no HTTP response
-  void merge(const EndpointStats& o);
+  std::map<int, std::uint64_t> statuses; // 0: no HTTP response
+  void merge(const EndpointStats &o);
 };
 
 class Stats {
- public:
-  void record(const std::string& endpoint, int status, std::uint64_t latency_us);
-  void record_phase(const std::string& phase, std::uint64_t latency_us);
+public:
+  void record(const std::string &endpoint, int status, std::uint64_t latency_us);
+  void record_phase(const std::string &phase, std::uint64_t latency_us);
   /// A hold answered (201/409) at second `sec` of the run.
   void hold_answered(std::size_t sec, bool success);
-  void merge(const Stats& o);
+  void merge(const Stats &o);
 
   std::map<std::string, EndpointStats> endpoints;
   std::map<std::string, LogLinearHistogram> phases;
   std::vector<std::uint64_t> hold_attempts_by_second;
   std::vector<std::uint64_t> holds_by_second;
-  std::vector<std::int64_t> booked_reservations;  // reservation ids with a 201 payment
+  std::vector<std::int64_t> booked_reservations; // reservation ids with a 201 payment
 };
 
 /// The endpoint table printed after the run.
-void print_summary(std::ostream& out, const Stats& stats, double seconds);
+void print_summary(std::ostream &out, const Stats &stats, double seconds);
 
 /// {name: {count, rps, p50, p95, p99, max, mean, statuses}} with latencies in ms.
-nlohmann::ordered_json endpoints_json(const std::map<std::string, EndpointStats>& eps, double seconds);
-nlohmann::ordered_json histogram_json(const LogLinearHistogram& h, double seconds);
+nlohmann::ordered_json endpoints_json(const std::map<std::string, EndpointStats> &eps,
+                                      double seconds);
+nlohmann::ordered_json histogram_json(const LogLinearHistogram &h, double seconds);
 
-}  // namespace boxoffice::loadgen
+} // namespace boxoffice::loadgen

@@ -1,0 +1,37 @@
+#pragma once
+// The operator listener's actor: inspection, outbox operations, metrics and
+// the console page. Every data request needs Authorization: Bearer <key>.
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "http/admin/metrics.hpp"
+#include "http/api.hpp"
+#include "http/api/api_actor.hpp"
+#include "http/server.hpp"
+
+namespace boxoffice::http {
+
+struct admin_services {
+  std::string key;
+  db_actor db;
+  inspector_actor inspector;
+  dispatcher_actor dispatcher; // invalid when no data platform is configured
+  waiting_room_actor waiting_room;
+  std::shared_ptr<http_metrics> metrics;
+  const server *public_server = nullptr;
+};
+
+struct admin_state {
+  static inline const char *name = "admin";
+  admin_services services;
+  bridge_guard guard;
+};
+
+using admin_ptr = api_actor::stateful_pointer<admin_state>;
+
+api_actor::behavior_type admin_actor_impl(admin_ptr self, admin_services services);
+
+// The single-file operator console (no build step).
+const std::string &console_html();
+
+} // namespace boxoffice::http

@@ -1,0 +1,43 @@
+#pragma once
+// The bridge between the HTTP server and the actors: one long-lived actor that
+// routes each request, asks the owning actors without blocking, and answers
+// through the exchange's callback.
+
+#include <caf/typed_event_based_actor.hpp>
+
+#include "actors/db_protocol.hpp"
+#include "http/admin/metrics.hpp"
+#include "http/api.hpp"
+#include "http/bridge_guard.hpp"
+
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boxoffice::http::api_exchange_ptr)
+
+namespace boxoffice::http {
+
+using api_actor = caf::typed_actor<reacts_to<api_exchange_ptr>>;
+
+struct api_services {
+  db_actor db;
+  catalogue_actor catalogue;
+  waiting_room_actor waiting_room;
+  reservation_registry_actor reservations;
+  wallet_registry_actor wallets;
+  saga_manager_actor sagas;
+  int64_t min_charge = 1;
+  int64_t max_charge = 10'000'000;
+  std::shared_ptr<http_metrics> metrics;
+  // Restarts of the API and admin bridges, for /health (may be null).
+  std::shared_ptr<const std::atomic<uint64_t>> bridge_restarts;
+};
+
+struct api_state {
+  static inline const char *name = "api";
+  api_services services;
+  bridge_guard guard;
+};
+
+using api_ptr = api_actor::stateful_pointer<api_state>;
+
+api_actor::behavior_type api_actor_impl(api_ptr self, api_services services);
+
+} // namespace boxoffice::http
