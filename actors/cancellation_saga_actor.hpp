@@ -7,7 +7,7 @@
 namespace boxoffice {
 
 struct cancellation_saga_state {
-  static inline const char *name = "cancellation-saga";
+  static inline const char* name = "cancellation-saga";
   saga_context ctx;
   saga_progress progress;
   caf::typed_response_promise<reservation_view> answer;
@@ -21,7 +21,7 @@ struct cancellation_saga_state {
 // backoff for as long as the saga lives; one unfinished at shutdown resumes
 // at the next start (or from the sweeper).
 cancellation_saga_actor::behavior_type cancellation_saga_actor_impl(
-    cancellation_saga_actor::stateful_pointer<cancellation_saga_state> self, storage::saga_row row,
-    saga_context ctx);
+  cancellation_saga_actor::stateful_pointer<cancellation_saga_state> self, storage::saga_row row,
+  saga_context ctx);
 
 } // namespace boxoffice

@@ -9,7 +9,7 @@
 namespace boxoffice {
 
 struct catalogue_state {
-  static inline const char *name = "catalogue";
+  static inline const char* name = "catalogue";
   seat_context ctx;
   concert_list concerts;
   std::map<int64_t, schedule_list> schedules_by_concert;
@@ -17,7 +17,7 @@ struct catalogue_state {
   std::unordered_map<int64_t, schedule_actor> schedule_actors;
 
   // Spawns the schedule actor on first use; it loads its seats itself.
-  schedule_actor schedule(caf::local_actor *self, int64_t schedule_id);
+  schedule_actor schedule(caf::local_actor* self, int64_t schedule_id);
 };
 
 // Loads the concerts and schedules once (the catalogue does not change while

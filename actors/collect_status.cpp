@@ -10,12 +10,12 @@ namespace boxoffice {
 status_collection::status_collection(size_t expected, collected_handler done)
     : expected_(expected), missing_(expected), done_(std::move(done)) {}
 
-void status_collection::add(const std::string &name, caf::settings status) {
+void status_collection::add(const std::string& name, caf::settings status) {
   collected_[name] = std::move(status);
   settle_one();
 }
 
-void status_collection::add_failure(const std::string &name, const caf::error &err) {
+void status_collection::add_failure(const std::string& name, const caf::error& err) {
   if (failed_++ == 0) {
     first_failed_ = name;
     first_error_ = err;
@@ -33,7 +33,7 @@ void status_collection::settle_one() {
     return;
   if (failed_ > 0)
     log_failure_of("status of " + first_failed_ + " (" + std::to_string(failed_) + " of " +
-                       std::to_string(expected_) + " did not answer)",
+                     std::to_string(expected_) + " did not answer)",
                    first_error_);
   done_(std::move(collected_));
 }

@@ -34,8 +34,8 @@ using collected_handler = std::function<void(collected_status)>;
 class status_collection {
 public:
   status_collection(size_t expected, collected_handler done);
-  void add(const std::string &name, caf::settings status);
-  void add_failure(const std::string &name, const caf::error &err);
+  void add(const std::string& name, caf::settings status);
+  void add_failure(const std::string& name, const caf::error& err);
 
 private:
   void settle_one();
@@ -53,18 +53,18 @@ private:
 // The requests go out at high priority: a deep mailbox must not hide the
 // status that reports its depth.
 template <class Self>
-void collect_status(Self *self, const std::vector<status_target> &targets, caf::timespan deadline,
+void collect_status(Self* self, const std::vector<status_target>& targets, caf::timespan deadline,
                     collected_handler done) {
   if (targets.empty())
     return done(collected_status{});
   auto collection = std::make_shared<status_collection>(targets.size(), std::move(done));
-  for (auto &target : targets)
+  for (auto& target : targets)
     self->template request<caf::message_priority::high>(target.handle, deadline, status_atom_v)
-        .then([collection, name = target.name](
-                  caf::settings &status) { collection->add(name, std::move(status)); },
-              [collection, name = target.name](caf::error &err) {
-                collection->add_failure(name, err);
-              });
+      .then(
+        [collection, name = target.name](caf::settings& status) {
+          collection->add(name, std::move(status));
+        },
+        [collection, name = target.name](caf::error& err) { collection->add_failure(name, err); });
 }
 
 } // namespace boxoffice

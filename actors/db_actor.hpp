@@ -9,18 +9,18 @@
 namespace boxoffice {
 
 struct db_state {
-  static inline const char *name = "db";
-  storage::db_pool *pool = nullptr;
+  static inline const char* name = "db";
+  storage::db_pool* pool = nullptr;
   uint64_t next_id = 1;
   dispatcher_actor dispatcher; // told about commits that wrote events
   std::unordered_map<uint64_t,
                      std::pair<caf::typed_response_promise<caf::ok_atom>, storage::db_task_ptr>>
-      pending;
+    pending;
 };
 
 // The only door from actors to the storage threads: a task goes to the pool,
 // the pool reports back to this actor, and this actor answers the requester.
 db_actor::behavior_type db_actor_impl(db_actor::stateful_pointer<db_state> self,
-                                      storage::db_pool *pool);
+                                      storage::db_pool* pool);
 
 } // namespace boxoffice

@@ -36,8 +36,8 @@ milliseconds backoff::delay(int attempt, std::optional<std::chrono::seconds> ret
   if (retry_after) {
     // Clamp in seconds first: converting a huge value to milliseconds would overflow.
     const auto capped =
-        std::clamp(*retry_after, std::chrono::seconds::zero(),
-                   std::chrono::duration_cast<std::chrono::seconds>(max_retry_after));
+      std::clamp(*retry_after, std::chrono::seconds::zero(),
+                 std::chrono::duration_cast<std::chrono::seconds>(max_retry_after));
     result = std::max(result, milliseconds{capped});
   }
   return result;
@@ -45,7 +45,7 @@ milliseconds backoff::delay(int attempt, std::optional<std::chrono::seconds> ret
 
 // -- classify --------------------------------------------------------------------------------
 
-delivery_outcome classify(int status, const std::string &transport_error) {
+delivery_outcome classify(int status, const std::string& transport_error) {
   if (status == 0 || !transport_error.empty())
     return delivery_outcome::retry;
   if (status >= 200 && status <= 299)
@@ -55,28 +55,28 @@ delivery_outcome classify(int status, const std::string &transport_error) {
   return delivery_outcome::dead;
 }
 
-const char *to_string(delivery_outcome outcome) {
+const char* to_string(delivery_outcome outcome) {
   switch (outcome) {
-  case delivery_outcome::delivered:
-    return "delivered";
-  case delivery_outcome::retry:
-    return "retry";
-  case delivery_outcome::dead:
-    return "dead";
+    case delivery_outcome::delivered:
+      return "delivered";
+    case delivery_outcome::retry:
+      return "retry";
+    case delivery_outcome::dead:
+      return "dead";
   }
   return "unknown";
 }
 
 // -- circuit_breaker -------------------------------------------------------------------------
 
-const char *to_string(breaker_state state) {
+const char* to_string(breaker_state state) {
   switch (state) {
-  case breaker_state::closed:
-    return "closed";
-  case breaker_state::open:
-    return "open";
-  case breaker_state::half_open:
-    return "half_open";
+    case breaker_state::closed:
+      return "closed";
+    case breaker_state::open:
+      return "open";
+    case breaker_state::half_open:
+      return "half_open";
   }
   return "unknown";
 }
@@ -91,52 +91,52 @@ circuit_breaker::circuit_breaker(circuit_breaker_config config) : config_(config
 
 bool circuit_breaker::allow(time_point now) {
   switch (state_) {
-  case breaker_state::closed:
-    return true;
-  case breaker_state::open:
-    if (now < open_until_) {
+    case breaker_state::closed:
+      return true;
+    case breaker_state::open:
+      if (now < open_until_) {
+        ++rejected_count_;
+        return false;
+      }
+      state_ = breaker_state::half_open;
+      probes_in_flight_ = 0;
+      probe_successes_ = 0;
+      [[fallthrough]];
+    case breaker_state::half_open:
+      // Probes concluded successfully plus probes still out never exceed the probe budget.
+      if (probes_in_flight_ + probe_successes_ < config_.half_open_probes) {
+        ++probes_in_flight_;
+        return true;
+      }
       ++rejected_count_;
       return false;
-    }
-    state_ = breaker_state::half_open;
-    probes_in_flight_ = 0;
-    probe_successes_ = 0;
-    [[fallthrough]];
-  case breaker_state::half_open:
-    // Probes concluded successfully plus probes still out never exceed the probe budget.
-    if (probes_in_flight_ + probe_successes_ < config_.half_open_probes) {
-      ++probes_in_flight_;
-      return true;
-    }
-    ++rejected_count_;
-    return false;
   }
   return false;
 }
 
 void circuit_breaker::record(bool success, time_point now) {
   switch (state_) {
-  case breaker_state::closed: {
-    push_result(success);
-    const auto window = static_cast<std::size_t>(config_.window);
-    if (count_ >= window &&
-        failures_ * 100 >= static_cast<std::size_t>(config_.failure_percent) * window)
-      open(now);
-    return;
-  }
-  case breaker_state::open:
-    return; // a call started before the breaker opened
-  case breaker_state::half_open:
-    if (probes_in_flight_ == 0)
-      return; // likewise: not one of our probes
-    --probes_in_flight_;
-    if (!success) {
-      open(now);
+    case breaker_state::closed: {
+      push_result(success);
+      const auto window = static_cast<std::size_t>(config_.window);
+      if (count_ >= window &&
+          failures_ * 100 >= static_cast<std::size_t>(config_.failure_percent) * window)
+        open(now);
       return;
     }
-    if (++probe_successes_ >= config_.half_open_probes)
-      close();
-    return;
+    case breaker_state::open:
+      return; // a call started before the breaker opened
+    case breaker_state::half_open:
+      if (probes_in_flight_ == 0)
+        return; // likewise: not one of our probes
+      --probes_in_flight_;
+      if (!success) {
+        open(now);
+        return;
+      }
+      if (++probe_successes_ >= config_.half_open_probes)
+        close();
+      return;
   }
 }
 

@@ -38,9 +38,9 @@ enum class delivery_outcome { delivered, retry, dead };
 
 // 2xx: delivered. 408, 429, 5xx and transport failures (status 0 or a non-empty transport error):
 // retry. Every other status (other 4xx, 1xx, 3xx, anything unknown): dead letter at once.
-delivery_outcome classify(int status, const std::string &transport_error);
+delivery_outcome classify(int status, const std::string& transport_error);
 
-const char *to_string(delivery_outcome outcome);
+const char* to_string(delivery_outcome outcome);
 
 struct circuit_breaker_config {
   int window = 20;          // calls in the sliding window (must be full to open)
@@ -51,7 +51,7 @@ struct circuit_breaker_config {
 
 enum class breaker_state { closed, open, half_open };
 
-const char *to_string(breaker_state state);
+const char* to_string(breaker_state state);
 
 // Closed: every call allowed; results fill a sliding window of the last `window` calls; once the
 // window is full and the failure share reaches `failure_percent`, the breaker opens.
@@ -74,7 +74,7 @@ public:
 
   breaker_state state() const { return state_; }
   std::string state_name() const { return to_string(state_); }
-  const circuit_breaker_config &config() const { return config_; }
+  const circuit_breaker_config& config() const { return config_; }
 
   uint64_t opened_count() const { return opened_count_; }
   uint64_t rejected_count() const { return rejected_count_; }

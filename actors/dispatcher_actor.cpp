@@ -31,16 +31,16 @@ int64_t actor_now_ms(dispatcher_ptr self) {
 // db_then does with the database.
 template <class Work, class OnOk, class OnErr>
 void outbox_then(dispatcher_ptr self, Work work, OnOk on_ok, OnErr on_err) {
-  using result_type = decltype(work(std::declval<outbox_rows &>()));
+  using result_type = decltype(work(std::declval<outbox_rows&>()));
   auto out = std::make_shared<result_type>();
   self->state.outbox(
-      self, [out, work = std::move(work)](outbox_rows &rows) { *out = work(rows); },
-      [out, on_ok = std::move(on_ok)]() mutable { on_ok(std::move(*out)); }, std::move(on_err));
+    self, [out, work = std::move(work)](outbox_rows& rows) { *out = work(rows); },
+    [out, on_ok = std::move(on_ok)]() mutable { on_ok(std::move(*out)); }, std::move(on_err));
 }
 
 // Puts an aggregate's head where it belongs: due now, or later.
-void schedule_head(dispatcher_ptr self, const std::string &aggregate) {
-  auto &st = self->state;
+void schedule_head(dispatcher_ptr self, const std::string& aggregate) {
+  auto& st = self->state;
   auto q = st.queues.find(aggregate);
   if (q == st.queues.end() || q->second.empty()) {
     if (q != st.queues.end())
@@ -49,7 +49,7 @@ void schedule_head(dispatcher_ptr self, const std::string &aggregate) {
     return;
   }
   st.scheduled.insert(aggregate);
-  auto &head = q->second.begin()->second;
+  auto& head = q->second.begin()->second;
   auto now = actor_now_ms(self);
   if (head.next_attempt_ms <= now) {
     st.ready.push_back(aggregate);
@@ -59,9 +59,9 @@ void schedule_head(dispatcher_ptr self, const std::string &aggregate) {
   }
 }
 
-void adopt_rows(dispatcher_ptr self, std::vector<storage::outbox_row> &rows) {
-  auto &st = self->state;
-  for (auto &row : rows) {
+void adopt_rows(dispatcher_ptr self, std::vector<storage::outbox_row>& rows) {
+  auto& st = self->state;
+  for (auto& row : rows) {
     st.cursor = std::max(st.cursor, row.id);
     if (st.aggregate_of.count(row.id) || st.unflushed.count(row.id))
       continue;
@@ -73,51 +73,51 @@ void adopt_rows(dispatcher_ptr self, std::vector<storage::outbox_row> &rows) {
   }
 }
 
-void settle(dispatcher_ptr self, std::function<void(outbox_rows &)> write) {
+void settle(dispatcher_ptr self, std::function<void(outbox_rows&)> write) {
   outbox_then(
-      self,
-      [write](outbox_rows &rows) {
-        write(rows);
-        return true;
-      },
-      [](bool) {},
-      // The row stays as it was in the database: a later scan settles it again.
-      log_failure("dispatcher: storing a delivery outcome"));
+    self,
+    [write](outbox_rows& rows) {
+      write(rows);
+      return true;
+    },
+    [](bool) {},
+    // The row stays as it was in the database: a later scan settles it again.
+    log_failure("dispatcher: storing a delivery outcome"));
 }
 
 // The row a report is about. It need not be its aggregate's head: a replayed
 // dead letter or a re-scanned row can sort ahead of the one in flight.
-storage::outbox_row *row_of(dispatcher_state &st, const std::string &aggregate, int64_t id) {
+storage::outbox_row* row_of(dispatcher_state& st, const std::string& aggregate, int64_t id) {
   auto q = st.queues.find(aggregate);
   if (q == st.queues.end())
     return nullptr;
-  for (auto &[sequence, row] : q->second)
+  for (auto& [sequence, row] : q->second)
     if (row.id == id)
       return &row;
   return nullptr;
 }
 
 // Drops a settled row and lets its aggregate's next row go.
-void settle_row(dispatcher_ptr self, const std::string &aggregate, int64_t id, int64_t sequence) {
-  auto &st = self->state;
+void settle_row(dispatcher_ptr self, const std::string& aggregate, int64_t id, int64_t sequence) {
+  auto& st = self->state;
   st.aggregate_of.erase(id);
   st.queues[aggregate].erase(sequence);
   st.scheduled.erase(aggregate);
   schedule_head(self, aggregate);
 }
 
-void pop_head(dispatcher_ptr self, const std::string &aggregate) {
-  auto &head = self->state.queues[aggregate].begin()->second;
+void pop_head(dispatcher_ptr self, const std::string& aggregate) {
+  auto& head = self->state.queues[aggregate].begin()->second;
   settle_row(self, aggregate, head.id, head.sequence);
 }
 
-void note_error(dispatcher_state &st, std::string error) {
+void note_error(dispatcher_state& st, std::string error) {
   st.last_error = std::move(error);
   // Wall time, as the status compares it with: it only tells the error's age.
   st.last_error_ms = now_ms();
 }
 
-outbound_event to_request(const dispatcher_config &cfg, const storage::outbox_row &row) {
+outbound_event to_request(const dispatcher_config& cfg, const storage::outbox_row& row) {
   outbound_event ev;
   ev.path = row.stream == "order" ? cfg.order_path : cfg.reservation_path;
   ev.body = row.payload;
@@ -125,14 +125,14 @@ outbound_event to_request(const dispatcher_config &cfg, const storage::outbox_ro
   return ev;
 }
 
-void send_head(dispatcher_ptr self, const std::string &aggregate) {
-  auto &st = self->state;
-  auto &row = st.queues[aggregate].begin()->second;
+void send_head(dispatcher_ptr self, const std::string& aggregate) {
+  auto& st = self->state;
+  auto& row = st.queues[aggregate].begin()->second;
   if (actor_now_ms(self) - row.age_base_ms > st.cfg.max_age_seconds * 1000LL) {
     auto id = row.id;
     st.dead_total++;
     note_error(st, "event " + row.event_id + " exceeded dataplatform.max_age_seconds");
-    settle(self, [id](outbox_rows &rows) { rows.mark_dead(id, "too old"); });
+    settle(self, [id](outbox_rows& rows) { rows.mark_dead(id, "too old"); });
     return pop_head(self, aggregate);
   }
   st.in_flight++;
@@ -144,7 +144,7 @@ void send_head(dispatcher_ptr self, const std::string &aggregate) {
 }
 
 void pump(dispatcher_ptr self) {
-  auto &st = self->state;
+  auto& st = self->state;
   auto now = actor_now_ms(self);
   while (!st.waiting.empty() && st.waiting.begin()->first <= now) {
     st.ready.push_back(st.waiting.begin()->second);
@@ -157,7 +157,7 @@ void pump(dispatcher_ptr self) {
       if (wait > std::chrono::milliseconds(0))
         self->delayed_send(self,
                            std::chrono::duration_cast<std::chrono::milliseconds>(wait) +
-                               std::chrono::milliseconds(1),
+                             std::chrono::milliseconds(1),
                            tick_atom_v);
       return;
     }
@@ -167,62 +167,61 @@ void pump(dispatcher_ptr self) {
   }
 }
 
-void on_report(dispatcher_ptr self, const delivery_report &rep) {
-  auto &st = self->state;
+void on_report(dispatcher_ptr self, const delivery_report& rep) {
+  auto& st = self->state;
   st.in_flight--;
   auto i = st.aggregate_of.find(rep.row_id);
   if (i == st.aggregate_of.end())
     return pump(self);
   auto aggregate = i->second;
-  auto *found = row_of(st, aggregate, rep.row_id);
+  auto* found = row_of(st, aggregate, rep.row_id);
   if (!found)
     return pump(self);
-  auto &row = *found;
+  auto& row = *found;
   auto outcome = classify(rep.status, rep.error);
   // A platform that answers 4xx is up: only retryable failures count against it.
   st.breaker.record(outcome != delivery_outcome::retry, self->clock().now());
   switch (outcome) {
-  case delivery_outcome::delivered:
-    st.delivered_total++;
-    st.delivered_batch.push_back(rep.row_id);
-    st.unflushed.insert(rep.row_id);
-    if (!st.flush_pending) {
-      st.flush_pending = true;
-      self->delayed_send(self, flush_delay, flush_atom_v);
+    case delivery_outcome::delivered:
+      st.delivered_total++;
+      st.delivered_batch.push_back(rep.row_id);
+      st.unflushed.insert(rep.row_id);
+      if (!st.flush_pending) {
+        st.flush_pending = true;
+        self->delayed_send(self, flush_delay, flush_atom_v);
+      }
+      settle_row(self, aggregate, row.id, row.sequence);
+      break;
+    case delivery_outcome::dead: {
+      st.dead_total++;
+      auto why = "HTTP " + std::to_string(rep.status);
+      note_error(st, "event " + row.event_id + " rejected: " + why);
+      settle(self, [id = rep.row_id, why](outbox_rows& rows) { rows.mark_dead(id, why); });
+      settle_row(self, aggregate, row.id, row.sequence);
+      break;
     }
-    settle_row(self, aggregate, row.id, row.sequence);
-    break;
-  case delivery_outcome::dead: {
-    st.dead_total++;
-    auto why = "HTTP " + std::to_string(rep.status);
-    note_error(st, "event " + row.event_id + " rejected: " + why);
-    settle(self, [id = rep.row_id, why](outbox_rows &rows) { rows.mark_dead(id, why); });
-    settle_row(self, aggregate, row.id, row.sequence);
-    break;
-  }
-  case delivery_outcome::retry: {
-    st.retried_total++;
-    auto why = rep.status ? "HTTP " + std::to_string(rep.status) : rep.error;
-    note_error(st, why);
-    std::optional<std::chrono::seconds> retry_after;
-    if (rep.retry_after >= 0)
-      retry_after = std::chrono::seconds(rep.retry_after);
-    auto delay = st.retry_backoff.delay(row.attempts, retry_after);
-    row.attempts++;
-    row.next_attempt_ms = actor_now_ms(self) + delay.count();
-    settle(self, [id = row.id, n = row.attempts, why, at = row.next_attempt_ms](outbox_rows &rows) {
-      rows.mark_retry(id, n, why, at);
-    });
-    st.scheduled.erase(aggregate);
-    schedule_head(self, aggregate);
-    break;
-  }
+    case delivery_outcome::retry: {
+      st.retried_total++;
+      auto why = rep.status ? "HTTP " + std::to_string(rep.status) : rep.error;
+      note_error(st, why);
+      std::optional<std::chrono::seconds> retry_after;
+      if (rep.retry_after >= 0)
+        retry_after = std::chrono::seconds(rep.retry_after);
+      auto delay = st.retry_backoff.delay(row.attempts, retry_after);
+      row.attempts++;
+      row.next_attempt_ms = actor_now_ms(self) + delay.count();
+      settle(self, [id = row.id, n = row.attempts, why, at = row.next_attempt_ms](
+                     outbox_rows& rows) { rows.mark_retry(id, n, why, at); });
+      st.scheduled.erase(aggregate);
+      schedule_head(self, aggregate);
+      break;
+    }
   }
   pump(self);
 }
 
 void scan(dispatcher_ptr self, bool from_start) {
-  auto &st = self->state;
+  auto& st = self->state;
   if (st.scanning) {
     st.rescan = true;
     return;
@@ -232,33 +231,33 @@ void scan(dispatcher_ptr self, bool from_start) {
     return;
   st.scanning = true;
   outbox_then(
-      self,
-      [after = from_start ? 0 : std::max<int64_t>(0, st.cursor - cursor_lookback),
-       room](outbox_rows &rows) { return rows.pending(after, room); },
-      [self](std::vector<storage::outbox_row> rows) {
-        self->state.scanning = false;
-        adopt_rows(self, rows);
-        pump(self);
-        if (std::exchange(self->state.rescan, false))
-          scan(self, false);
-      },
-      [self](caf::error &err) {
-        self->state.scanning = false;
-        note_error(self->state, "outbox scan failed: " + error_message(err));
-      });
+    self,
+    [after = from_start ? 0 : std::max<int64_t>(0, st.cursor - cursor_lookback),
+     room](outbox_rows& rows) { return rows.pending(after, room); },
+    [self](std::vector<storage::outbox_row> rows) {
+      self->state.scanning = false;
+      adopt_rows(self, rows);
+      pump(self);
+      if (std::exchange(self->state.rescan, false))
+        scan(self, false);
+    },
+    [self](caf::error& err) {
+      self->state.scanning = false;
+      note_error(self->state, "outbox scan failed: " + error_message(err));
+    });
 }
 
 void backstop(dispatcher_ptr self) {
-  auto &st = self->state;
+  auto& st = self->state;
   scan(self, ++st.ticks % full_scan_every == 0);
   outbox_then(
-      self, [](outbox_rows &rows) { return rows.counts(); },
-      [self](storage::outbox_counts counts) { self->state.counts = counts; },
-      log_failure("dispatcher: counting the outbox"));
+    self, [](outbox_rows& rows) { return rows.counts(); },
+    [self](storage::outbox_counts counts) { self->state.counts = counts; },
+    log_failure("dispatcher: counting the outbox"));
 }
 
 caf::settings status_of(dispatcher_ptr self) {
-  auto &st = self->state;
+  auto& st = self->state;
   auto oldest = st.counts.oldest_pending_ms ? now_ms() - st.counts.oldest_pending_ms : 0;
   caf::settings s;
   s["type"] = "dispatcher";
@@ -284,7 +283,7 @@ caf::settings status_of(dispatcher_ptr self) {
 dispatcher_actor::behavior_type
 dispatcher_actor_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
                       outbox_runner outbox, dispatcher_config cfg, event_transport transport) {
-  auto &st = self->state;
+  auto& st = self->state;
   st.outbox = std::move(outbox);
   st.cfg = cfg;
   st.breaker = circuit_breaker{cfg.breaker};
@@ -295,67 +294,67 @@ dispatcher_actor_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
   auto interval = std::chrono::milliseconds(cfg.scan_interval_ms);
   self->send(self, tick_atom_v);
   return {
-      [=](notify_atom) { scan(self, false); },
-      [=](tick_atom) {
-        auto now = self->clock().now();
-        if (now >= self->state.next_backstop) {
-          self->state.next_backstop = now + interval;
-          backstop(self);
-          self->delayed_send(self, interval, tick_atom_v);
-        }
-        pump(self);
-      },
-      [=](flush_atom) {
-        auto &st = self->state;
-        st.flush_pending = false;
-        auto ids = std::move(st.delivered_batch);
-        st.delivered_batch.clear();
-        if (ids.empty())
-          return;
-        auto forget = [self, ids] {
-          for (auto id : ids)
-            self->state.unflushed.erase(id);
-        };
-        outbox_then(
-            self,
-            [ids](outbox_rows &rows) {
-              rows.mark_delivered(ids);
-              return true;
-            },
-            [forget](bool) { forget(); },
-            [forget](caf::error &err) {
-              // The rows stay PENDING in the database: a later scan sends them again.
-              log_failure_of("dispatcher: marking delivered rows", err);
-              forget();
-            });
-      },
-      [=](prune_atom) {
-        settle(self, [retain = self->state.cfg.retain_delivered_seconds](outbox_rows &rows) {
-          rows.prune_delivered(retain);
+    [=](notify_atom) { scan(self, false); },
+    [=](tick_atom) {
+      auto now = self->clock().now();
+      if (now >= self->state.next_backstop) {
+        self->state.next_backstop = now + interval;
+        backstop(self);
+        self->delayed_send(self, interval, tick_atom_v);
+      }
+      pump(self);
+    },
+    [=](flush_atom) {
+      auto& st = self->state;
+      st.flush_pending = false;
+      auto ids = std::move(st.delivered_batch);
+      st.delivered_batch.clear();
+      if (ids.empty())
+        return;
+      auto forget = [self, ids] {
+        for (auto id : ids)
+          self->state.unflushed.erase(id);
+      };
+      outbox_then(
+        self,
+        [ids](outbox_rows& rows) {
+          rows.mark_delivered(ids);
+          return true;
+        },
+        [forget](bool) { forget(); },
+        [forget](caf::error& err) {
+          // The rows stay PENDING in the database: a later scan sends them again.
+          log_failure_of("dispatcher: marking delivered rows", err);
+          forget();
         });
-        self->delayed_send(self, prune_interval, prune_atom_v);
-      },
-      [=](const delivery_report &rep) { on_report(self, rep); },
-      [=](list_atom) -> caf::result<std::string> {
-        auto rp = self->make_response_promise<std::string>();
-        outbox_then(
-            self, [](outbox_rows &rows) { return rows.dead_letters(500); },
-            [rp](std::string json) mutable { rp.deliver(json); },
-            [rp](caf::error &err) mutable { rp.deliver(err); });
-        return rp;
-      },
-      [=](replay_atom, int64_t id) -> caf::result<int64_t> {
-        auto rp = self->make_response_promise<int64_t>();
-        outbox_then(
-            self, [id](outbox_rows &rows) { return rows.replay_dead(id); },
-            [self, rp](int64_t n) mutable {
-              scan(self, true); // replayed rows sit below the cursor
-              rp.deliver(n);
-            },
-            [rp](caf::error &err) mutable { rp.deliver(err); });
-        return rp;
-      },
-      [=](status_atom) { return status_of(self); },
+    },
+    [=](prune_atom) {
+      settle(self, [retain = self->state.cfg.retain_delivered_seconds](outbox_rows& rows) {
+        rows.prune_delivered(retain);
+      });
+      self->delayed_send(self, prune_interval, prune_atom_v);
+    },
+    [=](const delivery_report& rep) { on_report(self, rep); },
+    [=](list_atom) -> caf::result<std::string> {
+      auto rp = self->make_response_promise<std::string>();
+      outbox_then(
+        self, [](outbox_rows& rows) { return rows.dead_letters(500); },
+        [rp](std::string json) mutable { rp.deliver(json); },
+        [rp](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](replay_atom, int64_t id) -> caf::result<int64_t> {
+      auto rp = self->make_response_promise<int64_t>();
+      outbox_then(
+        self, [id](outbox_rows& rows) { return rows.replay_dead(id); },
+        [self, rp](int64_t n) mutable {
+          scan(self, true); // replayed rows sit below the cursor
+          rp.deliver(n);
+        },
+        [rp](caf::error& err) mutable { rp.deliver(err); });
+      return rp;
+    },
+    [=](status_atom) { return status_of(self); },
   };
 }
 

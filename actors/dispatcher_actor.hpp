@@ -24,7 +24,7 @@ struct outbound_event {
 };
 
 using delivery_callback =
-    std::function<void(int status, std::string error, std::optional<int> retry_after)>;
+  std::function<void(int status, std::string error, std::optional<int> retry_after)>;
 using event_transport = std::function<void(outbound_event, delivery_callback)>;
 
 struct dispatcher_config {
@@ -39,7 +39,7 @@ struct dispatcher_config {
 };
 
 struct dispatcher_state {
-  static inline const char *name = "dispatcher";
+  static inline const char* name = "dispatcher";
   outbox_runner outbox;
   dispatcher_config cfg;
   event_transport transport;

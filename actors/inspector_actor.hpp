@@ -15,7 +15,7 @@ struct inspected {
 };
 
 struct inspector_state {
-  static inline const char *name = "inspector";
+  static inline const char* name = "inspector";
   std::unordered_map<caf::actor_addr, inspected> members;
   std::map<std::pair<std::string, std::string>, caf::actor> by_key;
 };
@@ -27,6 +27,6 @@ inspector_actor::behavior_type
 inspector_actor_impl(inspector_actor::stateful_pointer<inspector_state> self);
 
 // Registers `self` as `type`/`id` with the inspector, if one runs.
-void register_inspectable(caf::local_actor *self, const std::string &type, const std::string &id);
+void register_inspectable(caf::local_actor* self, const std::string& type, const std::string& id);
 
 } // namespace boxoffice

@@ -12,13 +12,13 @@ namespace boxoffice {
 template <class Handle> class live_actors {
 public:
   // The running actor for `id`, or nullptr.
-  const Handle *find(int64_t id) const {
+  const Handle* find(int64_t id) const {
     auto i = by_id_.find(id);
     return i == by_id_.end() ? nullptr : &i->second;
   }
 
   // Monitors `child` from `self` and remembers it under `id`.
-  template <class Self> Handle watch(Self *self, int64_t id, Handle child) {
+  template <class Self> Handle watch(Self* self, int64_t id, Handle child) {
     self->monitor(child);
     by_id_.emplace(id, child);
     id_of_.emplace(child.address(), id);
@@ -26,7 +26,7 @@ public:
   }
 
   // Called from the registry's down handler.
-  void forget(const caf::actor_addr &source) {
+  void forget(const caf::actor_addr& source) {
     if (auto i = id_of_.find(source); i != id_of_.end()) {
       by_id_.erase(i->second);
       id_of_.erase(i);

@@ -6,7 +6,7 @@
 
 namespace boxoffice {
 
-void log_failure_of(const std::string &what, const caf::error &err) {
+void log_failure_of(const std::string& what, const caf::error& err) {
   spdlog::warn("{}: {}", what, error_message(err));
 }
 

@@ -9,11 +9,11 @@
 namespace boxoffice {
 
 // Logs `err` as a warning: "<what>: <error message>".
-void log_failure_of(const std::string &what, const caf::error &err);
+void log_failure_of(const std::string& what, const caf::error& err);
 
 // An error handler for request(...).then that only logs.
 inline auto log_failure(std::string what) {
-  return [what = std::move(what)](caf::error &err) { log_failure_of(what, err); };
+  return [what = std::move(what)](caf::error& err) { log_failure_of(what, err); };
 }
 
 } // namespace boxoffice

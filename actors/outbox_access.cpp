@@ -11,20 +11,20 @@ namespace {
 // The storage functions on one connection, for the length of one task.
 class database_outbox final : public outbox_rows {
 public:
-  explicit database_outbox(storage::pg_connection &conn) : conn_(conn) {}
+  explicit database_outbox(storage::pg_connection& conn) : conn_(conn) {}
 
   std::vector<storage::outbox_row> pending(int64_t after_id, int limit) override {
     return storage::pending_events(conn_, after_id, limit);
   }
   storage::outbox_counts counts() override { return storage::count_outbox(conn_); }
-  void mark_delivered(const std::vector<int64_t> &ids) override {
+  void mark_delivered(const std::vector<int64_t>& ids) override {
     storage::mark_delivered(conn_, ids);
   }
-  void mark_retry(int64_t id, int attempts, const std::string &error,
+  void mark_retry(int64_t id, int attempts, const std::string& error,
                   int64_t next_attempt_ms) override {
     storage::mark_retry(conn_, id, attempts, error, next_attempt_ms);
   }
-  void mark_dead(int64_t id, const std::string &error) override {
+  void mark_dead(int64_t id, const std::string& error) override {
     storage::mark_dead(conn_, id, error);
   }
   std::string dead_letters(int limit) override { return storage::dead_letters(conn_, limit); }
@@ -34,22 +34,22 @@ public:
   }
 
 private:
-  storage::pg_connection &conn_;
+  storage::pg_connection& conn_;
 };
 
 } // namespace
 
 outbox_runner outbox_in_database(db_actor db) {
   return [db](dispatcher_actor::pointer self, outbox_work work, std::function<void()> done,
-              std::function<void(caf::error &)> failed) {
+              std::function<void(caf::error&)> failed) {
     db_then(
-        self, db,
-        [work = std::move(work)](storage::pg_connection &c) {
-          database_outbox rows{c};
-          work(rows);
-          return true;
-        },
-        [done = std::move(done)](bool) { done(); }, std::move(failed));
+      self, db,
+      [work = std::move(work)](storage::pg_connection& c) {
+        database_outbox rows{c};
+        work(rows);
+        return true;
+      },
+      [done = std::move(done)](bool) { done(); }, std::move(failed));
   };
 }
 

@@ -20,10 +20,10 @@ public:
   // Pending rows after `after_id` (0: all of them), at most `limit`.
   virtual std::vector<storage::outbox_row> pending(int64_t after_id, int limit) = 0;
   virtual storage::outbox_counts counts() = 0;
-  virtual void mark_delivered(const std::vector<int64_t> &ids) = 0;
-  virtual void mark_retry(int64_t id, int attempts, const std::string &error,
+  virtual void mark_delivered(const std::vector<int64_t>& ids) = 0;
+  virtual void mark_retry(int64_t id, int attempts, const std::string& error,
                           int64_t next_attempt_ms) = 0;
-  virtual void mark_dead(int64_t id, const std::string &error) = 0;
+  virtual void mark_dead(int64_t id, const std::string& error) = 0;
   virtual std::string dead_letters(int limit) = 0;
   virtual int64_t replay_dead(int64_t id) = 0;
   virtual int64_t prune_delivered(int retain_seconds) = 0;
@@ -32,10 +32,10 @@ public:
 // Runs `work` against the outbox, then continues in the dispatcher with `done`
 // or, if it could not run or failed, with `failed`. Like db_then, `work` may
 // run on another thread and must only touch what it captured.
-using outbox_work = std::function<void(outbox_rows &)>;
+using outbox_work = std::function<void(outbox_rows&)>;
 using outbox_runner =
-    std::function<void(dispatcher_actor::pointer self, outbox_work work, std::function<void()> done,
-                       std::function<void(caf::error &)> failed)>;
+  std::function<void(dispatcher_actor::pointer self, outbox_work work, std::function<void()> done,
+                     std::function<void(caf::error&)> failed)>;
 
 // The outbox in PostgreSQL, reached through `db`.
 outbox_runner outbox_in_database(db_actor db);

@@ -8,7 +8,7 @@
 namespace boxoffice {
 
 struct payment_saga_state {
-  static inline const char *name = "payment-saga";
+  static inline const char* name = "payment-saga";
   saga_context ctx;
   saga_progress progress;
   caf::typed_response_promise<payment_view> answer;

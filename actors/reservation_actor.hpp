@@ -7,7 +7,7 @@
 namespace boxoffice {
 
 struct reservation_state {
-  static inline const char *name = "reservation";
+  static inline const char* name = "reservation";
   reservation_view view;
   db_actor db;
   catalogue_actor catalogue;

@@ -10,7 +10,7 @@
 namespace boxoffice {
 
 struct reservation_registry_state {
-  static inline const char *name = "reservation-registry";
+  static inline const char* name = "reservation-registry";
   db_actor db;
   catalogue_actor catalogue;
   booking_config cfg;
@@ -23,7 +23,7 @@ struct reservation_registry_state {
 // Finds reservation actors, spawning them from the database on first use, and
 // at start-up re-arms every live hold so expiry survives restarts.
 reservation_registry_actor::behavior_type reservation_registry_actor_impl(
-    reservation_registry_actor::stateful_pointer<reservation_registry_state> self, db_actor db,
-    catalogue_actor catalogue, booking_config cfg);
+  reservation_registry_actor::stateful_pointer<reservation_registry_state> self, db_actor db,
+  catalogue_actor catalogue, booking_config cfg);
 
 } // namespace boxoffice

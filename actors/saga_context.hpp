@@ -28,7 +28,7 @@ struct saga_progress {
   std::vector<std::string> history;
   int attempts = 0;
 
-  void enter(const char *next) {
+  void enter(const char* next) {
     step = next;
     history.emplace_back(next);
   }
@@ -38,7 +38,7 @@ struct saga_progress {
   // money or the reservation may be half-way.
   std::chrono::milliseconds next_retry_delay() {
     auto delay = std::min<std::chrono::milliseconds>(
-        std::chrono::milliseconds(200) * (1 << std::min(attempts, 6)), std::chrono::seconds(10));
+      std::chrono::milliseconds(200) * (1 << std::min(attempts, 6)), std::chrono::seconds(10));
     attempts++;
     return delay;
   }

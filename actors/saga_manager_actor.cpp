@@ -33,14 +33,14 @@ caf::error busy_error() {
 // Creates the saga row; 0 when the database already has a live saga for the
 // reservation (the unique index that backs `busy` across timeouts, crashes
 // and nodes).
-int64_t create_saga_or_zero(storage::pg_connection &c, const std::string &kind,
-                            const reservation_view &view, const std::string &key) {
+int64_t create_saga_or_zero(storage::pg_connection& c, const std::string& kind,
+                            const reservation_view& view, const std::string& key) {
   c.run("SAVEPOINT create_saga");
   try {
     auto id = storage::create_saga(c, kind, view.id, view.user_id, view.price, key);
     c.run("RELEASE SAVEPOINT create_saga");
     return id;
-  } catch (const storage::pg_error &e) {
+  } catch (const storage::pg_error& e) {
     if (e.sqlstate() != "23505")
       throw;
     c.run("ROLLBACK TO SAVEPOINT create_saga");
@@ -51,7 +51,7 @@ int64_t create_saga_or_zero(storage::pg_connection &c, const std::string &kind,
 // The coordinator owns its `busy` entry until it stops, however it stops.
 // Coordinators are spawned linked: a shutdown reaches them (and their retry
 // timers) through the manager; one that dies is forgotten, not propagated.
-template <class Handle> void own(manager_ptr self, int64_t reservation_id, const Handle &saga) {
+template <class Handle> void own(manager_ptr self, int64_t reservation_id, const Handle& saga) {
   auto handle = caf::actor_cast<caf::actor>(saga);
   self->state.busy[reservation_id] = handle;
   self->state.reservation_of[handle.address()] = reservation_id;
@@ -59,8 +59,8 @@ template <class Handle> void own(manager_ptr self, int64_t reservation_id, const
   self->monitor(handle);
 }
 
-void forget(manager_ptr self, const caf::down_msg &msg) {
-  auto &st = self->state;
+void forget(manager_ptr self, const caf::down_msg& msg) {
+  auto& st = self->state;
   auto i = st.reservation_of.find(msg.source);
   if (i == st.reservation_of.end())
     return;
@@ -79,64 +79,64 @@ void run_payment(manager_ptr self, storage::saga_row row, answer_promise rp) {
   auto saga = self->spawn<caf::linked>(payment_saga_actor_impl, row, self->state.ctx);
   own(self, row.reservation_id, saga);
   self->request(saga, caf::infinite, pay_atom_v)
-      .then(
-          [self, row, rp](payment_view payment) mutable {
-            self->state.completed++;
-            // The payment completes the fan's visit: their token expires.
-            self->send(self->state.waiting_room, leave_atom_v, row.user_id);
-            rp.deliver(self->state.ctx.payment_answer(payment));
-          },
-          [self, rp](caf::error &err) mutable {
-            self->state.failed++;
-            rp.deliver(err);
-          });
+    .then(
+      [self, row, rp](payment_view payment) mutable {
+        self->state.completed++;
+        // The payment completes the fan's visit: their token expires.
+        self->send(self->state.waiting_room, leave_atom_v, row.user_id);
+        rp.deliver(self->state.ctx.payment_answer(payment));
+      },
+      [self, rp](caf::error& err) mutable {
+        self->state.failed++;
+        rp.deliver(err);
+      });
 }
 
-void release_key(manager_ptr self, const payment_request &req);
+void release_key(manager_ptr self, const payment_request& req);
 
 // Creates the saga row for a held reservation of this user, then runs it. Any
 // refusal before the saga exists gives the Idempotency-Key back.
-void start_payment(manager_ptr self, const payment_request &req, answer_promise answer) {
+void start_payment(manager_ptr self, const payment_request& req, answer_promise answer) {
   auto rp = std::make_shared<answer_promise>(answer);
   auto refuse = [self, req, rp](caf::error err) {
     release_key(self, req);
     rp->deliver(std::move(err));
   };
   ask_reservation(
-      self, self->state.ctx.reservations, req.reservation_id, saga_step_timeout,
-      [self, req, rp, refuse](reservation_actor, reservation_view view) {
-        if (view.user_id != req.user_id)
-          return refuse(make_error(booking_errc::not_found, "reservation not found"));
-        if (self->state.busy.count(view.id))
-          return refuse(busy_error());
-        if (view.status != reservation_status::held)
-          return refuse(make_error(booking_errc::wrong_state,
-                                   "reservation is " + to_string(view.status) + ", not HELD"));
-        self->state.busy[view.id] = caf::actor{};
-        self->state.started++;
-        db_then(
-            self, self->state.ctx.db,
-            [view, key = req.idempotency_key](storage::pg_connection &c) {
-              storage::saga_row row{0,          "PAYMENT",           view.id, view.user_id,
-                                    view.price, saga_state::running, "BEGIN", key};
-              row.id = create_saga_or_zero(c, "PAYMENT", view, key);
-              return row;
-            },
-            [self, rp, refuse](storage::saga_row row) {
-              if (row.id == 0) {
-                self->state.busy.erase(row.reservation_id);
-                return refuse(busy_error());
-              }
-              run_payment(self, row, *rp);
-            },
-            [self, refuse, id = view.id](caf::error &err) {
-              // The row may have committed all the same (a lost reply):
-              // then the sweeper finds it and runs it to its end.
-              self->state.busy.erase(id);
-              refuse(err);
-            });
-      },
-      [refuse](caf::error &err) { refuse(err); });
+    self, self->state.ctx.reservations, req.reservation_id, saga_step_timeout,
+    [self, req, rp, refuse](reservation_actor, reservation_view view) {
+      if (view.user_id != req.user_id)
+        return refuse(make_error(booking_errc::not_found, "reservation not found"));
+      if (self->state.busy.count(view.id))
+        return refuse(busy_error());
+      if (view.status != reservation_status::held)
+        return refuse(make_error(booking_errc::wrong_state,
+                                 "reservation is " + to_string(view.status) + ", not HELD"));
+      self->state.busy[view.id] = caf::actor{};
+      self->state.started++;
+      db_then(
+        self, self->state.ctx.db,
+        [view, key = req.idempotency_key](storage::pg_connection& c) {
+          storage::saga_row row{0,          "PAYMENT",           view.id, view.user_id,
+                                view.price, saga_state::running, "BEGIN", key};
+          row.id = create_saga_or_zero(c, "PAYMENT", view, key);
+          return row;
+        },
+        [self, rp, refuse](storage::saga_row row) {
+          if (row.id == 0) {
+            self->state.busy.erase(row.reservation_id);
+            return refuse(busy_error());
+          }
+          run_payment(self, row, *rp);
+        },
+        [self, refuse, id = view.id](caf::error& err) {
+          // The row may have committed all the same (a lost reply):
+          // then the sweeper finds it and runs it to its end.
+          self->state.busy.erase(id);
+          refuse(err);
+        });
+    },
+    [refuse](caf::error& err) { refuse(err); });
 }
 
 // What a request with an Idempotency-Key may learn: only with a queue token
@@ -157,30 +157,30 @@ caf::result<api_answer> pay(manager_ptr self, payment_request req, std::string h
     return rp;
   }
   db_then(
-      self, self->state.ctx.db,
-      [req, hash](storage::pg_connection &c) {
-        key_lookup out;
-        auto owner = req.token.empty() ? std::nullopt : storage::token_owner(c, req.token);
-        if (!owner)
-          out.identity = key_lookup::no_token;
-        else if (*owner != req.user_id)
-          out.identity = key_lookup::foreign_token;
-        else
-          out.claim = storage::claim_idempotency_key(c, req.user_id, req.idempotency_key, hash);
-        return out;
-      },
-      [rp, after_key](key_lookup out) mutable {
-        if (out.identity == key_lookup::no_token) {
-          rp.deliver(make_error(booking_errc::token_missing,
-                                "header X-Queue-Token must name a queue token of this user"));
-          return;
-        }
-        if (out.identity == key_lookup::foreign_token) {
-          rp.deliver(
-              make_error(booking_errc::token_forbidden, "the queue token belongs to another user"));
-          return;
-        }
-        switch (out.claim.outcome) {
+    self, self->state.ctx.db,
+    [req, hash](storage::pg_connection& c) {
+      key_lookup out;
+      auto owner = req.token.empty() ? std::nullopt : storage::token_owner(c, req.token);
+      if (!owner)
+        out.identity = key_lookup::no_token;
+      else if (*owner != req.user_id)
+        out.identity = key_lookup::foreign_token;
+      else
+        out.claim = storage::claim_idempotency_key(c, req.user_id, req.idempotency_key, hash);
+      return out;
+    },
+    [rp, after_key](key_lookup out) mutable {
+      if (out.identity == key_lookup::no_token) {
+        rp.deliver(make_error(booking_errc::token_missing,
+                              "header X-Queue-Token must name a queue token of this user"));
+        return;
+      }
+      if (out.identity == key_lookup::foreign_token) {
+        rp.deliver(
+          make_error(booking_errc::token_forbidden, "the queue token belongs to another user"));
+        return;
+      }
+      switch (out.claim.outcome) {
         case storage::key_claim::replay:
           rp.deliver(out.claim.stored);
           return;
@@ -195,24 +195,24 @@ caf::result<api_answer> pay(manager_ptr self, payment_request req, std::string h
         case storage::key_claim::claimed:
           after_key(rp);
           return;
-        }
-      },
-      [rp](caf::error &err) mutable { rp.deliver(err); });
+      }
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
 
-void release_key(manager_ptr self, const payment_request &req) {
+void release_key(manager_ptr self, const payment_request& req) {
   if (req.idempotency_key.empty())
     return;
   db_then(
-      self, self->state.ctx.db,
-      [req](storage::pg_connection &c) {
-        storage::release_idempotency_key(c, req.user_id, req.idempotency_key);
-        return true;
-      },
-      [](bool) {},
-      // The key stays claimed; the sweeper's orphan pass releases it.
-      log_failure("releasing Idempotency-Key of user " + std::to_string(req.user_id)));
+    self, self->state.ctx.db,
+    [req](storage::pg_connection& c) {
+      storage::release_idempotency_key(c, req.user_id, req.idempotency_key);
+      return true;
+    },
+    [](bool) {},
+    // The key stays claimed; the sweeper's orphan pass releases it.
+    log_failure("releasing Idempotency-Key of user " + std::to_string(req.user_id)));
 }
 
 void run_cancellation(manager_ptr self, storage::saga_row row,
@@ -220,15 +220,15 @@ void run_cancellation(manager_ptr self, storage::saga_row row,
   auto saga = self->spawn<caf::linked>(cancellation_saga_actor_impl, row, self->state.ctx);
   own(self, row.reservation_id, saga);
   self->request(saga, caf::infinite, cancel_atom_v)
-      .then(
-          [self, rp](reservation_view v) mutable {
-            self->state.completed++;
-            rp.deliver(v);
-          },
-          [self, rp](caf::error &err) mutable {
-            self->state.failed++;
-            rp.deliver(err);
-          });
+    .then(
+      [self, rp](reservation_view v) mutable {
+        self->state.completed++;
+        rp.deliver(v);
+      },
+      [self, rp](caf::error& err) mutable {
+        self->state.failed++;
+        rp.deliver(err);
+      });
 }
 
 caf::result<reservation_view> cancel(manager_ptr self, reservation_view view) {
@@ -240,30 +240,30 @@ caf::result<reservation_view> cancel(manager_ptr self, reservation_view view) {
   self->state.busy[view.id] = caf::actor{};
   self->state.started++;
   db_then(
-      self, self->state.ctx.db,
-      [view](storage::pg_connection &c) {
-        storage::saga_row row{0,          "CANCELLATION",      view.id, view.user_id,
-                              view.price, saga_state::running, "BEGIN", ""};
-        row.id = create_saga_or_zero(c, "CANCELLATION", view, "");
-        return row;
-      },
-      [self, rp](storage::saga_row row) mutable {
-        if (row.id == 0) {
-          self->state.busy.erase(row.reservation_id);
-          rp.deliver(busy_error());
-          return;
-        }
-        run_cancellation(self, row, rp);
-      },
-      [self, rp, id = view.id](caf::error &err) mutable {
-        self->state.busy.erase(id);
-        rp.deliver(err);
-      });
+    self, self->state.ctx.db,
+    [view](storage::pg_connection& c) {
+      storage::saga_row row{0,          "CANCELLATION",      view.id, view.user_id,
+                            view.price, saga_state::running, "BEGIN", ""};
+      row.id = create_saga_or_zero(c, "CANCELLATION", view, "");
+      return row;
+    },
+    [self, rp](storage::saga_row row) mutable {
+      if (row.id == 0) {
+        self->state.busy.erase(row.reservation_id);
+        rp.deliver(busy_error());
+        return;
+      }
+      run_cancellation(self, row, rp);
+    },
+    [self, rp, id = view.id](caf::error& err) mutable {
+      self->state.busy.erase(id);
+      rp.deliver(err);
+    });
   return rp;
 }
 
 // Spawns a coordinator for an unfinished saga that has none here.
-void resume(manager_ptr self, const storage::saga_row &row) {
+void resume(manager_ptr self, const storage::saga_row& row) {
   if (self->state.busy.count(row.reservation_id))
     return; // its coordinator (or its creation) is under way
   self->state.resumed++;
@@ -273,15 +273,15 @@ void resume(manager_ptr self, const storage::saga_row &row) {
     auto saga = self->spawn<caf::linked>(payment_saga_actor_impl, row, self->state.ctx);
     own(self, row.reservation_id, saga);
     self->request(saga, caf::infinite, pay_atom_v)
-        .then([self, user = row.user_id](
-                  payment_view) { self->send(self->state.waiting_room, leave_atom_v, user); },
-              log_failure("resumed payment saga " + std::to_string(row.id)));
+      .then([self, user = row.user_id](
+              payment_view) { self->send(self->state.waiting_room, leave_atom_v, user); },
+            log_failure("resumed payment saga " + std::to_string(row.id)));
   } else {
     auto saga = self->spawn<caf::linked>(cancellation_saga_actor_impl, row, self->state.ctx);
     own(self, row.reservation_id, saga);
     self->request(saga, caf::infinite, cancel_atom_v)
-        .then([](reservation_view) {},
-              log_failure("resumed cancellation saga " + std::to_string(row.id)));
+      .then([](reservation_view) {},
+            log_failure("resumed cancellation saga " + std::to_string(row.id)));
   }
 }
 
@@ -292,22 +292,22 @@ void resume(manager_ptr self, const storage::saga_row &row) {
 void sweep(manager_ptr self, int idle_seconds) {
   self->state.sweeps++;
   db_then(
-      self, self->state.ctx.db,
-      [idle_seconds](storage::pg_connection &c) {
-        if (idle_seconds == 0)
-          storage::release_orphaned_keys(c);
-        storage::reopen_stranded_sagas(c);
-        return storage::unfinished_sagas(c, idle_seconds);
-      },
-      [self](std::vector<storage::saga_row> rows) {
-        for (auto &row : rows)
-          resume(self, row);
-        self->delayed_send(self, sweep_interval, load_atom_v);
-      },
-      [self](caf::error &err) {
-        spdlog::warn("saga sweep failed: {}", error_message(err));
-        self->delayed_send(self, sweep_interval, load_atom_v);
-      });
+    self, self->state.ctx.db,
+    [idle_seconds](storage::pg_connection& c) {
+      if (idle_seconds == 0)
+        storage::release_orphaned_keys(c);
+      storage::reopen_stranded_sagas(c);
+      return storage::unfinished_sagas(c, idle_seconds);
+    },
+    [self](std::vector<storage::saga_row> rows) {
+      for (auto& row : rows)
+        resume(self, row);
+      self->delayed_send(self, sweep_interval, load_atom_v);
+    },
+    [self](caf::error& err) {
+      spdlog::warn("saga sweep failed: {}", error_message(err));
+      self->delayed_send(self, sweep_interval, load_atom_v);
+    });
 }
 
 } // namespace
@@ -318,41 +318,42 @@ saga_manager_actor_impl(saga_manager_actor::stateful_pointer<saga_manager_state>
   self->state.ctx = std::move(ctx);
   self->state.waiting_room = std::move(waiting_room);
   register_inspectable(self, "sagas", "main");
-  self->set_down_handler([self](const caf::down_msg &msg) { forget(self, msg); });
-  self->set_exit_handler([self](caf::exit_msg &msg) {
+  self->set_down_handler([self](const caf::down_msg& msg) { forget(self, msg); });
+  self->set_exit_handler([self](caf::exit_msg& msg) {
     if (self->state.coordinators.erase(msg.source) > 0)
       return;               // a coordinator ended (however): its down message cleans up
     self->quit(msg.reason); // a shutdown
   });
   sweep(self, 0);
   return {
-      [=](pay_atom, payment_request req, std::string hash) {
-        return pay(self, req, hash, [self, req](answer_promise rp) mutable {
-          // The key is ours now: check the token, then start the saga.
-          self->request(self->state.waiting_room, saga_step_timeout, check_atom_v, req.token,
-                        req.user_id)
-              .then([self, req, rp](caf::ok_atom) mutable { start_payment(self, req, rp); },
-                    [self, req, rp](caf::error &err) mutable {
-                      release_key(self, req);
-                      rp.deliver(err);
-                    });
-        });
-      },
-      [=](cancel_atom, reservation_view view) { return cancel(self, view); },
-      [=](load_atom) { sweep(self, sweep_idle_seconds); },
-      [=](status_atom) {
-        auto &st = self->state;
-        caf::settings s;
-        s["type"] = "sagas";
-        s["running"] = st.busy.size();
-        s["started"] = st.started;
-        s["completed"] = st.completed;
-        s["failed"] = st.failed;
-        s["resumed"] = st.resumed;
-        s["sweeps"] = st.sweeps;
-        s["mailbox"] = self->mailbox().size();
-        return s;
-      },
+    [=](pay_atom, payment_request req, std::string hash) {
+      return pay(self, req, hash, [self, req](answer_promise rp) mutable {
+        // The key is ours now: check the token, then start the saga.
+        self
+          ->request(self->state.waiting_room, saga_step_timeout, check_atom_v, req.token,
+                    req.user_id)
+          .then([self, req, rp](caf::ok_atom) mutable { start_payment(self, req, rp); },
+                [self, req, rp](caf::error& err) mutable {
+                  release_key(self, req);
+                  rp.deliver(err);
+                });
+      });
+    },
+    [=](cancel_atom, reservation_view view) { return cancel(self, view); },
+    [=](load_atom) { sweep(self, sweep_idle_seconds); },
+    [=](status_atom) {
+      auto& st = self->state;
+      caf::settings s;
+      s["type"] = "sagas";
+      s["running"] = st.busy.size();
+      s["started"] = st.started;
+      s["completed"] = st.completed;
+      s["failed"] = st.failed;
+      s["resumed"] = st.resumed;
+      s["sweeps"] = st.sweeps;
+      s["mailbox"] = self->mailbox().size();
+      return s;
+    },
   };
 }
 

@@ -9,7 +9,7 @@
 namespace boxoffice {
 
 struct saga_manager_state {
-  static inline const char *name = "sagas";
+  static inline const char* name = "sagas";
   saga_context ctx;
   waiting_room_actor waiting_room;
   // Reservations with a saga under way, so a second payment or cancellation

@@ -18,14 +18,14 @@ struct seat_slot {
 };
 
 struct schedule_state {
-  static inline const char *name = "schedule";
+  static inline const char* name = "schedule";
   schedule_info info;
   std::vector<seat_slot> seats; // sorted by seat_number
   seat_context ctx;
   uint64_t rejected_from_view = 0;
   int32_t available() const;
   // Nothing for a seat number outside the schedule.
-  seat_slot *slot(int32_t seat_number);
+  seat_slot* slot(int32_t seat_number);
 };
 
 schedule_actor::behavior_type

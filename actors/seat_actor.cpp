@@ -12,7 +12,7 @@ namespace {
 using seat_ptr = seat_actor::stateful_pointer<seat_state>;
 
 caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
-  auto &st = self->state;
+  auto& st = self->state;
   if (st.status != seat_status::available) {
     st.rejected++;
     return make_error(booking_errc::seat_unavailable,
@@ -24,13 +24,13 @@ caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
   auto price = st.price;
   auto cfg = st.ctx.cfg;
   db_then(
-      self, st.ctx.db,
-      [req, price, cfg](storage::pg_connection &c) {
-        return storage::insert_hold(c, req, price, cfg.hold_ttl_seconds, cfg.hold_max_per_user);
-      },
-      [self, rp](storage::hold_result res) mutable {
-        auto &st = self->state;
-        switch (res.outcome) {
+    self, st.ctx.db,
+    [req, price, cfg](storage::pg_connection& c) {
+      return storage::insert_hold(c, req, price, cfg.hold_ttl_seconds, cfg.hold_max_per_user);
+    },
+    [self, rp](storage::hold_result res) mutable {
+      auto& st = self->state;
+      switch (res.outcome) {
         case storage::hold_outcome::held:
           st.set(seat_status::held, res.reservation.id);
           st.holds++;
@@ -46,17 +46,17 @@ caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
           st.set(seat_status::held, 0);
           rp.deliver(make_error(booking_errc::seat_unavailable, "seat is not available"));
           return;
-        }
-      },
-      [self, rp](caf::error &err) mutable {
-        self->state.set(seat_status::available, 0);
-        rp.deliver(err);
-      });
+      }
+    },
+    [self, rp](caf::error& err) mutable {
+      self->state.set(seat_status::available, 0);
+      rp.deliver(err);
+    });
   return rp;
 }
 
 caf::result<caf::ok_atom> sell(seat_ptr self, int64_t reservation_id) {
-  auto &st = self->state;
+  auto& st = self->state;
   bool owned = st.status == seat_status::held || st.status == seat_status::sold;
   if (st.reservation_id == reservation_id && owned) {
     st.set(seat_status::sold, reservation_id);
@@ -66,7 +66,7 @@ caf::result<caf::ok_atom> sell(seat_ptr self, int64_t reservation_id) {
 }
 
 caf::result<caf::ok_atom> release(seat_ptr self, int64_t reservation_id) {
-  auto &st = self->state;
+  auto& st = self->state;
   // Idempotent: releasing for a reservation that no longer owns it is a no-op,
   // except an unknown owner (0) learned from the database guard.
   if ((st.reservation_id == reservation_id || st.reservation_id == 0) &&
@@ -89,7 +89,7 @@ void seat_state::set(seat_status new_status, int64_t new_reservation) {
 seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_state> self,
                                           seat_init init, seat_context ctx,
                                           schedule_actor schedule) {
-  auto &st = self->state;
+  auto& st = self->state;
   st.schedule_id = init.schedule_id;
   st.seat_number = init.seat_number;
   st.price = init.price;
@@ -100,24 +100,24 @@ seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_stat
   register_inspectable(self, "seat",
                        std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number));
   return {
-      [=](hold_atom, hold_request req) { return hold(self, req); },
-      [=](sell_atom, int64_t reservation_id) { return sell(self, reservation_id); },
-      [=](release_atom, int64_t reservation_id) { return release(self, reservation_id); },
-      [=](status_atom) {
-        auto &st = self->state;
-        caf::settings s;
-        s["type"] = "seat";
-        s["id"] = std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number);
-        s["scheduleId"] = st.schedule_id;
-        s["seatNumber"] = st.seat_number;
-        s["status"] = to_string(st.status);
-        s["reservationId"] = st.reservation_id;
-        s["price"] = st.price;
-        s["holds"] = st.holds;
-        s["rejected"] = st.rejected;
-        s["mailbox"] = self->mailbox().size();
-        return s;
-      },
+    [=](hold_atom, hold_request req) { return hold(self, req); },
+    [=](sell_atom, int64_t reservation_id) { return sell(self, reservation_id); },
+    [=](release_atom, int64_t reservation_id) { return release(self, reservation_id); },
+    [=](status_atom) {
+      auto& st = self->state;
+      caf::settings s;
+      s["type"] = "seat";
+      s["id"] = std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number);
+      s["scheduleId"] = st.schedule_id;
+      s["seatNumber"] = st.seat_number;
+      s["status"] = to_string(st.status);
+      s["reservationId"] = st.reservation_id;
+      s["price"] = st.price;
+      s["holds"] = st.holds;
+      s["rejected"] = st.rejected;
+      s["mailbox"] = self->mailbox().size();
+      return s;
+    },
   };
 }
 

@@ -7,7 +7,7 @@
 namespace boxoffice {
 
 struct seat_state {
-  static inline const char *name = "seat";
+  static inline const char* name = "seat";
   int64_t schedule_id = 0;
   int32_t seat_number = 0;
   int64_t price = 0;

@@ -8,7 +8,7 @@ constexpr size_t min_capacity = 1024;
 
 } // namespace
 
-void waiting_line::join(int64_t place, const std::string &token) {
+void waiting_line::join(int64_t place, const std::string& token) {
   if (!front_.emplace(place, token).second)
     return;
   if (covers(place))
@@ -55,7 +55,7 @@ void waiting_line::rebuild() {
   while (size < 2 * span)
     size *= 2;
   tree_.assign(size, 0);
-  for (auto &entry : front_)
+  for (auto& entry : front_)
     add(entry.first, 1);
 }
 

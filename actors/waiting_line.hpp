@@ -18,14 +18,14 @@ namespace boxoffice {
 
 class waiting_line {
 public:
-  void join(int64_t place, const std::string &token);
+  void join(int64_t place, const std::string& token);
   void leave(int64_t place);
   // 1-based position among those waiting; 0 if not waiting.
   int64_t position(int64_t place) const;
   size_t size() const { return front_.size(); }
   bool empty() const { return front_.empty(); }
   // The token of whoever waits longest.
-  const std::string &first() const { return front_.begin()->second; }
+  const std::string& first() const { return front_.begin()->second; }
   int64_t first_place() const { return front_.begin()->first; }
   // Slots of the Fenwick tree: what the line costs in memory.
   size_t capacity() const { return tree_.size(); }

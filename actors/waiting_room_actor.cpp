@@ -27,7 +27,7 @@ std::string new_token() {
   return to_hex(bytes, sizeof bytes);
 }
 
-void adopt(waiting_room_state &st, const storage::token_row &row) {
+void adopt(waiting_room_state& st, const storage::token_row& row) {
   if (st.tokens.count(row.token))
     return;
   queue_entry e{row.user_id, row.place, row.status, row.active_until_ms, st.now_ms()};
@@ -41,7 +41,7 @@ void adopt(waiting_room_state &st, const storage::token_row &row) {
   st.tokens.emplace(row.token, e);
 }
 
-void expire(waiting_room_state &st, const std::string &token, queue_entry &e) {
+void expire(waiting_room_state& st, const std::string& token, queue_entry& e) {
   if (e.status == token_status::waiting)
     st.line.leave(e.place);
   if (e.status == token_status::active)
@@ -52,7 +52,7 @@ void expire(waiting_room_state &st, const std::string &token, queue_entry &e) {
   st.mark_dirty(token, e);
 }
 
-void admit(waiting_room_state &st, int64_t now) {
+void admit(waiting_room_state& st, int64_t now) {
   auto elapsed = st.last_tick_ms == 0 ? 0 : now - st.last_tick_ms;
   st.last_tick_ms = now;
   // Unused budget does not pile up beyond one second's worth.
@@ -64,7 +64,7 @@ void admit(waiting_room_state &st, int64_t now) {
     auto i = st.tokens.find(token);
     if (i == st.tokens.end())
       continue; // cannot happen: the line only holds known tokens
-    auto &e = i->second;
+    auto& e = i->second;
     e.status = token_status::active;
     e.active_until_ms = now + st.cfg.active_ttl_seconds * 1000LL;
     st.active++;
@@ -78,10 +78,10 @@ void admit(waiting_room_state &st, int64_t now) {
 // memory stays bounded; the database keeps their rows until the user comes
 // back. An expiry not yet stored keeps its entry: the row must say EXPIRED
 // before the user can be given a new token without it.
-void forget_expired(waiting_room_state &st, int64_t now) {
+void forget_expired(waiting_room_state& st, int64_t now) {
   auto ttl = st.cfg.active_ttl_seconds * 1000LL;
   for (auto i = st.tokens.begin(); i != st.tokens.end();) {
-    auto &[token, e] = *i;
+    auto& [token, e] = *i;
     bool stale = e.status == token_status::expired && now - e.last_seen_ms > ttl;
     if (!stale || st.dirty.count(token) || st.saving.count(token)) {
       ++i;
@@ -94,9 +94,9 @@ void forget_expired(waiting_room_state &st, int64_t now) {
   }
 }
 
-void expire_idle(waiting_room_state &st, int64_t now) {
+void expire_idle(waiting_room_state& st, int64_t now) {
   auto ttl = st.cfg.active_ttl_seconds * 1000LL;
-  for (auto &[token, e] : st.tokens) {
+  for (auto& [token, e] : st.tokens) {
     bool idle_active = e.status == token_status::active && e.active_until_ms <= now;
     bool abandoned = e.status == token_status::waiting && now - e.last_seen_ms > ttl;
     if (idle_active || abandoned)
@@ -109,35 +109,35 @@ void expire_idle(waiting_room_state &st, int64_t now) {
 // is logged and its rows go back to be written on the next tick, unless they
 // changed again meanwhile (the newer snapshot wins).
 void save(room_ptr self) {
-  auto &st = self->state;
+  auto& st = self->state;
   if (st.dirty.empty() || !st.saving.empty())
     return; // one write at a time keeps the rows in order
   st.saving = std::move(st.dirty);
   st.dirty.clear();
   std::vector<storage::token_row> rows;
   rows.reserve(st.saving.size());
-  for (auto &[token, row] : st.saving)
+  for (auto& [token, row] : st.saving)
     rows.push_back(row);
   db_then(
-      self, st.db,
-      [rows](storage::pg_connection &c) {
-        storage::save_tokens(c, rows);
-        return true;
-      },
-      [self](bool) { self->state.saving.clear(); },
-      [self](caf::error &err) {
-        auto &st = self->state;
-        st.save_failures++;
-        spdlog::error("waiting room: storing {} queue token(s) failed, retrying: {}",
-                      st.saving.size(), error_message(err));
-        for (auto &[token, row] : st.saving)
-          st.dirty.emplace(token, row); // keeps a newer snapshot if there is one
-        st.saving.clear();
-      });
+    self, st.db,
+    [rows](storage::pg_connection& c) {
+      storage::save_tokens(c, rows);
+      return true;
+    },
+    [self](bool) { self->state.saving.clear(); },
+    [self](caf::error& err) {
+      auto& st = self->state;
+      st.save_failures++;
+      spdlog::error("waiting room: storing {} queue token(s) failed, retrying: {}",
+                    st.saving.size(), error_message(err));
+      for (auto& [token, row] : st.saving)
+        st.dirty.emplace(token, row); // keeps a newer snapshot if there is one
+      st.saving.clear();
+    });
 }
 
 void tick(room_ptr self) {
-  auto &st = self->state;
+  auto& st = self->state;
   auto now = st.now_ms();
   if (++st.ticks % 10 == 0)
     expire_idle(st, now); // once a second: it walks every token
@@ -147,7 +147,7 @@ void tick(room_ptr self) {
 }
 
 caf::result<queue_ticket> issue(room_ptr self, int64_t user_id) {
-  auto &st = self->state;
+  auto& st = self->state;
   std::string expired;
   if (auto i = st.token_of_user.find(user_id); i != st.token_of_user.end()) {
     if (auto t = st.tokens.find(i->second); t != st.tokens.end()) {
@@ -160,23 +160,23 @@ caf::result<queue_ticket> issue(room_ptr self, int64_t user_id) {
   }
   auto rp = self->make_response_promise<queue_ticket>();
   db_then(
-      self, st.db,
-      [token = new_token(), user_id, expired](storage::pg_connection &c) {
-        return storage::issue_token(c, token, user_id, expired);
-      },
-      [self, rp](storage::token_row row) mutable {
-        auto &st = self->state;
-        // A previous, expired token of this user gives way to the new one.
-        if (auto i = st.token_of_user.find(row.user_id);
-            i != st.token_of_user.end() && i->second != row.token) {
-          if (auto old = st.tokens.find(i->second);
-              old != st.tokens.end() && old->second.status == token_status::expired)
-            st.tokens.erase(old);
-        }
-        adopt(st, row);
-        rp.deliver(st.ticket(row.token));
-      },
-      [rp](caf::error &err) mutable { rp.deliver(err); });
+    self, st.db,
+    [token = new_token(), user_id, expired](storage::pg_connection& c) {
+      return storage::issue_token(c, token, user_id, expired);
+    },
+    [self, rp](storage::token_row row) mutable {
+      auto& st = self->state;
+      // A previous, expired token of this user gives way to the new one.
+      if (auto i = st.token_of_user.find(row.user_id);
+          i != st.token_of_user.end() && i->second != row.token) {
+        if (auto old = st.tokens.find(i->second);
+            old != st.tokens.end() && old->second.status == token_status::expired)
+          st.tokens.erase(old);
+      }
+      adopt(st, row);
+      rp.deliver(st.ticket(row.token));
+    },
+    [rp](caf::error& err) mutable { rp.deliver(err); });
   return rp;
 }
 
@@ -184,12 +184,12 @@ caf::error invalid_token() {
   return make_error(booking_errc::token_missing, "missing, unknown or expired queue token");
 }
 
-caf::result<caf::ok_atom> check(room_ptr self, const std::string &token, int64_t user_id) {
-  auto &st = self->state;
+caf::result<caf::ok_atom> check(room_ptr self, const std::string& token, int64_t user_id) {
+  auto& st = self->state;
   auto i = st.tokens.find(token);
   if (i == st.tokens.end() || i->second.status == token_status::expired)
     return invalid_token();
-  auto &e = i->second;
+  auto& e = i->second;
   if (user_id != 0 && e.user_id != user_id)
     return make_error(booking_errc::token_forbidden, "the queue token belongs to another user");
   if (e.status != token_status::active)
@@ -207,16 +207,16 @@ caf::result<caf::ok_atom> check(room_ptr self, const std::string &token, int64_t
 
 void load(room_ptr self) {
   db_await(
-      self, self->state.db, [](storage::pg_connection &c) { return storage::live_tokens(c); },
-      [self](std::vector<storage::token_row> rows) {
-        for (auto &row : rows)
-          adopt(self->state, row);
-        self->state.loaded = true;
-      },
-      [self](caf::error &err) {
-        log_failure_of("waiting room: loading queue tokens (it stops)", err);
-        self->quit();
-      });
+    self, self->state.db, [](storage::pg_connection& c) { return storage::live_tokens(c); },
+    [self](std::vector<storage::token_row> rows) {
+      for (auto& row : rows)
+        adopt(self->state, row);
+      self->state.loaded = true;
+    },
+    [self](caf::error& err) {
+      log_failure_of("waiting room: loading queue tokens (it stops)", err);
+      self->quit();
+    });
 }
 
 } // namespace
@@ -225,12 +225,12 @@ int64_t waiting_room_state::now_ms() const {
   return epoch_ms_at(clock->now());
 }
 
-void waiting_room_state::mark_dirty(const std::string &token, const queue_entry &e) {
+void waiting_room_state::mark_dirty(const std::string& token, const queue_entry& e) {
   dirty[token] = {token, e.user_id, e.place, e.status, e.active_until_ms};
 }
 
-queue_ticket waiting_room_state::ticket(const std::string &token) const {
-  auto &e = tokens.at(token);
+queue_ticket waiting_room_state::ticket(const std::string& token) const {
+  auto& e = tokens.at(token);
   queue_ticket t;
   t.token = token;
   t.user_id = e.user_id;
@@ -257,45 +257,45 @@ waiting_room_actor_impl(waiting_room_actor::stateful_pointer<waiting_room_state>
   load(self);
   self->send(self, tick_atom_v);
   return {
-      [=](token_atom, int64_t user_id) { return issue(self, user_id); },
-      [=](poll_atom, const std::string &token) -> caf::result<queue_ticket> {
-        auto &st = self->state;
-        auto i = st.tokens.find(token);
-        if (i == st.tokens.end())
-          return invalid_token();
-        i->second.last_seen_ms = st.now_ms();
-        return st.ticket(token);
-      },
-      [=](check_atom, const std::string &token, int64_t user_id) {
-        return check(self, token, user_id);
-      },
-      [=](leave_atom, int64_t user_id) {
-        auto &st = self->state;
-        auto i = st.token_of_user.find(user_id);
-        if (i == st.token_of_user.end())
-          return;
-        if (auto t = st.tokens.find(i->second);
-            t != st.tokens.end() && t->second.status != token_status::expired)
-          expire(st, i->second, t->second);
-      },
-      [=](tick_atom) { tick(self); },
-      [=](status_atom) {
-        auto &st = self->state;
-        caf::settings s;
-        s["type"] = "waiting-room";
-        s["waiting"] = st.line.size();
-        s["active"] = st.active;
-        s["maxActive"] = st.cfg.max_active;
-        s["admitPerSecond"] = st.cfg.admit_per_second;
-        s["admittedTotal"] = st.admitted_total;
-        s["expiredTotal"] = st.expired_total;
-        s["tokens"] = st.tokens.size();
-        s["unsaved"] = st.dirty.size() + st.saving.size();
-        s["saveFailures"] = st.save_failures;
-        s["lineCapacity"] = st.line.capacity();
-        s["mailbox"] = self->mailbox().size();
-        return s;
-      },
+    [=](token_atom, int64_t user_id) { return issue(self, user_id); },
+    [=](poll_atom, const std::string& token) -> caf::result<queue_ticket> {
+      auto& st = self->state;
+      auto i = st.tokens.find(token);
+      if (i == st.tokens.end())
+        return invalid_token();
+      i->second.last_seen_ms = st.now_ms();
+      return st.ticket(token);
+    },
+    [=](check_atom, const std::string& token, int64_t user_id) {
+      return check(self, token, user_id);
+    },
+    [=](leave_atom, int64_t user_id) {
+      auto& st = self->state;
+      auto i = st.token_of_user.find(user_id);
+      if (i == st.token_of_user.end())
+        return;
+      if (auto t = st.tokens.find(i->second);
+          t != st.tokens.end() && t->second.status != token_status::expired)
+        expire(st, i->second, t->second);
+    },
+    [=](tick_atom) { tick(self); },
+    [=](status_atom) {
+      auto& st = self->state;
+      caf::settings s;
+      s["type"] = "waiting-room";
+      s["waiting"] = st.line.size();
+      s["active"] = st.active;
+      s["maxActive"] = st.cfg.max_active;
+      s["admitPerSecond"] = st.cfg.admit_per_second;
+      s["admittedTotal"] = st.admitted_total;
+      s["expiredTotal"] = st.expired_total;
+      s["tokens"] = st.tokens.size();
+      s["unsaved"] = st.dirty.size() + st.saving.size();
+      s["saveFailures"] = st.save_failures;
+      s["lineCapacity"] = st.line.capacity();
+      s["mailbox"] = self->mailbox().size();
+      return s;
+    },
   };
 }
 

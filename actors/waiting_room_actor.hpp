@@ -19,10 +19,10 @@ struct queue_entry {
 };
 
 struct waiting_room_state {
-  static inline const char *name = "waiting-room";
+  static inline const char* name = "waiting-room";
   db_actor db;
   booking_config cfg;
-  const caf::actor_clock *clock = nullptr; // the actor's: a test moves it
+  const caf::actor_clock* clock = nullptr; // the actor's: a test moves it
   std::unordered_map<std::string, queue_entry> tokens;
   std::unordered_map<int64_t, std::string> token_of_user;
   waiting_line line;
@@ -42,9 +42,9 @@ struct waiting_room_state {
   uint64_t ticks = 0;
 
   int64_t now_ms() const;
-  queue_ticket ticket(const std::string &token) const;
+  queue_ticket ticket(const std::string& token) const;
   // Records the entry's current status and expiry for the next save.
-  void mark_dirty(const std::string &token, const queue_entry &e);
+  void mark_dirty(const std::string& token, const queue_entry& e);
 };
 
 // Issues tokens, admits waiting users at cfg.admit_per_second up to

@@ -8,7 +8,7 @@
 namespace boxoffice {
 
 struct wallet_state {
-  static inline const char *name = "wallet";
+  static inline const char* name = "wallet";
   int64_t user_id = 0;
   int64_t balance = 0; // mirrors wallets.balance after every commit
   db_actor db;

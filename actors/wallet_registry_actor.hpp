@@ -10,7 +10,7 @@ namespace boxoffice {
 // Spawns one wallet actor per user on first use; a wallet that passivates is
 // forgotten and spawned afresh on the next request.
 struct wallet_registry_state {
-  static inline const char *name = "wallet-registry";
+  static inline const char* name = "wallet-registry";
   db_actor db;
   booking_config cfg;
   live_actors<wallet_actor> live;

@@ -9,7 +9,7 @@
 #include "app/runtime.hpp"
 #include "app/settings.hpp"
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   // Block the stop signals first, in every thread we start; main waits for
   // them. A SIGTERM during start-up then means a clean stop once started.
   sigset_t stop_signals;
@@ -20,7 +20,7 @@ int main(int argc, char **argv) {
   std::optional<boxoffice::settings> cfg;
   try {
     cfg = boxoffice::parse_settings(argc, argv);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "boxoffice: " << e.what() << '\n';
     return 2;
   }
@@ -34,7 +34,7 @@ int main(int argc, char **argv) {
     sigwait(&stop_signals, &sig);
     spdlog::info("received {}, shutting down", sig == SIGINT ? "SIGINT" : "SIGTERM");
     rt.stop();
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     spdlog::error("{}", e.what());
     return 1;
   }

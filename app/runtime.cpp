@@ -33,7 +33,7 @@ namespace boxoffice {
 
 namespace {
 
-std::unique_ptr<caf::actor_system_config> make_caf_config(const settings &cfg) {
+std::unique_ptr<caf::actor_system_config> make_caf_config(const settings& cfg) {
   auto c = std::make_unique<caf::actor_system_config>();
   c->add_message_types<caf::id_block::boxoffice>();
   add_booking_error_category(*c);
@@ -42,7 +42,7 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const settings &cfg) {
   return c;
 }
 
-void prepare_database(const settings &cfg) {
+void prepare_database(const settings& cfg) {
   storage::pg_connection conn{cfg.database.url};
   auto applied = storage::apply_migrations(conn, storage::embedded_migrations());
   spdlog::info("database ready ({} migration(s) applied)", applied);
@@ -50,8 +50,8 @@ void prepare_database(const settings &cfg) {
     spdlog::info("loaded the demo catalogue");
 }
 
-dispatcher_config make_dispatcher_config(const settings &cfg) {
-  auto &dp = cfg.dataplatform;
+dispatcher_config make_dispatcher_config(const settings& cfg) {
+  auto& dp = cfg.dataplatform;
   dispatcher_config out;
   out.reservation_path = dp.reservation_path;
   out.order_path = dp.order_path;
@@ -67,7 +67,7 @@ dispatcher_config make_dispatcher_config(const settings &cfg) {
 }
 
 // The dispatcher's transport: the platform client, plus the signature.
-event_transport make_transport(http::platform_client &client, std::string secret) {
+event_transport make_transport(http::platform_client& client, std::string secret) {
   return [&client, secret](outbound_event ev, delivery_callback done) {
     http::platform_request req{std::move(ev.path), std::move(ev.body), std::move(ev.headers)};
     if (!secret.empty())
@@ -103,7 +103,7 @@ void raise_open_file_limit(int max_connections) {
                  lim.rlim_cur, max_connections);
 }
 
-http::server_limits public_limits(const settings &cfg) {
+http::server_limits public_limits(const settings& cfg) {
   http::server_limits limits;
   limits.max_body_bytes = cfg.http.max_body_bytes;
   limits.max_header_bytes = cfg.http.max_header_bytes;
@@ -115,7 +115,7 @@ http::server_limits public_limits(const settings &cfg) {
 }
 
 // The operator listener serves few people: small fixed bounds.
-http::server_limits admin_limits(const settings &cfg) {
+http::server_limits admin_limits(const settings& cfg) {
   http::server_limits limits;
   limits.max_body_bytes = 65536;
   limits.max_header_bytes = 8192;
@@ -149,7 +149,7 @@ struct runtime::impl {
   bool stopped = false;
 };
 
-runtime::runtime(const settings &cfg) : impl_(std::make_unique<impl>()) {
+runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
   impl_->cfg = cfg;
   raise_open_file_limit(cfg.http.max_connections);
   // A database that does not answer must fail start-up, not hang it.
@@ -169,8 +169,8 @@ runtime::~runtime() {
 }
 
 void runtime::start() {
-  auto &sys = *impl_->system;
-  auto &cfg = impl_->cfg;
+  auto& sys = *impl_->system;
+  auto& cfg = impl_->cfg;
   booking_config booking{cfg.hold.ttl_seconds, cfg.hold.max_per_user, cfg.queue.admit_per_second,
                          cfg.queue.max_active, cfg.queue.active_ttl_seconds};
   booking.payment_answer = http::payment_answer;
@@ -183,14 +183,14 @@ void runtime::start() {
   db_actor outbox_db;
   if (!cfg.dataplatform.url.empty()) {
     impl_->outbox_pool =
-        std::make_unique<storage::db_pool>(cfg.database.url, 1, cfg.database.max_batch);
+      std::make_unique<storage::db_pool>(cfg.database.url, 1, cfg.database.max_batch);
     outbox_db = sys.spawn(db_actor_impl, impl_->outbox_pool.get());
     impl_->platform = std::make_unique<http::platform_client>(
-        cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
-        cfg.dataplatform.max_in_flight);
+      cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
+      cfg.dataplatform.max_in_flight);
     dispatcher =
-        sys.spawn(dispatcher_actor_impl, outbox_in_database(outbox_db), make_dispatcher_config(cfg),
-                  make_transport(*impl_->platform, cfg.dataplatform.secret));
+      sys.spawn(dispatcher_actor_impl, outbox_in_database(outbox_db), make_dispatcher_config(cfg),
+                make_transport(*impl_->platform, cfg.dataplatform.secret));
     caf::anon_send(db, dispatcher);
     spdlog::info("delivering events to {}", cfg.dataplatform.url);
   } else {
@@ -212,11 +212,11 @@ void runtime::start() {
                               metrics, bridge_restarts};
   auto api_slot = std::make_shared<http::bridge_slot>();
   auto api_supervisor = http::spawn_bridge_supervisor(
-      sys, "api",
-      [services](caf::actor_system &s) {
-        return caf::actor_cast<caf::actor>(s.spawn(http::api_actor_impl, services));
-      },
-      api_slot, bridge_restarts);
+    sys, "api",
+    [services](caf::actor_system& s) {
+      return caf::actor_cast<caf::actor>(s.spawn(http::api_actor_impl, services));
+    },
+    api_slot, bridge_restarts);
   // Only the supervisor: it stops its bridge, and a bridge stopped behind its
   // back would be respawned.
   impl_->top_level = {api_supervisor,
@@ -240,11 +240,11 @@ void runtime::start() {
                                    waiting_room,  metrics, impl_->server.get()};
     auto admin_slot = std::make_shared<http::bridge_slot>();
     auto admin_supervisor = http::spawn_bridge_supervisor(
-        sys, "admin",
-        [admin_svc](caf::actor_system &s) {
-          return caf::actor_cast<caf::actor>(s.spawn(http::admin_actor_impl, admin_svc));
-        },
-        admin_slot, bridge_restarts);
+      sys, "admin",
+      [admin_svc](caf::actor_system& s) {
+        return caf::actor_cast<caf::actor>(s.spawn(http::admin_actor_impl, admin_svc));
+      },
+      admin_slot, bridge_restarts);
     impl_->top_level.push_back(admin_supervisor);
     impl_->admin_server = std::make_unique<http::server>(cfg.admin.host, cfg.admin.port,
                                                          admin_limits(cfg), forward_to(admin_slot));
@@ -264,7 +264,7 @@ void runtime::stop() {
     impl_->server->stop();
   if (impl_->admin_server)
     impl_->admin_server->stop();
-  for (auto &a : impl_->top_level)
+  for (auto& a : impl_->top_level)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
   impl_->top_level.clear();
   if (impl_->system) {

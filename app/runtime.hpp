@@ -11,7 +11,7 @@ namespace boxoffice {
 class runtime {
 public:
   // Connects, migrates and seeds; throws with a clear message on failure.
-  explicit runtime(const settings &cfg);
+  explicit runtime(const settings& cfg);
   ~runtime();
   // Spawns the actors and opens the listeners.
   void start();

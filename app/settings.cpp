@@ -14,21 +14,21 @@ namespace boxoffice {
 
 namespace {
 
-template <class T> void require_range(const char *name, T value, T lo, T hi) {
+template <class T> void require_range(const char* name, T value, T lo, T hi) {
   if (value < lo || value > hi)
     throw std::invalid_argument("invalid value for option '" + std::string{name} +
                                 "': " + std::to_string(value) + " (allowed " + std::to_string(lo) +
                                 ".." + std::to_string(hi) + ")");
 }
 
-void require_path(const char *name, const std::string &path) {
+void require_path(const char* name, const std::string& path) {
   if (path.empty() || path.front() != '/')
     throw std::invalid_argument("invalid value for option '" + std::string{name} +
                                 "': must start with '/'");
 }
 
-po::options_description describe(settings &s, std::string &config_file, int &http_port,
-                                 int &admin_port) {
+po::options_description describe(settings& s, std::string& config_file, int& http_port,
+                                 int& admin_port) {
   po::options_description d{"boxoffice options (config.ini keys and --flags share names)"};
   auto add = d.add_options();
   add("help", "print this help and exit");
@@ -119,7 +119,7 @@ po::options_description describe(settings &s, std::string &config_file, int &htt
   return d;
 }
 
-void validate(const settings &s, int http_port, int admin_port) {
+void validate(const settings& s, int http_port, int admin_port) {
   require_range("http.port", http_port, 0, 65535);
   require_range("admin.port", admin_port, 0, 65535);
   require_range("http.threads", s.http.threads, 1, 64);
@@ -153,7 +153,7 @@ void validate(const settings &s, int http_port, int admin_port) {
   require_range("actors.threads", s.actors.threads, 1, 256);
   require_path("dataplatform.reservation_path", s.dataplatform.reservation_path);
   require_path("dataplatform.order_path", s.dataplatform.order_path);
-  auto &u = s.dataplatform.url;
+  auto& u = s.dataplatform.url;
   if (!u.empty() && u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
     throw std::invalid_argument("invalid value for option 'dataplatform.url': must start with "
                                 "http:// or https://");
@@ -161,15 +161,15 @@ void validate(const settings &s, int http_port, int admin_port) {
     throw std::invalid_argument("option 'database.url' is required (a libpq connection string)");
 }
 
-std::string trim(const std::string &text) {
-  const char *space = " \t\r\n";
+std::string trim(const std::string& text) {
+  const char* space = " \t\r\n";
   auto first = text.find_first_not_of(space);
   if (first == std::string::npos)
     return {};
   return text.substr(first, text.find_last_not_of(space) - first + 1);
 }
 
-std::string read_key_file(const std::string &path) {
+std::string read_key_file(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
   if (!in)
     throw std::invalid_argument("invalid value for option 'admin.key_file': cannot read " + path);
@@ -184,19 +184,19 @@ std::string read_key_file(const std::string &path) {
 // The admin key from exactly one place: admin.key, admin.key_file, or else the
 // BOXOFFICE_ADMIN_KEY environment variable (files and the environment keep
 // it out of `ps` and shell history).
-void resolve_admin_key(settings &s) {
+void resolve_admin_key(settings& s) {
   if (!s.admin.key.empty() && !s.admin.key_file.empty())
     throw std::invalid_argument("options 'admin.key' and 'admin.key_file' exclude each other");
   if (!s.admin.key_file.empty())
     s.admin.key = read_key_file(s.admin.key_file);
   else if (s.admin.key.empty())
-    if (const char *env = std::getenv("BOXOFFICE_ADMIN_KEY"))
+    if (const char* env = std::getenv("BOXOFFICE_ADMIN_KEY"))
       s.admin.key = trim(env);
 }
 
 } // namespace
 
-std::optional<settings> parse_settings(int argc, char **argv) {
+std::optional<settings> parse_settings(int argc, char** argv) {
   settings s;
   std::string config_file;
   int http_port = 0;
@@ -216,7 +216,7 @@ std::optional<settings> parse_settings(int argc, char **argv) {
     else if (explicit_file)
       throw std::invalid_argument("configuration file not found: " + file);
     po::notify(vm);
-  } catch (const po::error &e) {
+  } catch (const po::error& e) {
     throw std::invalid_argument(e.what());
   }
   validate(s, http_port, admin_port);

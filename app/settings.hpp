@@ -73,6 +73,6 @@ struct settings {
 // Parses argv (and the --config file it names, config.ini by default when it
 // exists). Returns nothing after --help. Throws std::invalid_argument with a
 // message naming the offending option.
-std::optional<settings> parse_settings(int argc, char **argv);
+std::optional<settings> parse_settings(int argc, char** argv);
 
 } // namespace boxoffice

@@ -24,13 +24,13 @@ struct bridge_guard {
 
 // Logs the exception and answers `ex` with 500 INTERNAL (ignored when it was
 // answered already).
-void answer_internal_error(const char *bridge, const api_exchange_ptr &ex,
-                           const std::exception_ptr &failure) noexcept;
+void answer_internal_error(const char* bridge, const api_exchange_ptr& ex,
+                           const std::exception_ptr& failure) noexcept;
 
 // Runs `dispatch()` for `ex`; a throw answers `ex` with 500 and returns.
 template <class Dispatch>
-void dispatch_guarded(const char *bridge, bridge_guard &guard, const api_exchange_ptr &ex,
-                      Dispatch &&dispatch) {
+void dispatch_guarded(const char* bridge, bridge_guard& guard, const api_exchange_ptr& ex,
+                      Dispatch&& dispatch) {
   guard.current = ex;
   try {
     dispatch();
@@ -42,6 +42,6 @@ void dispatch_guarded(const char *bridge, bridge_guard &guard, const api_exchang
 
 // The handler CAF runs when a message handler or continuation of `self`
 // throws past dispatch_guarded. `guard` must live as long as the actor.
-void install_exception_handler(caf::scheduled_actor *self, const char *bridge, bridge_guard *guard);
+void install_exception_handler(caf::scheduled_actor* self, const char* bridge, bridge_guard* guard);
 
 } // namespace boxoffice::http

@@ -19,13 +19,13 @@ void bridge_slot::set(caf::actor bridge) {
 namespace {
 
 struct supervisor_state {
-  static inline const char *name = "bridge-supervisor";
+  static inline const char* name = "bridge-supervisor";
 };
 
-using supervisor_ptr = caf::stateful_actor<supervisor_state> *;
+using supervisor_ptr = caf::stateful_actor<supervisor_state>*;
 
-void respawn(supervisor_ptr self, const bridge_factory &factory, bridge_slot &slot,
-             std::atomic<uint64_t> &restarts) {
+void respawn(supervisor_ptr self, const bridge_factory& factory, bridge_slot& slot,
+             std::atomic<uint64_t>& restarts) {
   auto fresh = factory(self->home_system());
   self->monitor(fresh);
   slot.set(fresh);
@@ -37,7 +37,7 @@ caf::behavior bridge_supervisor_actor_impl(supervisor_ptr self, std::string name
                                            std::shared_ptr<bridge_slot> slot,
                                            std::shared_ptr<std::atomic<uint64_t>> restarts) {
   self->monitor(slot->get());
-  self->set_down_handler([=](caf::down_msg &down) {
+  self->set_down_handler([=](caf::down_msg& down) {
     if (down.source != slot->get().address())
       return; // an older bridge, already replaced
     spdlog::error("the {} bridge stopped ({}); starting a fresh one", name,
@@ -45,20 +45,20 @@ caf::behavior bridge_supervisor_actor_impl(supervisor_ptr self, std::string name
     respawn(self, factory, *slot, *restarts);
   });
   // Shutdown: take the bridge along, and quit (a custom exit handler must).
-  self->set_exit_handler([=](caf::exit_msg &msg) {
+  self->set_exit_handler([=](caf::exit_msg& msg) {
     self->send_exit(slot->get(), msg.reason);
     self->quit(msg.reason);
   });
   return {
-      // An actor without behaviour ends at once; this one answers how often it
-      // had to restart its bridge.
-      [=](caf::get_atom) { return restarts->load(); },
+    // An actor without behaviour ends at once; this one answers how often it
+    // had to restart its bridge.
+    [=](caf::get_atom) { return restarts->load(); },
   };
 }
 
 } // namespace
 
-caf::actor spawn_bridge_supervisor(caf::actor_system &sys, std::string name, bridge_factory factory,
+caf::actor spawn_bridge_supervisor(caf::actor_system& sys, std::string name, bridge_factory factory,
                                    std::shared_ptr<bridge_slot> slot,
                                    std::shared_ptr<std::atomic<uint64_t>> restarts) {
   slot->set(factory(sys));

@@ -26,12 +26,12 @@ private:
 };
 
 // Spawns a bridge actor (e.g. `sys.spawn(api_actor_impl, services)`).
-using bridge_factory = std::function<caf::actor(caf::actor_system &)>;
+using bridge_factory = std::function<caf::actor(caf::actor_system&)>;
 
 // Spawns the first bridge into `slot`, then a supervisor that respawns it on
 // every down and counts that in `restarts`. An exit sent to the supervisor
 // stops the current bridge too, so shutdown needs to stop only the supervisor.
-caf::actor spawn_bridge_supervisor(caf::actor_system &sys, std::string name, bridge_factory factory,
+caf::actor spawn_bridge_supervisor(caf::actor_system& sys, std::string name, bridge_factory factory,
                                    std::shared_ptr<bridge_slot> slot,
                                    std::shared_ptr<std::atomic<uint64_t>> restarts);
 

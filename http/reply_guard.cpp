@@ -13,15 +13,15 @@ class reply_once {
 public:
   explicit reply_once(responder deliver) : deliver_(std::move(deliver)) {}
 
-  reply_once(const reply_once &) = delete;
-  reply_once &operator=(const reply_once &) = delete;
+  reply_once(const reply_once&) = delete;
+  reply_once& operator=(const reply_once&) = delete;
 
   ~reply_once() {
     if (answered_.load())
       return;
     try {
       deliver_(abandoned_response());
-    } catch (const std::exception &e) {
+    } catch (const std::exception& e) {
       spdlog::error("could not answer an abandoned request: {}", e.what());
     }
   }

@@ -32,15 +32,15 @@ struct route_match {
   std::string bad_id_name;  // which path id was malformed, for 400
 };
 
-route_match match_route(const std::string &method, const std::string &path);
+route_match match_route(const std::string& method, const std::string& path);
 
 // "GET /api/v1/concerts/{concertId}/schedules": the metrics label of a route.
-std::string route_label(const std::string &method, route_id id);
+std::string route_label(const std::string& method, route_id id);
 
 // Parses a positive decimal id of at most 18 digits (fits int64 with room).
-bool parse_id(const std::string &text, int64_t &out);
+bool parse_id(const std::string& text, int64_t& out);
 
 // The value of one query parameter, undecoded; empty when absent.
-std::string query_param(const std::string &query, const std::string &name);
+std::string query_param(const std::string& query, const std::string& name);
 
 } // namespace boxoffice::http

@@ -30,12 +30,12 @@ constexpr auto linger_time = std::chrono::seconds(2);
 // How long the accept loop rests after a failed accept (EMFILE, ENFILE, ...).
 constexpr auto accept_backoff = std::chrono::milliseconds(100);
 
-std::string header(const bhttp::request<bhttp::string_body> &req, const char *name) {
+std::string header(const bhttp::request<bhttp::string_body>& req, const char* name) {
   auto i = req.find(name);
   return i == req.end() ? std::string{} : std::string{i->value()};
 }
 
-api_request to_api_request(bhttp::request<bhttp::string_body> &req) {
+api_request to_api_request(bhttp::request<bhttp::string_body>& req) {
   api_request out;
   out.method = std::string{req.method_string()};
   std::string target{req.target()};
@@ -54,10 +54,10 @@ using response_ptr = std::shared_ptr<bhttp::response<bhttp::string_body>>;
 
 response_ptr to_beast_response(api_response resp, unsigned version, bool keep_alive) {
   auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
-      static_cast<bhttp::status>(resp.status), version);
+    static_cast<bhttp::status>(resp.status), version);
   res->set(bhttp::field::server, "boxoffice");
   res->set(bhttp::field::content_type, resp.content_type);
-  for (auto &[k, v] : resp.headers)
+  for (auto& [k, v] : resp.headers)
     res->set(k, v);
   res->body() = std::move(resp.body);
   res->keep_alive(keep_alive);
@@ -69,14 +69,14 @@ response_ptr to_beast_response(api_response resp, unsigned version, bool keep_al
 // what the client still sends until it closes or linger_time passes. Closing
 // with unread input would reset the connection and could destroy the answer
 // before the client has read it.
-template <class Owner> void linger_close(std::shared_ptr<Owner> owner, beast::tcp_stream &stream) {
+template <class Owner> void linger_close(std::shared_ptr<Owner> owner, beast::tcp_stream& stream) {
   beast::error_code ec;
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
   stream.expires_after(linger_time);
   auto scratch = std::make_shared<std::array<char, 4096>>();
   struct drain {
     std::shared_ptr<Owner> owner;
-    beast::tcp_stream &stream;
+    beast::tcp_stream& stream;
     std::shared_ptr<std::array<char, 4096>> scratch;
     void operator()(beast::error_code ec, size_t) {
       if (ec) {
@@ -92,21 +92,21 @@ template <class Owner> void linger_close(std::shared_ptr<Owner> owner, beast::tc
 // Counts an open connection for as long as it lives.
 class connection_count {
 public:
-  explicit connection_count(server_counters &counters) : counters_(counters) {
+  explicit connection_count(server_counters& counters) : counters_(counters) {
     counters_.connections++;
   }
   ~connection_count() { counters_.connections--; }
-  connection_count(const connection_count &) = delete;
-  connection_count &operator=(const connection_count &) = delete;
+  connection_count(const connection_count&) = delete;
+  connection_count& operator=(const connection_count&) = delete;
 
 private:
-  server_counters &counters_;
+  server_counters& counters_;
 };
 
 // A connection past http.max_connections: told so and closed.
 class refusal : public std::enable_shared_from_this<refusal> {
 public:
-  refusal(tcp::socket socket, server_counters &counters)
+  refusal(tcp::socket socket, server_counters& counters)
       : stream_(std::move(socket)), count_(counters) {}
 
   void run() {
@@ -131,8 +131,8 @@ private:
 // One client connection: read a request, hand it over, write the answer, repeat.
 class session : public std::enable_shared_from_this<session> {
 public:
-  session(tcp::socket socket, const server_limits &limits, server_counters &counters,
-          const server::request_handler &handler)
+  session(tcp::socket socket, const server_limits& limits, server_counters& counters,
+          const server::request_handler& handler)
       : stream_(std::move(socket)), limits_(limits), counters_(counters), count_(counters),
         handler_(handler) {}
 
@@ -167,8 +167,8 @@ private:
     // Slow clients get this long for a whole request (headers and body).
     stream_.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
     bhttp::async_read(
-        stream_, buffer_, *parser_,
-        [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
+      stream_, buffer_, *parser_,
+      [self = shared_from_this()](beast::error_code ec, size_t) { self->on_read(ec); });
   }
 
   void on_read(beast::error_code ec) {
@@ -211,7 +211,7 @@ private:
     handler_(std::move(ex));
   }
 
-  void reject(int status, const char *code, const char *message) {
+  void reject(int status, const char* code, const char* message) {
     keep_alive_ = false;
     write(error_response(status, code, message));
   }
@@ -238,10 +238,10 @@ private:
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  const server_limits &limits_;
-  server_counters &counters_;
+  const server_limits& limits_;
+  server_counters& counters_;
   connection_count count_;
-  const server::request_handler &handler_;
+  const server::request_handler& handler_;
   bool served_ = false; // a request was read: the next one may idle first
   bool keep_alive_ = false;
   unsigned version_ = 11;
@@ -280,7 +280,7 @@ struct server::impl {
 
   // A failed accept (out of file descriptors, mostly) fails again at once
   // while its cause lasts: wait a little instead of spinning on it.
-  void rest_after(const beast::error_code &ec) {
+  void rest_after(const beast::error_code& ec) {
     counters.accept_errors++;
     auto now = std::chrono::steady_clock::now();
     if (now - last_error_log >= std::chrono::seconds(1)) {
@@ -296,7 +296,7 @@ struct server::impl {
   }
 };
 
-server::server(const std::string &host, uint16_t port, server_limits limits,
+server::server(const std::string& host, uint16_t port, server_limits limits,
                request_handler handler)
     : impl_(std::make_unique<impl>()) {
   impl_->limits = limits;
@@ -306,7 +306,7 @@ server::server(const std::string &host, uint16_t port, server_limits limits,
   if (ec)
     throw std::runtime_error("invalid listen address '" + host + "': " + ec.message());
   tcp::endpoint ep{address, port};
-  auto &a = impl_->acceptor;
+  auto& a = impl_->acceptor;
   a.open(ep.protocol(), ec);
   if (!ec)
     a.set_option(net::socket_base::reuse_address(true), ec);
@@ -342,12 +342,12 @@ void server::stop() {
     impl_->backoff.cancel();
   });
   impl_->ioc.stop();
-  for (auto &t : impl_->threads)
+  for (auto& t : impl_->threads)
     t.join();
   impl_->threads.clear();
 }
 
-const server_counters &server::counters() const {
+const server_counters& server::counters() const {
   return impl_->counters;
 }
 

@@ -37,7 +37,7 @@ public:
   using request_handler = std::function<void(api_exchange_ptr)>;
 
   // Binds at once (throws std::runtime_error with the reason on failure).
-  server(const std::string &host, uint16_t port, server_limits limits, request_handler handler);
+  server(const std::string& host, uint16_t port, server_limits limits, request_handler handler);
   ~server();
 
   uint16_t port() const;
@@ -45,7 +45,7 @@ public:
   void start(int threads);
   // Stops accepting, closes connections and joins the I/O threads.
   void stop();
-  const server_counters &counters() const;
+  const server_counters& counters() const;
 
 private:
   struct impl;

@@ -58,16 +58,16 @@ bool is_valid_utf8(std::string_view text) {
   return true;
 }
 
-const char *first_non_utf8_part(const api_request &req) {
-  const std::pair<const std::string *, const char *> parts[] = {
-      {&req.path, "path"},
-      {&req.query, "query"},
-      {&req.token, "X-Queue-Token header"},
-      {&req.idempotency_key, "Idempotency-Key header"},
-      {&req.authorization, "Authorization header"},
-      {&req.body, "body"},
+const char* first_non_utf8_part(const api_request& req) {
+  const std::pair<const std::string*, const char*> parts[] = {
+    {&req.path, "path"},
+    {&req.query, "query"},
+    {&req.token, "X-Queue-Token header"},
+    {&req.idempotency_key, "Idempotency-Key header"},
+    {&req.authorization, "Authorization header"},
+    {&req.body, "body"},
   };
-  for (auto &[text, name] : parts)
+  for (auto& [text, name] : parts)
     if (!is_valid_utf8(*text))
       return name;
   return nullptr;

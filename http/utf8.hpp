@@ -13,6 +13,6 @@ bool is_valid_utf8(std::string_view text);
 
 // The first part of the request the API reads that is not UTF-8 ("path",
 // "query", "body", or a header name), or nullptr when all of them are.
-const char *first_non_utf8_part(const api_request &req);
+const char* first_non_utf8_part(const api_request& req);
 
 } // namespace boxoffice::http

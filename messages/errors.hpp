@@ -43,16 +43,16 @@ namespace boxoffice {
 // factory for the registered enum; the message is its context.
 using caf::make_error;
 
-inline bool is(const caf::error &err, booking_errc code) {
+inline bool is(const caf::error& err, booking_errc code) {
   return err.compare(static_cast<uint8_t>(code),
                      caf::detail::error_factory<booking_errc>::category) == 0;
 }
 
 // Lets the actor system render booking errors (actor_system::render) as
 // "booking: <code> (<message>)".
-void add_booking_error_category(caf::actor_system_config &cfg);
+void add_booking_error_category(caf::actor_system_config& cfg);
 
 // The message given to make_error, or CAF's own rendering for other errors.
-std::string error_message(const caf::error &err);
+std::string error_message(const caf::error& err);
 
 } // namespace boxoffice

@@ -23,94 +23,93 @@ using status_iface = caf::typed_actor<replies_to<status_atom>::with<caf::setting
 // drop out when they stop. Its own status is the summary over its members,
 // whose status requests fan out with a deadline.
 using inspector_actor =
-    caf::typed_actor<reacts_to<caf::put_atom, std::string, std::string, caf::actor>, // type, id,
-                                                                                     // actor
-                     // type, id: that actor's status; empty when no such actor is live
-                     replies_to<caf::get_atom, std::string,
-                                std::string>::with<caf::settings>>::extend_with<status_iface>;
+  caf::typed_actor<reacts_to<caf::put_atom, std::string, std::string, caf::actor>, // type, id,
+                                                                                   // actor
+                   // type, id: that actor's status; empty when no such actor is live
+                   replies_to<caf::get_atom, std::string,
+                              std::string>::with<caf::settings>>::extend_with<status_iface>;
 
 // Delivers committed outbox events to the data platform. `notify` is the fast
 // path after a commit; a periodic scan of the outbox is the backstop.
 using dispatcher_actor =
-    caf::typed_actor<reacts_to<notify_atom>, reacts_to<tick_atom>, reacts_to<flush_atom>,
-                     reacts_to<prune_atom>, reacts_to<delivery_report>,
-                     replies_to<list_atom>::with<std::string>,          // dead letters as JSON
-                     replies_to<replay_atom, int64_t>::with<int64_t>>:: // row id, 0: all dead
-    extend_with<status_iface>;
+  caf::typed_actor<reacts_to<notify_atom>, reacts_to<tick_atom>, reacts_to<flush_atom>,
+                   reacts_to<prune_atom>, reacts_to<delivery_report>,
+                   replies_to<list_atom>::with<std::string>,          // dead letters as JSON
+                   replies_to<replay_atom, int64_t>::with<int64_t>>:: // row id, 0: all dead
+  extend_with<status_iface>;
 
 // One seat of one schedule: AVAILABLE -> HELD -> SOLD, released on expiry or
 // cancellation. Rejects a taken seat from memory, without the database.
 using seat_actor = caf::typed_actor<
-    replies_to<hold_atom, hold_request>::with<reservation_view>,
-    replies_to<sell_atom, int64_t>::with<caf::ok_atom>,
-    replies_to<release_atom, int64_t>::with<caf::ok_atom>>::extend_with<status_iface>;
+  replies_to<hold_atom, hold_request>::with<reservation_view>,
+  replies_to<sell_atom, int64_t>::with<caf::ok_atom>,
+  replies_to<release_atom, int64_t>::with<caf::ok_atom>>::extend_with<status_iface>;
 
 // One schedule: the compact seat map and the directory of its seat actors,
 // which report every change of their state back to it.
 using schedule_actor =
-    caf::typed_actor<replies_to<list_atom>::with<seat_list>,
-                     replies_to<caf::get_atom>::with<schedule_info>,
-                     replies_to<hold_atom, hold_request>::with<reservation_view>,
-                     replies_to<sell_atom, int32_t, int64_t>::with<caf::ok_atom>,
-                     replies_to<release_atom, int32_t, int64_t>::with<caf::ok_atom>,
-                     reacts_to<changed_atom, int32_t, seat_status>>::extend_with<status_iface>;
+  caf::typed_actor<replies_to<list_atom>::with<seat_list>,
+                   replies_to<caf::get_atom>::with<schedule_info>,
+                   replies_to<hold_atom, hold_request>::with<reservation_view>,
+                   replies_to<sell_atom, int32_t, int64_t>::with<caf::ok_atom>,
+                   replies_to<release_atom, int32_t, int64_t>::with<caf::ok_atom>,
+                   reacts_to<changed_atom, int32_t, seat_status>>::extend_with<status_iface>;
 
 // Concerts and their schedules; owns the schedule actors.
 using catalogue_actor = caf::typed_actor<
-    replies_to<list_atom>::with<concert_list>, replies_to<list_atom, int64_t>::with<schedule_list>,
-    replies_to<caf::get_atom, int64_t, int64_t>::with<schedule_actor>,
-    replies_to<caf::get_atom, int64_t>::with<schedule_actor>>::extend_with<status_iface>;
+  replies_to<list_atom>::with<concert_list>, replies_to<list_atom, int64_t>::with<schedule_list>,
+  replies_to<caf::get_atom, int64_t, int64_t>::with<schedule_actor>,
+  replies_to<caf::get_atom, int64_t>::with<schedule_actor>>::extend_with<status_iface>;
 
 // One reservation: HELD -> PAYING -> CONFIRMED, or EXPIRED / CANCELLED. Owns
 // the hold's expiry, which it re-arms from expires_at whenever it loads.
 using reservation_actor = caf::typed_actor<
-    replies_to<caf::get_atom>::with<reservation_view>,
-    replies_to<pay_atom, int64_t>::with<reservation_view>,    // saga id: HELD -> PAYING
-    replies_to<unpay_atom, int64_t>::with<reservation_view>,  // saga id: PAYING -> HELD
-    replies_to<confirm_atom, int64_t>::with<payment_view>,    // saga id: PAYING -> CONFIRMED
-    replies_to<cancel_atom>::with<reservation_view>,          // HELD -> CANCELLED
-    replies_to<refund_atom, int64_t>::with<reservation_view>, // saga id: CONFIRMED -> CANCELLED
-    reacts_to<expire_atom, uint64_t>, reacts_to<idle_atom>>::extend_with<status_iface>;
+  replies_to<caf::get_atom>::with<reservation_view>,
+  replies_to<pay_atom, int64_t>::with<reservation_view>,    // saga id: HELD -> PAYING
+  replies_to<unpay_atom, int64_t>::with<reservation_view>,  // saga id: PAYING -> HELD
+  replies_to<confirm_atom, int64_t>::with<payment_view>,    // saga id: PAYING -> CONFIRMED
+  replies_to<cancel_atom>::with<reservation_view>,          // HELD -> CANCELLED
+  replies_to<refund_atom, int64_t>::with<reservation_view>, // saga id: CONFIRMED -> CANCELLED
+  reacts_to<expire_atom, uint64_t>, reacts_to<idle_atom>>::extend_with<status_iface>;
 
 // Finds (loading lazily) or adopts reservation actors.
 using reservation_registry_actor =
-    caf::typed_actor<replies_to<caf::get_atom, int64_t>::with<reservation_actor>,
-                     reacts_to<adopt_atom, reservation_view>, reacts_to<load_atom>,
-                     reacts_to<caf::put_atom, caf::actor>>::extend_with<status_iface>;
+  caf::typed_actor<replies_to<caf::get_atom, int64_t>::with<reservation_actor>,
+                   reacts_to<adopt_atom, reservation_view>, reacts_to<load_atom>,
+                   reacts_to<caf::put_atom, caf::actor>>::extend_with<status_iface>;
 
 // One user's points: charge, debit for a saga, refund; never negative.
 using wallet_actor = caf::typed_actor<
-    replies_to<caf::get_atom>::with<int64_t>, replies_to<charge_atom, int64_t>::with<int64_t>,
-    replies_to<debit_atom, int64_t, int64_t>::with<int64_t>,  // saga, amount
-    replies_to<refund_atom, int64_t, int64_t>::with<int64_t>, // saga, amount
-    replies_to<load_atom>::with<int64_t>,                     // re-read after another's refund
-    replies_to<history_atom>::with<ledger>, reacts_to<idle_atom>>::extend_with<status_iface>;
+  replies_to<caf::get_atom>::with<int64_t>, replies_to<charge_atom, int64_t>::with<int64_t>,
+  replies_to<debit_atom, int64_t, int64_t>::with<int64_t>,  // saga, amount
+  replies_to<refund_atom, int64_t, int64_t>::with<int64_t>, // saga, amount
+  replies_to<load_atom>::with<int64_t>,                     // re-read after another's refund
+  replies_to<history_atom>::with<ledger>, reacts_to<idle_atom>>::extend_with<status_iface>;
 
 using wallet_registry_actor = caf::typed_actor<
-    replies_to<caf::get_atom, int64_t>::with<wallet_actor>>::extend_with<status_iface>;
+  replies_to<caf::get_atom, int64_t>::with<wallet_actor>>::extend_with<status_iface>;
 
 // Queue tokens, admission at a fixed rate up to a cap, idle expiry.
 using waiting_room_actor =
-    caf::typed_actor<replies_to<token_atom, int64_t>::with<queue_ticket>,
-                     replies_to<poll_atom, std::string>::with<queue_ticket>,
-                     replies_to<check_atom, std::string, int64_t>::with<caf::ok_atom>,
-                     reacts_to<leave_atom, int64_t>,
-                     reacts_to<tick_atom>>::extend_with<status_iface>;
+  caf::typed_actor<replies_to<token_atom, int64_t>::with<queue_ticket>,
+                   replies_to<poll_atom, std::string>::with<queue_ticket>,
+                   replies_to<check_atom, std::string, int64_t>::with<caf::ok_atom>,
+                   reacts_to<leave_atom, int64_t>, reacts_to<tick_atom>>::extend_with<status_iface>;
 
 // One coordinator per payment or cancellation: drives the steps through the
 // entity actors and compensates in reverse when one fails.
 using payment_saga_actor =
-    caf::typed_actor<replies_to<pay_atom>::with<payment_view>,
-                     reacts_to<tick_atom>>::extend_with<status_iface>; // tick: retry a step
+  caf::typed_actor<replies_to<pay_atom>::with<payment_view>,
+                   reacts_to<tick_atom>>::extend_with<status_iface>; // tick: retry a step
 using cancellation_saga_actor =
-    caf::typed_actor<replies_to<cancel_atom>::with<reservation_view>,
-                     reacts_to<tick_atom>>::extend_with<status_iface>; // tick: retry
+  caf::typed_actor<replies_to<cancel_atom>::with<reservation_view>,
+                   reacts_to<tick_atom>>::extend_with<status_iface>; // tick: retry
 
 // Starts payment and cancellation sagas, owns Idempotency-Keys, and resumes
 // unfinished sagas at start-up.
 using saga_manager_actor =
-    caf::typed_actor<replies_to<pay_atom, payment_request, std::string>::with<api_answer>,
-                     replies_to<cancel_atom, reservation_view>::with<reservation_view>,
-                     reacts_to<load_atom>>::extend_with<status_iface>;
+  caf::typed_actor<replies_to<pay_atom, payment_request, std::string>::with<api_answer>,
+                   replies_to<cancel_atom, reservation_view>::with<reservation_view>,
+                   reacts_to<load_atom>>::extend_with<status_iface>;
 
 } // namespace boxoffice

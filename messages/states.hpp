@@ -32,19 +32,19 @@ enum class saga_state : uint8_t { running, compensating, completed, compensated,
 template <class State> struct state_texts;
 
 template <> struct state_texts<reservation_status> {
-  static constexpr const char *texts[] = {"HELD", "PAYING", "CONFIRMED", "EXPIRED", "CANCELLED"};
+  static constexpr const char* texts[] = {"HELD", "PAYING", "CONFIRMED", "EXPIRED", "CANCELLED"};
 };
 
 template <> struct state_texts<seat_status> {
-  static constexpr const char *texts[] = {"AVAILABLE", "HOLDING", "HELD", "SOLD"};
+  static constexpr const char* texts[] = {"AVAILABLE", "HOLDING", "HELD", "SOLD"};
 };
 
 template <> struct state_texts<token_status> {
-  static constexpr const char *texts[] = {"WAITING", "ACTIVE", "EXPIRED"};
+  static constexpr const char* texts[] = {"WAITING", "ACTIVE", "EXPIRED"};
 };
 
 template <> struct state_texts<saga_state> {
-  static constexpr const char *texts[] = {"RUNNING", "COMPENSATING", "COMPLETED", "COMPENSATED",
+  static constexpr const char* texts[] = {"RUNNING", "COMPENSATING", "COMPLETED", "COMPENSATED",
                                           "FAILED"};
 };
 
@@ -54,7 +54,7 @@ template <class State, class = decltype(state_texts<State>::texts)> std::string 
 
 // Nothing for text that names no state of `State`.
 template <class State> std::optional<State> from_string(std::string_view text) {
-  const auto &texts = state_texts<State>::texts;
+  const auto& texts = state_texts<State>::texts;
   for (size_t i = 0; i < std::size(texts); ++i)
     if (text == texts[i])
       return static_cast<State>(i);

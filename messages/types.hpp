@@ -18,7 +18,7 @@ struct concert_info {
   std::string venue;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector &f, concert_info &x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, concert_info& x) {
   return f(caf::meta::type_name("concert_info"), x.id, x.title, x.artist, x.venue);
 }
 
@@ -30,7 +30,7 @@ struct schedule_info {
   int32_t available_seats = 0;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector &f, schedule_info &x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, schedule_info& x) {
   return f(caf::meta::type_name("schedule_info"), x.id, x.concert_id, x.starts_at, x.total_seats,
            x.available_seats);
 }
@@ -41,7 +41,7 @@ struct seat_info {
   seat_status status = seat_status::available; // never HOLDING
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector &f, seat_info &x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, seat_info& x) {
   return f(caf::meta::type_name("seat_info"), x.seat_number, x.price, x.status);
 }
 
@@ -59,7 +59,7 @@ struct hold_request {
   int32_t seat_number = 0;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector &f, hold_request &x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, hold_request& x) {
   return f(caf::meta::type_name("hold_request"), x.user_id, x.schedule_id, x.seat_number);
 }
 
@@ -76,7 +76,7 @@ struct reservation_view {
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector &f, reservation_view &x) {
+typename Inspector::result_type inspect(Inspector& f, reservation_view& x) {
   return f(caf::meta::type_name("reservation_view"), x.id, x.user_id, x.schedule_id, x.seat_number,
            x.price, x.status, x.expires_at_ms, x.saga_id);
 }
@@ -90,7 +90,7 @@ struct payment_view {
   int64_t paid_at_ms = 0;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector &f, payment_view &x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, payment_view& x) {
   return f(caf::meta::type_name("payment_view"), x.id, x.reservation_id, x.user_id, x.amount,
            x.status, x.paid_at_ms);
 }
@@ -104,7 +104,7 @@ struct ledger_entry {
   std::string created_at;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector &f, ledger_entry &x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, ledger_entry& x) {
   return f(caf::meta::type_name("ledger_entry"), x.id, x.kind, x.amount, x.balance, x.saga_id,
            x.created_at);
 }
@@ -121,7 +121,7 @@ struct queue_ticket {
   int64_t active_until_ms = 0;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector &f, queue_ticket &x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, queue_ticket& x) {
   return f(caf::meta::type_name("queue_ticket"), x.token, x.user_id, x.status, x.position,
            x.eta_seconds, x.poll_after_ms, x.active_until_ms);
 }
@@ -136,7 +136,7 @@ struct payment_request {
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector &f, payment_request &x) {
+typename Inspector::result_type inspect(Inspector& f, payment_request& x) {
   return f(caf::meta::type_name("payment_request"), x.user_id, x.reservation_id, x.idempotency_key,
            x.token);
 }
@@ -147,7 +147,7 @@ struct api_answer {
   std::string body;
 };
 
-template <class Inspector> typename Inspector::result_type inspect(Inspector &f, api_answer &x) {
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, api_answer& x) {
   return f(caf::meta::type_name("api_answer"), x.status, x.body);
 }
 
@@ -160,7 +160,7 @@ struct delivery_report {
 };
 
 template <class Inspector>
-typename Inspector::result_type inspect(Inspector &f, delivery_report &x) {
+typename Inspector::result_type inspect(Inspector& f, delivery_report& x) {
   return f(caf::meta::type_name("delivery_report"), x.row_id, x.status, x.error, x.retry_after);
 }
 

@@ -8,11 +8,11 @@ namespace boxoffice::storage {
 
 namespace {
 
-constexpr const char *reservation_columns =
-    "id, user_id, schedule_id, seat_number, price, status, "
-    "(extract(epoch FROM expires_at) * 1000)::bigint, COALESCE(saga_id, 0)";
+constexpr const char* reservation_columns =
+  "id, user_id, schedule_id, seat_number, price, status, "
+  "(extract(epoch FROM expires_at) * 1000)::bigint, COALESCE(saga_id, 0)";
 
-reservation_view reservation_from(const pg_rows &r, int i) {
+reservation_view reservation_from(const pg_rows& r, int i) {
   reservation_view v;
   v.id = r.int64(i, 0);
   v.user_id = r.int64(i, 1);
@@ -25,27 +25,27 @@ reservation_view reservation_from(const pg_rows &r, int i) {
   return v;
 }
 
-void reservation_event(pg_connection &conn, const char *type, int64_t reservation_id) {
+void reservation_event(pg_connection& conn, const char* type, int64_t reservation_id) {
   append_event(conn, {"reservation", type, "reservation", reservation_id,
                       reservation_event_data(conn, reservation_id)});
 }
 
-void order_event(pg_connection &conn, const char *type, int64_t payment_id) {
+void order_event(pg_connection& conn, const char* type, int64_t payment_id) {
   append_event(conn, {"order", type, "order", payment_id, order_event_data(conn, payment_id)});
 }
 
-payment_view payment_from(const pg_rows &r, int i) {
+payment_view payment_from(const pg_rows& r, int i) {
   return {r.int64(i, 0), r.int64(i, 1), r.int64(i, 2), r.int64(i, 3), r.text(i, 4), r.int64(i, 5)};
 }
 
-constexpr const char *payment_columns =
-    "id, reservation_id, user_id, amount, status, (extract(epoch FROM paid_at) * 1000)::bigint";
+constexpr const char* payment_columns =
+  "id, reservation_id, user_id, amount, status, (extract(epoch FROM paid_at) * 1000)::bigint";
 
 } // namespace
 
 // -- reservations ------------------------------------------------------------
 
-hold_result insert_hold(pg_connection &conn, const hold_request &req, int64_t price,
+hold_result insert_hold(pg_connection& conn, const hold_request& req, int64_t price,
                         int ttl_seconds, int max_per_user) {
   // Serialises one user's concurrent holds so the cap cannot be overrun.
   conn.exec("SELECT pg_advisory_xact_lock(1, $1::int)", params(req.user_id % 2000000000));
@@ -58,12 +58,12 @@ hold_result insert_hold(pg_connection &conn, const hold_request &req, int64_t pr
     return out;
   }
   auto rows = conn.exec(
-      std::string{"INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, "
-                  "expires_at) VALUES ($1, $2, $3, $4, 'HELD', now() + make_interval(secs => $5)) "
-                  "ON CONFLICT (schedule_id, seat_number) "
-                  "WHERE status IN ('HELD', 'PAYING', 'CONFIRMED') DO NOTHING RETURNING "} +
-          reservation_columns,
-      params(req.user_id, req.schedule_id, req.seat_number, price, ttl_seconds));
+    std::string{"INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, "
+                "expires_at) VALUES ($1, $2, $3, $4, 'HELD', now() + make_interval(secs => $5)) "
+                "ON CONFLICT (schedule_id, seat_number) "
+                "WHERE status IN ('HELD', 'PAYING', 'CONFIRMED') DO NOTHING RETURNING "} +
+      reservation_columns,
+    params(req.user_id, req.schedule_id, req.seat_number, price, ttl_seconds));
   if (rows.empty()) {
     out.outcome = hold_outcome::seat_taken;
     return out;
@@ -74,16 +74,15 @@ hold_result insert_hold(pg_connection &conn, const hold_request &req, int64_t pr
   return out;
 }
 
-std::optional<reservation_view> load_reservation(pg_connection &conn, int64_t id) {
-  auto rows =
-      conn.exec(std::string{"SELECT "} + reservation_columns + " FROM reservations WHERE id = $1",
-                params(id));
+std::optional<reservation_view> load_reservation(pg_connection& conn, int64_t id) {
+  auto rows = conn.exec(
+    std::string{"SELECT "} + reservation_columns + " FROM reservations WHERE id = $1", params(id));
   if (rows.empty())
     return std::nullopt;
   return reservation_from(rows, 0);
 }
 
-std::vector<reservation_view> live_holds(pg_connection &conn, bool overdue_only) {
+std::vector<reservation_view> live_holds(pg_connection& conn, bool overdue_only) {
   auto rows = conn.exec(std::string{"SELECT "} + reservation_columns +
                         (overdue_only ? " FROM reservations WHERE status = 'HELD' "
                                         "AND expires_at < now() ORDER BY id"
@@ -95,7 +94,7 @@ std::vector<reservation_view> live_holds(pg_connection &conn, bool overdue_only)
   return out;
 }
 
-bool mark_paying(pg_connection &conn, int64_t reservation_id, int64_t saga_id) {
+bool mark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id) {
   auto rows = conn.exec("UPDATE reservations SET status = 'PAYING', saga_id = $2, "
                         "updated_at = now() WHERE id = $1 AND ((status = 'HELD' "
                         "AND expires_at > now()) OR (status = 'PAYING' AND saga_id = $2))",
@@ -103,7 +102,7 @@ bool mark_paying(pg_connection &conn, int64_t reservation_id, int64_t saga_id) {
   return rows.affected() == 1;
 }
 
-bool unmark_paying(pg_connection &conn, int64_t reservation_id, int64_t saga_id) {
+bool unmark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id) {
   auto rows = conn.exec("UPDATE reservations SET status = 'HELD', saga_id = NULL, "
                         "updated_at = now() WHERE id = $1 AND status = 'PAYING' "
                         "AND saga_id = $2",
@@ -111,26 +110,26 @@ bool unmark_paying(pg_connection &conn, int64_t reservation_id, int64_t saga_id)
   return rows.affected() == 1;
 }
 
-std::optional<payment_view> payment_of_saga(pg_connection &conn, int64_t saga_id) {
+std::optional<payment_view> payment_of_saga(pg_connection& conn, int64_t saga_id) {
   auto rows =
-      conn.exec(std::string{"SELECT "} + payment_columns + " FROM payments WHERE saga_id = $1",
-                params(saga_id));
+    conn.exec(std::string{"SELECT "} + payment_columns + " FROM payments WHERE saga_id = $1",
+              params(saga_id));
   if (rows.empty())
     return std::nullopt;
   return payment_from(rows, 0);
 }
 
-std::optional<payment_view> payment_of(pg_connection &conn, int64_t reservation_id) {
-  auto rows = conn.exec(std::string{"SELECT "} + payment_columns +
-                            " FROM payments WHERE reservation_id = $1",
-                        params(reservation_id));
+std::optional<payment_view> payment_of(pg_connection& conn, int64_t reservation_id) {
+  auto rows =
+    conn.exec(std::string{"SELECT "} + payment_columns + " FROM payments WHERE reservation_id = $1",
+              params(reservation_id));
   if (rows.empty())
     return std::nullopt;
   return payment_from(rows, 0);
 }
 
-std::optional<payment_view> confirm_payment(pg_connection &conn, int64_t reservation_id,
-                                            int64_t saga_id, const payment_answer_fn &answer) {
+std::optional<payment_view> confirm_payment(pg_connection& conn, int64_t reservation_id,
+                                            int64_t saga_id, const payment_answer_fn& answer) {
   // Only a saga still RUNNING may confirm: once it records COMPENSATING (which
   // locks the same saga row) a late confirmation changes nothing.
   auto upd = conn.exec("UPDATE reservations SET status = 'CONFIRMED', updated_at = now() "
@@ -148,7 +147,7 @@ std::optional<payment_view> confirm_payment(pg_connection &conn, int64_t reserva
   auto pay = conn.exec(std::string{"INSERT INTO payments (saga_id, reservation_id, user_id, "
                                    "amount, status) VALUES ($1, $2, $3, $4, 'COMPLETED') "
                                    "RETURNING "} +
-                           payment_columns,
+                         payment_columns,
                        params(saga_id, reservation_id, upd.int64(0, 0), upd.int64(0, 1)));
   auto payment = payment_from(pay, 0);
   // The Idempotency-Key's answer commits with the payment: a retry after a
@@ -163,7 +162,7 @@ std::optional<payment_view> confirm_payment(pg_connection &conn, int64_t reserva
   return payment;
 }
 
-bool expire_hold(pg_connection &conn, int64_t reservation_id) {
+bool expire_hold(pg_connection& conn, int64_t reservation_id) {
   auto rows = conn.exec("UPDATE reservations SET status = 'EXPIRED', updated_at = now() "
                         "WHERE id = $1 AND status = 'HELD' AND expires_at <= now()",
                         params(reservation_id));
@@ -173,7 +172,7 @@ bool expire_hold(pg_connection &conn, int64_t reservation_id) {
   return true;
 }
 
-bool cancel_hold(pg_connection &conn, int64_t reservation_id) {
+bool cancel_hold(pg_connection& conn, int64_t reservation_id) {
   auto rows = conn.exec("UPDATE reservations SET status = 'CANCELLED', updated_at = now() "
                         "WHERE id = $1 AND status = 'HELD'",
                         params(reservation_id));
@@ -185,8 +184,8 @@ bool cancel_hold(pg_connection &conn, int64_t reservation_id) {
 
 namespace {
 
-void finish_cancellation(pg_connection &conn, int64_t saga_id,
-                         const std::optional<reservation_view> &now) {
+void finish_cancellation(pg_connection& conn, int64_t saga_id,
+                         const std::optional<reservation_view>& now) {
   if (now && now->status == reservation_status::cancelled) {
     record_saga_step(conn, saga_id, "CANCEL", "DONE", saga_state::completed);
     finish_saga(conn, saga_id, saga_state::completed, "");
@@ -198,7 +197,7 @@ void finish_cancellation(pg_connection &conn, int64_t saga_id,
 
 } // namespace
 
-booking_refund refund_booking(pg_connection &conn, int64_t reservation_id, int64_t saga_id) {
+booking_refund refund_booking(pg_connection& conn, int64_t reservation_id, int64_t saga_id) {
   booking_refund out;
   // The row lock on the payment serialises every refund of it: only the
   // first transaction sees COMPLETED.
@@ -219,7 +218,7 @@ booking_refund refund_booking(pg_connection &conn, int64_t reservation_id, int64
                        params(reservation_id));
   if (res.affected() != 1)
     throw pg_error("reservation " + std::to_string(reservation_id) +
-                       " has a completed payment but is not CONFIRMED",
+                     " has a completed payment but is not CONFIRMED",
                    "P0001");
   auto wallet = conn.exec("UPDATE wallets SET balance = balance + $2 WHERE user_id = $1 "
                           "RETURNING balance",
@@ -238,13 +237,13 @@ booking_refund refund_booking(pg_connection &conn, int64_t reservation_id, int64
 
 // -- wallets ---------------------------------------------------------------
 
-int64_t wallet_balance(pg_connection &conn, int64_t user_id) {
+int64_t wallet_balance(pg_connection& conn, int64_t user_id) {
   auto rows = conn.exec("SELECT balance FROM wallets WHERE user_id = $1", params(user_id));
   return rows.empty() ? 0 : rows.int64(0, 0);
 }
 
-int64_t charge_wallet(pg_connection &conn, int64_t user_id, int64_t amount,
-                      const std::string &request_id) {
+int64_t charge_wallet(pg_connection& conn, int64_t user_id, int64_t amount,
+                      const std::string& request_id) {
   auto seen = conn.exec("SELECT 1 FROM wallet_ledger WHERE request_id = $1", params(request_id));
   if (!seen.empty())
     return wallet_balance(conn, user_id);
@@ -259,7 +258,7 @@ int64_t charge_wallet(pg_connection &conn, int64_t user_id, int64_t amount,
   return balance;
 }
 
-std::optional<int64_t> debit_wallet(pg_connection &conn, int64_t user_id, int64_t saga_id,
+std::optional<int64_t> debit_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id,
                                     int64_t amount) {
   auto seen = conn.exec("SELECT 1 FROM wallet_ledger WHERE saga_id = $1 AND kind = 'PAYMENT'",
                         params(saga_id));
@@ -278,7 +277,7 @@ std::optional<int64_t> debit_wallet(pg_connection &conn, int64_t user_id, int64_
   return balance;
 }
 
-int64_t refund_wallet(pg_connection &conn, int64_t user_id, int64_t saga_id, int64_t amount) {
+int64_t refund_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id, int64_t amount) {
   auto seen = conn.exec("SELECT 1 FROM wallet_ledger WHERE saga_id = $1 AND kind = 'REFUND'",
                         params(saga_id));
   if (!seen.empty())
@@ -286,10 +285,10 @@ int64_t refund_wallet(pg_connection &conn, int64_t user_id, int64_t saga_id, int
   // A payment saga compensating gives back only what it took, and nothing
   // once its payment completed (a confirmation whose reply was lost).
   auto undebited =
-      conn.exec("SELECT 1 FROM sagas s WHERE s.id = $1 AND s.kind = 'PAYMENT' AND (NOT EXISTS "
-                "(SELECT 1 FROM wallet_ledger l WHERE l.saga_id = s.id AND l.kind = 'PAYMENT') "
-                "OR EXISTS (SELECT 1 FROM payments p WHERE p.saga_id = s.id))",
-                params(saga_id));
+    conn.exec("SELECT 1 FROM sagas s WHERE s.id = $1 AND s.kind = 'PAYMENT' AND (NOT EXISTS "
+              "(SELECT 1 FROM wallet_ledger l WHERE l.saga_id = s.id AND l.kind = 'PAYMENT') "
+              "OR EXISTS (SELECT 1 FROM payments p WHERE p.saga_id = s.id))",
+              params(saga_id));
   if (!undebited.empty())
     return wallet_balance(conn, user_id);
   auto rows = conn.exec("UPDATE wallets SET balance = balance + $2 WHERE user_id = $1 "
@@ -303,12 +302,12 @@ int64_t refund_wallet(pg_connection &conn, int64_t user_id, int64_t saga_id, int
   return balance;
 }
 
-ledger wallet_history(pg_connection &conn, int64_t user_id, int limit) {
+ledger wallet_history(pg_connection& conn, int64_t user_id, int limit) {
   auto rows =
-      conn.exec("SELECT id, kind, amount, balance, COALESCE(saga_id, 0), "
-                "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
-                "FROM wallet_ledger WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
-                params(user_id, limit));
+    conn.exec("SELECT id, kind, amount, balance, COALESCE(saga_id, 0), "
+              "to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') "
+              "FROM wallet_ledger WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
+              params(user_id, limit));
   ledger out;
   for (int i = 0; i < rows.size(); ++i)
     out.push_back({rows.int64(i, 0), rows.text(i, 1), rows.int64(i, 2), rows.int64(i, 3),
@@ -318,20 +317,21 @@ ledger wallet_history(pg_connection &conn, int64_t user_id, int limit) {
 
 // -- sagas -------------------------------------------------------------------
 
-int64_t create_saga(pg_connection &conn, const std::string &kind, int64_t reservation_id,
-                    int64_t user_id, int64_t amount, const std::string &idempotency_key) {
-  auto id = conn.exec("INSERT INTO sagas (kind, reservation_id, user_id, amount, state, step, "
-                      "idempotency_key) VALUES ($1, $2, $3, $4, 'RUNNING', 'BEGIN', "
-                      "NULLIF($5, '')) RETURNING id",
-                      params(kind, reservation_id, user_id, amount, idempotency_key))
-                .int64(0, 0);
+int64_t create_saga(pg_connection& conn, const std::string& kind, int64_t reservation_id,
+                    int64_t user_id, int64_t amount, const std::string& idempotency_key) {
+  auto id = conn
+              .exec("INSERT INTO sagas (kind, reservation_id, user_id, amount, state, step, "
+                    "idempotency_key) VALUES ($1, $2, $3, $4, 'RUNNING', 'BEGIN', "
+                    "NULLIF($5, '')) RETURNING id",
+                    params(kind, reservation_id, user_id, amount, idempotency_key))
+              .int64(0, 0);
   conn.exec("INSERT INTO saga_steps (saga_id, step, outcome) VALUES ($1, 'BEGIN', 'DONE')",
             params(id));
   return id;
 }
 
-void record_saga_step(pg_connection &conn, int64_t saga_id, const std::string &step,
-                      const std::string &outcome, std::optional<saga_state> state) {
+void record_saga_step(pg_connection& conn, int64_t saga_id, const std::string& step,
+                      const std::string& outcome, std::optional<saga_state> state) {
   conn.exec("UPDATE sagas SET step = $2, state = COALESCE(NULLIF($3, ''), state), "
             "updated_at = now() WHERE id = $1",
             params(saga_id, step, state ? to_string(*state) : std::string{}));
@@ -340,7 +340,7 @@ void record_saga_step(pg_connection &conn, int64_t saga_id, const std::string &s
             params(saga_id, step, outcome));
 }
 
-void finish_saga(pg_connection &conn, int64_t saga_id, saga_state state, const std::string &error) {
+void finish_saga(pg_connection& conn, int64_t saga_id, saga_state state, const std::string& error) {
   // A finished saga stays finished: a coordinator resumed by mistake (or a
   // late reply) cannot turn COMPLETED into FAILED.
   auto rows = conn.exec("UPDATE sagas SET state = $2, error = NULLIF($3, ''), updated_at = now() "
@@ -358,7 +358,7 @@ void finish_saga(pg_connection &conn, int64_t saga_id, saga_state state, const s
               params(saga_id));
 }
 
-std::vector<saga_row> unfinished_sagas(pg_connection &conn, int idle_seconds) {
+std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds) {
   auto rows = conn.exec("SELECT id, kind, reservation_id, user_id, amount, state, step, "
                         "COALESCE(idempotency_key, '') FROM sagas "
                         "WHERE state IN ('RUNNING', 'COMPENSATING') "
@@ -372,21 +372,21 @@ std::vector<saga_row> unfinished_sagas(pg_connection &conn, int idle_seconds) {
   return out;
 }
 
-int64_t reopen_stranded_sagas(pg_connection &conn) {
+int64_t reopen_stranded_sagas(pg_connection& conn) {
   auto rows = conn.exec(
-      // Dated back so that the sweeper's idle filter lets it through at once.
-      "UPDATE sagas s SET state = 'COMPENSATING', updated_at = now() - interval '1 hour' "
-      "FROM reservations r WHERE r.status = 'PAYING' AND r.saga_id = s.id "
-      "AND s.kind = 'PAYMENT' AND s.state IN ('COMPENSATED', 'FAILED') "
-      "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.saga_id = s.id)");
+    // Dated back so that the sweeper's idle filter lets it through at once.
+    "UPDATE sagas s SET state = 'COMPENSATING', updated_at = now() - interval '1 hour' "
+    "FROM reservations r WHERE r.status = 'PAYING' AND r.saga_id = s.id "
+    "AND s.kind = 'PAYMENT' AND s.state IN ('COMPENSATED', 'FAILED') "
+    "AND NOT EXISTS (SELECT 1 FROM payments p WHERE p.saga_id = s.id)");
   return rows.affected();
 }
 
 // -- idempotency keys ----------------------------------------------------------
 
-std::optional<key_claim> find_idempotency_key(pg_connection &conn, int64_t user_id,
-                                              const std::string &key,
-                                              const std::string &request_hash) {
+std::optional<key_claim> find_idempotency_key(pg_connection& conn, int64_t user_id,
+                                              const std::string& key,
+                                              const std::string& request_hash) {
   auto rows = conn.exec("SELECT request_hash, status_code, response FROM idempotency_keys "
                         "WHERE user_id = $1 AND key = $2 "
                         "AND created_at > now() - interval '24 hours'",
@@ -405,8 +405,8 @@ std::optional<key_claim> find_idempotency_key(pg_connection &conn, int64_t user_
   return c;
 }
 
-key_claim claim_idempotency_key(pg_connection &conn, int64_t user_id, const std::string &key,
-                                const std::string &request_hash) {
+key_claim claim_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key,
+                                const std::string& request_hash) {
   // A key older than the retention window is free again.
   conn.exec("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 "
             "AND created_at <= now() - interval '24 hours'",
@@ -419,20 +419,20 @@ key_claim claim_idempotency_key(pg_connection &conn, int64_t user_id, const std:
   return find_idempotency_key(conn, user_id, key, request_hash).value_or(key_claim{});
 }
 
-void release_orphaned_keys(pg_connection &conn) {
+void release_orphaned_keys(pg_connection& conn) {
   conn.run("DELETE FROM idempotency_keys k WHERE k.status_code IS NULL AND NOT EXISTS "
            "(SELECT 1 FROM sagas s WHERE s.user_id = k.user_id AND s.idempotency_key = k.key "
            "AND s.state IN ('RUNNING', 'COMPENSATING'))");
 }
 
-std::optional<int64_t> token_owner(pg_connection &conn, const std::string &token) {
+std::optional<int64_t> token_owner(pg_connection& conn, const std::string& token) {
   auto rows = conn.exec("SELECT user_id FROM queue_tokens WHERE token = $1", params(token));
   if (rows.empty())
     return std::nullopt;
   return rows.int64(0, 0);
 }
 
-void release_idempotency_key(pg_connection &conn, int64_t user_id, const std::string &key) {
+void release_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key) {
   conn.exec("DELETE FROM idempotency_keys WHERE user_id = $1 AND key = $2 "
             "AND status_code IS NULL",
             params(user_id, key));

@@ -24,35 +24,35 @@ struct hold_result {
   reservation_view reservation;
 };
 
-hold_result insert_hold(pg_connection &conn, const hold_request &req, int64_t price,
+hold_result insert_hold(pg_connection& conn, const hold_request& req, int64_t price,
                         int ttl_seconds, int max_per_user);
 
-std::optional<reservation_view> load_reservation(pg_connection &conn, int64_t id);
+std::optional<reservation_view> load_reservation(pg_connection& conn, int64_t id);
 
 // HELD and PAYING reservations, for re-arming expiry after a restart; with
 // overdue_only, just the HELD ones whose expiry has passed (the backstop).
-std::vector<reservation_view> live_holds(pg_connection &conn, bool overdue_only);
+std::vector<reservation_view> live_holds(pg_connection& conn, bool overdue_only);
 
 // HELD -> PAYING for a saga; true also when this saga already did it.
-bool mark_paying(pg_connection &conn, int64_t reservation_id, int64_t saga_id);
+bool mark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
 
 // PAYING -> HELD when a payment saga gives up before any money moved.
-bool unmark_paying(pg_connection &conn, int64_t reservation_id, int64_t saga_id);
+bool unmark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
 
 // The API's answer to a completed payment; storage keeps it as given.
-using payment_answer_fn = std::function<api_answer(const payment_view &)>;
+using payment_answer_fn = std::function<api_answer(const payment_view&)>;
 
 // PAYING -> CONFIRMED, the payment row, RESERVATION_CONFIRMED and
 // ORDER_COMPLETED, and the saga COMPLETED: the step that completes a payment.
 // The Idempotency-Key's stored answer, `answer(payment)`, commits with it.
-std::optional<payment_view> confirm_payment(pg_connection &conn, int64_t reservation_id,
-                                            int64_t saga_id, const payment_answer_fn &answer);
+std::optional<payment_view> confirm_payment(pg_connection& conn, int64_t reservation_id,
+                                            int64_t saga_id, const payment_answer_fn& answer);
 
 // HELD -> EXPIRED once expires_at has passed, with RESERVATION_EXPIRED.
-bool expire_hold(pg_connection &conn, int64_t reservation_id);
+bool expire_hold(pg_connection& conn, int64_t reservation_id);
 
 // HELD -> CANCELLED by its owner, with RESERVATION_CANCELLED.
-bool cancel_hold(pg_connection &conn, int64_t reservation_id);
+bool cancel_hold(pg_connection& conn, int64_t reservation_id);
 
 // What a cancellation saga's one transaction did.
 struct booking_refund {
@@ -68,25 +68,25 @@ struct booking_refund {
 // and ORDER_REFUNDED, and the saga finished. A payment already refunded (by
 // this saga before a crash, or by any other) is never refunded again: the saga
 // then just finishes, COMPLETED if the booking is cancelled, else FAILED.
-booking_refund refund_booking(pg_connection &conn, int64_t reservation_id, int64_t saga_id);
+booking_refund refund_booking(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
 
-std::optional<payment_view> payment_of(pg_connection &conn, int64_t reservation_id);
-std::optional<payment_view> payment_of_saga(pg_connection &conn, int64_t saga_id);
+std::optional<payment_view> payment_of(pg_connection& conn, int64_t reservation_id);
+std::optional<payment_view> payment_of_saga(pg_connection& conn, int64_t saga_id);
 
 // -- wallets ----------------------------------------------------------------
 
-int64_t wallet_balance(pg_connection &conn, int64_t user_id);
+int64_t wallet_balance(pg_connection& conn, int64_t user_id);
 // Idempotent on request_id (unique per charge request): a rerun of the same
 // task after a lost COMMIT returns the balance instead of charging again.
-int64_t charge_wallet(pg_connection &conn, int64_t user_id, int64_t amount,
-                      const std::string &request_id);
+int64_t charge_wallet(pg_connection& conn, int64_t user_id, int64_t amount,
+                      const std::string& request_id);
 
 // Nothing when the balance is too low. Idempotent per saga.
-std::optional<int64_t> debit_wallet(pg_connection &conn, int64_t user_id, int64_t saga_id,
+std::optional<int64_t> debit_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id,
                                     int64_t amount);
 // Idempotent per saga.
-int64_t refund_wallet(pg_connection &conn, int64_t user_id, int64_t saga_id, int64_t amount);
-ledger wallet_history(pg_connection &conn, int64_t user_id, int limit);
+int64_t refund_wallet(pg_connection& conn, int64_t user_id, int64_t saga_id, int64_t amount);
+ledger wallet_history(pg_connection& conn, int64_t user_id, int limit);
 
 // -- sagas ------------------------------------------------------------------
 
@@ -101,21 +101,21 @@ struct saga_row {
   std::string idempotency_key;
 };
 
-int64_t create_saga(pg_connection &conn, const std::string &kind, int64_t reservation_id,
-                    int64_t user_id, int64_t amount, const std::string &idempotency_key);
+int64_t create_saga(pg_connection& conn, const std::string& kind, int64_t reservation_id,
+                    int64_t user_id, int64_t amount, const std::string& idempotency_key);
 // Records progress: the step about to be taken or just taken, and its outcome;
 // moves the saga to `state` if given.
-void record_saga_step(pg_connection &conn, int64_t saga_id, const std::string &step,
-                      const std::string &outcome, std::optional<saga_state> state);
+void record_saga_step(pg_connection& conn, int64_t saga_id, const std::string& step,
+                      const std::string& outcome, std::optional<saga_state> state);
 // Ends a saga. COMPENSATED and FAILED end without effect, so the saga's
 // Idempotency-Key (still in flight) is released in the same transaction.
-void finish_saga(pg_connection &conn, int64_t saga_id, saga_state state, const std::string &error);
+void finish_saga(pg_connection& conn, int64_t saga_id, saga_state state, const std::string& error);
 // RUNNING and COMPENSATING sagas not updated for idle_seconds (0: all).
-std::vector<saga_row> unfinished_sagas(pg_connection &conn, int idle_seconds = 0);
+std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds = 0);
 // Payment sagas that ended (COMPENSATED/FAILED) while their reservation is
 // still PAYING and no payment exists: put back to COMPENSATING so they are
 // resumed and give back what they took. Returns how many.
-int64_t reopen_stranded_sagas(pg_connection &conn);
+int64_t reopen_stranded_sagas(pg_connection& conn);
 
 // -- idempotency keys ---------------------------------------------------------
 
@@ -124,18 +124,18 @@ struct key_claim {
   api_answer stored;
 };
 
-key_claim claim_idempotency_key(pg_connection &conn, int64_t user_id, const std::string &key,
-                                const std::string &request_hash);
-void release_idempotency_key(pg_connection &conn, int64_t user_id, const std::string &key);
+key_claim claim_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key,
+                                const std::string& request_hash);
+void release_idempotency_key(pg_connection& conn, int64_t user_id, const std::string& key);
 // Frees keys left in flight by a crash whose saga never started.
-void release_orphaned_keys(pg_connection &conn);
+void release_orphaned_keys(pg_connection& conn);
 
 // The user a queue token belongs to, in any state (also EXPIRED).
-std::optional<int64_t> token_owner(pg_connection &conn, const std::string &token);
+std::optional<int64_t> token_owner(pg_connection& conn, const std::string& token);
 
 // Looks a key up without claiming it.
-std::optional<key_claim> find_idempotency_key(pg_connection &conn, int64_t user_id,
-                                              const std::string &key,
-                                              const std::string &request_hash);
+std::optional<key_claim> find_idempotency_key(pg_connection& conn, int64_t user_id,
+                                              const std::string& key,
+                                              const std::string& request_hash);
 
 } // namespace boxoffice::storage

@@ -8,10 +8,10 @@ namespace boxoffice::storage {
 namespace {
 
 // ISO-8601 UTC with milliseconds, as the API and the events use.
-constexpr const char *iso_utc =
-    "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+constexpr const char* iso_utc =
+  "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 
-std::string iso(const char *column) {
+std::string iso(const char* column) {
   char buf[160];
   std::snprintf(buf, sizeof buf, iso_utc, column);
   return buf;
@@ -19,7 +19,7 @@ std::string iso(const char *column) {
 
 } // namespace
 
-concert_list load_concerts(pg_connection &conn) {
+concert_list load_concerts(pg_connection& conn) {
   auto rows = conn.exec("SELECT id, title, artist, venue FROM concerts ORDER BY id");
   concert_list out;
   for (int i = 0; i < rows.size(); ++i)
@@ -27,12 +27,12 @@ concert_list load_concerts(pg_connection &conn) {
   return out;
 }
 
-std::optional<schedule_list> load_schedules(pg_connection &conn, int64_t concert_id) {
+std::optional<schedule_list> load_schedules(pg_connection& conn, int64_t concert_id) {
   if (conn.exec("SELECT 1 FROM concerts WHERE id = $1", params(concert_id)).empty())
     return std::nullopt;
   auto rows = conn.exec("SELECT s.id, s.concert_id, " + iso("s.starts_at") +
-                            ", (SELECT count(*) FROM seats WHERE schedule_id = s.id) "
-                            "FROM schedules s WHERE s.concert_id = $1 ORDER BY s.starts_at, s.id",
+                          ", (SELECT count(*) FROM seats WHERE schedule_id = s.id) "
+                          "FROM schedules s WHERE s.concert_id = $1 ORDER BY s.starts_at, s.id",
                         params(concert_id));
   schedule_list out;
   for (int i = 0; i < rows.size(); ++i) {
@@ -42,21 +42,21 @@ std::optional<schedule_list> load_schedules(pg_connection &conn, int64_t concert
   return out;
 }
 
-std::optional<schedule_snapshot> load_schedule(pg_connection &conn, int64_t schedule_id) {
+std::optional<schedule_snapshot> load_schedule(pg_connection& conn, int64_t schedule_id) {
   auto head =
-      conn.exec("SELECT id, concert_id, " + iso("starts_at") + " FROM schedules WHERE id = $1",
-                params(schedule_id));
+    conn.exec("SELECT id, concert_id, " + iso("starts_at") + " FROM schedules WHERE id = $1",
+              params(schedule_id));
   if (head.empty())
     return std::nullopt;
   schedule_snapshot snap;
   snap.info = {head.int64(0, 0), head.int64(0, 1), head.text(0, 2), 0, 0};
-  auto rows = conn.exec(
-      "SELECT s.seat_number, s.price, r.id, r.user_id, r.status, "
-      "  (extract(epoch FROM r.expires_at) * 1000)::bigint "
-      "FROM seats s LEFT JOIN reservations r ON r.schedule_id = s.schedule_id "
-      "  AND r.seat_number = s.seat_number AND r.status IN ('HELD', 'PAYING', 'CONFIRMED') "
-      "WHERE s.schedule_id = $1 ORDER BY s.seat_number",
-      params(schedule_id));
+  auto rows =
+    conn.exec("SELECT s.seat_number, s.price, r.id, r.user_id, r.status, "
+              "  (extract(epoch FROM r.expires_at) * 1000)::bigint "
+              "FROM seats s LEFT JOIN reservations r ON r.schedule_id = s.schedule_id "
+              "  AND r.seat_number = s.seat_number AND r.status IN ('HELD', 'PAYING', 'CONFIRMED') "
+              "WHERE s.schedule_id = $1 ORDER BY s.seat_number",
+              params(schedule_id));
   snap.seats.reserve(rows.size());
   for (int i = 0; i < rows.size(); ++i) {
     seat_row r;

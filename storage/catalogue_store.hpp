@@ -25,12 +25,12 @@ struct schedule_snapshot {
   std::vector<seat_row> seats; // ordered by seat number
 };
 
-concert_list load_concerts(pg_connection &conn);
+concert_list load_concerts(pg_connection& conn);
 
 // Nothing when the concert does not exist.
-std::optional<schedule_list> load_schedules(pg_connection &conn, int64_t concert_id);
+std::optional<schedule_list> load_schedules(pg_connection& conn, int64_t concert_id);
 
 // Nothing when the schedule does not exist.
-std::optional<schedule_snapshot> load_schedule(pg_connection &conn, int64_t schedule_id);
+std::optional<schedule_snapshot> load_schedule(pg_connection& conn, int64_t schedule_id);
 
 } // namespace boxoffice::storage

@@ -6,28 +6,28 @@ namespace boxoffice::storage {
 
 namespace {
 
-void finish(db_task &task) {
+void finish(db_task& task) {
   if (task.done)
     task.done(task);
 }
 
 // Deadlocks and serialization failures say nothing about the task itself.
-bool is_transient(const std::string &sqlstate) {
+bool is_transient(const std::string& sqlstate) {
   return sqlstate == "40P01" || sqlstate == "40001";
 }
 
-void fail(db_task &task, const std::string &error, const std::string &sqlstate) {
+void fail(db_task& task, const std::string& error, const std::string& sqlstate) {
   task.ok = false;
   task.error = error;
   task.sqlstate = sqlstate;
 }
 
-bool past_deadline(const db_task &task) {
+bool past_deadline(const db_task& task) {
   return std::chrono::steady_clock::now() > task.deadline;
 }
 
 // 57014 is PostgreSQL's query_canceled: the nearest standard meaning.
-void fail_expired(db_task &task) {
+void fail_expired(db_task& task) {
   fail(task, "the request timed out before its transaction began; nothing was written", "57014");
 }
 
@@ -37,7 +37,7 @@ db_pool::db_pool(std::string url, int size, int max_batch)
     : url_(std::move(url)), max_batch_(max_batch < 1 ? 1 : max_batch) {
   for (int i = 0; i < size; ++i)
     conns_.push_back(std::make_unique<pg_connection>(url_));
-  for (auto &c : conns_)
+  for (auto& c : conns_)
     threads_.emplace_back([this, conn = c.get()] { worker_loop(*conn); });
 }
 
@@ -68,9 +68,9 @@ void db_pool::stop() {
     rest.swap(queue_);
   }
   cv_.notify_all();
-  for (auto &t : threads_)
+  for (auto& t : threads_)
     t.join();
-  for (auto &task : rest) {
+  for (auto& task : rest) {
     fail(*task, "database pool stopped", "57P01");
     finish(*task);
   }
@@ -90,7 +90,7 @@ db_pool_stats db_pool::stats() const {
   return s;
 }
 
-void db_pool::worker_loop(pg_connection &conn) {
+void db_pool::worker_loop(pg_connection& conn) {
   for (;;) {
     std::vector<db_task_ptr> batch;
     {
@@ -109,7 +109,7 @@ void db_pool::worker_loop(pg_connection &conn) {
       run_alone(conn, *batch.front());
     else if (!batch.empty())
       run_batch(conn, batch);
-    for (auto &task : taken) {
+    for (auto& task : taken) {
       executed_++;
       if (!task->ok)
         failed_++;
@@ -118,9 +118,9 @@ void db_pool::worker_loop(pg_connection &conn) {
   }
 }
 
-void db_pool::drop_expired(std::vector<db_task_ptr> &batch) {
+void db_pool::drop_expired(std::vector<db_task_ptr>& batch) {
   std::vector<db_task_ptr> live;
-  for (auto &task : batch) {
+  for (auto& task : batch) {
     if (past_deadline(*task)) {
       fail_expired(*task);
       expired_++;
@@ -131,13 +131,13 @@ void db_pool::drop_expired(std::vector<db_task_ptr> &batch) {
   batch.swap(live);
 }
 
-void db_pool::commit(pg_connection &conn) {
+void db_pool::commit(pg_connection& conn) {
   conn.run("COMMIT");
   if (after_commit_)
     after_commit_();
 }
 
-void db_pool::run_alone(pg_connection &conn, db_task &task) {
+void db_pool::run_alone(pg_connection& conn, db_task& task) {
   for (int attempt = 0; attempt < 3; ++attempt) {
     if (past_deadline(task)) {
       fail_expired(task);
@@ -150,7 +150,7 @@ void db_pool::run_alone(pg_connection &conn, db_task &task) {
   }
 }
 
-void db_pool::run_once(pg_connection &conn, db_task &task) {
+void db_pool::run_once(pg_connection& conn, db_task& task) {
   conn.reconnect_if_broken();
   try {
     conn.run("BEGIN");
@@ -160,25 +160,25 @@ void db_pool::run_once(pg_connection &conn, db_task &task) {
     commit(conn);
     commits_++;
     task.ok = true;
-  } catch (const pg_error &e) {
+  } catch (const pg_error& e) {
     fail(task, e.what(), e.sqlstate());
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     fail(task, e.what(), "");
   }
   if (!task.ok) {
     try {
       conn.run("ROLLBACK");
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
       // The connection is gone; the next task reports it.
     }
   }
 }
 
-void db_pool::run_batch(pg_connection &conn, std::vector<db_task_ptr> &batch) {
+void db_pool::run_batch(pg_connection& conn, std::vector<db_task_ptr>& batch) {
   conn.reconnect_if_broken();
   try {
     conn.run("BEGIN");
-    for (auto &task : batch) {
+    for (auto& task : batch) {
       conn.run("SAVEPOINT task");
       try {
         auto before = conn.outbox_writes;
@@ -186,12 +186,12 @@ void db_pool::run_batch(pg_connection &conn, std::vector<db_task_ptr> &batch) {
         task->wrote_events = conn.outbox_writes != before;
         conn.run("RELEASE SAVEPOINT task");
         task->ok = true;
-      } catch (const pg_error &e) {
+      } catch (const pg_error& e) {
         if (is_transient(e.sqlstate()))
           throw; // retried alone below, where it cannot take others with it
         conn.run("ROLLBACK TO SAVEPOINT task");
         fail(*task, e.what(), e.sqlstate());
-      } catch (const std::exception &e) {
+      } catch (const std::exception& e) {
         conn.run("ROLLBACK TO SAVEPOINT task");
         fail(*task, e.what(), "");
       }
@@ -199,7 +199,7 @@ void db_pool::run_batch(pg_connection &conn, std::vector<db_task_ptr> &batch) {
     commit(conn);
     commits_++;
     return;
-  } catch (const std::exception &) {
+  } catch (const std::exception&) {
     // The shared transaction failed as a whole (deadlock with another batch,
     // lost connection): run each task alone. If the connection died during
     // COMMIT the batch may have committed after all, so every task must be
@@ -207,10 +207,10 @@ void db_pool::run_batch(pg_connection &conn, std::vector<db_task_ptr> &batch) {
     // charges by request id) or conditional on the state it changes.
     try {
       conn.run("ROLLBACK");
-    } catch (const std::exception &) {
+    } catch (const std::exception&) {
     }
   }
-  for (auto &task : batch) {
+  for (auto& task : batch) {
     task->ok = false;
     task->error.clear();
     run_alone(conn, *task);

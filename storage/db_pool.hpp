@@ -22,9 +22,9 @@ class pg_connection;
 
 struct db_task {
   // Runs inside a transaction; throws to fail (and roll back) this task only.
-  std::function<void(pg_connection &)> work;
+  std::function<void(pg_connection&)> work;
   // Called on the worker thread once the outcome is durable (or failed).
-  std::function<void(const db_task &)> done;
+  std::function<void(const db_task&)> done;
   // Past this moment the caller has stopped waiting: the task is failed
   // before BEGIN instead of committing behind its back. Default: no deadline.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
@@ -50,8 +50,8 @@ public:
   // Opens `size` connections; throws pg_error when the database is unreachable.
   db_pool(std::string url, int size, int max_batch);
   ~db_pool();
-  db_pool(const db_pool &) = delete;
-  db_pool &operator=(const db_pool &) = delete;
+  db_pool(const db_pool&) = delete;
+  db_pool& operator=(const db_pool&) = delete;
 
   void submit(db_task_ptr task);
   // Stops accepting work, fails what is still queued, joins the workers.
@@ -63,13 +63,13 @@ public:
   void set_after_commit_hook(std::function<void()> hook) { after_commit_ = std::move(hook); }
 
 private:
-  void worker_loop(pg_connection &conn);
-  void run_batch(pg_connection &conn, std::vector<db_task_ptr> &batch);
-  void run_alone(pg_connection &conn, db_task &task);
-  void run_once(pg_connection &conn, db_task &task);
-  void commit(pg_connection &conn);
+  void worker_loop(pg_connection& conn);
+  void run_batch(pg_connection& conn, std::vector<db_task_ptr>& batch);
+  void run_alone(pg_connection& conn, db_task& task);
+  void run_once(pg_connection& conn, db_task& task);
+  void commit(pg_connection& conn);
   // Fails (and removes) the tasks whose caller gave up waiting.
-  void drop_expired(std::vector<db_task_ptr> &batch);
+  void drop_expired(std::vector<db_task_ptr>& batch);
 
   std::string url_;
   int max_batch_;

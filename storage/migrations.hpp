@@ -12,11 +12,11 @@ struct migration {
   std::string sql;
 };
 
-const std::vector<migration> &embedded_migrations();
+const std::vector<migration>& embedded_migrations();
 
 // Applies every migration not yet recorded in schema_migrations, each in its
 // own transaction. An advisory lock keeps two servers starting together from
 // racing. Returns how many were applied.
-int apply_migrations(pg_connection &conn, const std::vector<migration> &all);
+int apply_migrations(pg_connection& conn, const std::vector<migration>& all);
 
 } // namespace boxoffice::storage

@@ -18,22 +18,22 @@ std::string new_event_id() {
 
 // The sequence lives on the aggregate's own row, so pruning delivered events
 // never resets it.
-int64_t next_sequence(pg_connection &conn, const event_draft &d) {
-  const char *sql = d.aggregate_type == "order"
-                        ? "UPDATE payments SET event_seq = event_seq + 1 WHERE id = $1 "
-                          "RETURNING event_seq"
-                        : "UPDATE reservations SET event_seq = event_seq + 1 WHERE id = $1 "
-                          "RETURNING event_seq";
+int64_t next_sequence(pg_connection& conn, const event_draft& d) {
+  const char* sql = d.aggregate_type == "order"
+                      ? "UPDATE payments SET event_seq = event_seq + 1 WHERE id = $1 "
+                        "RETURNING event_seq"
+                      : "UPDATE reservations SET event_seq = event_seq + 1 WHERE id = $1 "
+                        "RETURNING event_seq";
   auto rows = conn.exec(sql, params(d.aggregate_id));
   if (rows.empty())
     throw pg_error("event for a missing aggregate " + d.aggregate_type, "P0002");
   return rows.int64(0, 0);
 }
 
-constexpr const char *iso_sql =
-    "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
+constexpr const char* iso_sql =
+  "to_char(%s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')";
 
-std::string iso(const char *col) {
+std::string iso(const char* col) {
   char buf[160];
   std::snprintf(buf, sizeof buf, iso_sql, col);
   return buf;
@@ -41,7 +41,7 @@ std::string iso(const char *col) {
 
 } // namespace
 
-std::string append_event(pg_connection &conn, const event_draft &d) {
+std::string append_event(pg_connection& conn, const event_draft& d) {
   auto seq = next_sequence(conn, d);
   auto id = new_event_id();
   auto occurred = iso_millis(now_ms());
@@ -60,12 +60,12 @@ std::string append_event(pg_connection &conn, const event_draft &d) {
   return id;
 }
 
-nlohmann::json reservation_event_data(pg_connection &conn, int64_t reservation_id) {
+nlohmann::json reservation_event_data(pg_connection& conn, int64_t reservation_id) {
   auto r = conn.exec("SELECT r.id, r.user_id, c.id, c.title, c.artist, c.venue, s.id, " +
-                         iso("s.starts_at") + ", r.seat_number, r.price, r.status, " +
-                         iso("r.expires_at") + ", " + iso("r.created_at") +
-                         " FROM reservations r JOIN schedules s ON s.id = r.schedule_id "
-                         "JOIN concerts c ON c.id = s.concert_id WHERE r.id = $1",
+                       iso("s.starts_at") + ", r.seat_number, r.price, r.status, " +
+                       iso("r.expires_at") + ", " + iso("r.created_at") +
+                       " FROM reservations r JOIN schedules s ON s.id = r.schedule_id "
+                       "JOIN concerts c ON c.id = s.concert_id WHERE r.id = $1",
                      params(reservation_id));
   if (r.empty())
     return nlohmann::json::object();
@@ -78,15 +78,15 @@ nlohmann::json reservation_event_data(pg_connection &conn, int64_t reservation_i
           {"reservedAt", r.text(0, 12)}};
 }
 
-nlohmann::json order_event_data(pg_connection &conn, int64_t payment_id) {
-  auto r = conn.exec("SELECT p.id, p.reservation_id, p.user_id, p.amount, p.status, " +
-                         iso("p.paid_at") + ", " + iso("p.refunded_at") +
-                         ", c.id, c.title, s.id, " + iso("s.starts_at") +
-                         ", rs.seat_number FROM payments p "
-                         "JOIN reservations rs ON rs.id = p.reservation_id "
-                         "JOIN schedules s ON s.id = rs.schedule_id "
-                         "JOIN concerts c ON c.id = s.concert_id WHERE p.id = $1",
-                     params(payment_id));
+nlohmann::json order_event_data(pg_connection& conn, int64_t payment_id) {
+  auto r =
+    conn.exec("SELECT p.id, p.reservation_id, p.user_id, p.amount, p.status, " + iso("p.paid_at") +
+                ", " + iso("p.refunded_at") + ", c.id, c.title, s.id, " + iso("s.starts_at") +
+                ", rs.seat_number FROM payments p "
+                "JOIN reservations rs ON rs.id = p.reservation_id "
+                "JOIN schedules s ON s.id = rs.schedule_id "
+                "JOIN concerts c ON c.id = s.concert_id WHERE p.id = $1",
+              params(payment_id));
   if (r.empty())
     return nlohmann::json::object();
   nlohmann::json j{{"orderId", r.int64(0, 0)},
@@ -112,7 +112,7 @@ namespace boxoffice::storage {
 
 namespace {
 
-std::string id_array(const std::vector<int64_t> &ids) {
+std::string id_array(const std::vector<int64_t>& ids) {
   std::string out = "{";
   for (size_t i = 0; i < ids.size(); ++i)
     out += (i ? "," : "") + std::to_string(ids[i]);
@@ -121,21 +121,21 @@ std::string id_array(const std::vector<int64_t> &ids) {
 
 } // namespace
 
-std::vector<outbox_row> pending_events(pg_connection &conn, int64_t after_id, int limit) {
+std::vector<outbox_row> pending_events(pg_connection& conn, int64_t after_id, int limit) {
   // Ids are taken at insert, not at commit: a row may commit after the cursor
   // passed its id. An aggregate's later event cannot commit before its earlier
   // one (the aggregate's row lock orders them), so taking every pending
   // predecessor of the fresh rows along keeps per-aggregate order intact.
   auto rows = conn.exec(
-      "WITH fresh AS (SELECT * FROM outbox WHERE status = 'PENDING' AND id > $1 "
-      "  ORDER BY id LIMIT $2), "
-      "picked AS (SELECT * FROM fresh UNION SELECT o.* FROM outbox o JOIN fresh f "
-      "  ON o.aggregate_type = f.aggregate_type AND o.aggregate_id = f.aggregate_id "
-      "  AND o.sequence < f.sequence WHERE o.status = 'PENDING') "
-      "SELECT id, event_id, stream, event_type, aggregate_type || '/' || aggregate_id, sequence, "
-      "payload, attempts, (extract(epoch FROM COALESCE(replayed_at, occurred_at)) * 1000)::bigint, "
-      "(extract(epoch FROM next_attempt_at) * 1000)::bigint FROM picked ORDER BY id",
-      params(after_id, limit));
+    "WITH fresh AS (SELECT * FROM outbox WHERE status = 'PENDING' AND id > $1 "
+    "  ORDER BY id LIMIT $2), "
+    "picked AS (SELECT * FROM fresh UNION SELECT o.* FROM outbox o JOIN fresh f "
+    "  ON o.aggregate_type = f.aggregate_type AND o.aggregate_id = f.aggregate_id "
+    "  AND o.sequence < f.sequence WHERE o.status = 'PENDING') "
+    "SELECT id, event_id, stream, event_type, aggregate_type || '/' || aggregate_id, sequence, "
+    "payload, attempts, (extract(epoch FROM COALESCE(replayed_at, occurred_at)) * 1000)::bigint, "
+    "(extract(epoch FROM next_attempt_at) * 1000)::bigint FROM picked ORDER BY id",
+    params(after_id, limit));
   std::vector<outbox_row> out;
   out.reserve(rows.size());
   for (int i = 0; i < rows.size(); ++i)
@@ -145,7 +145,7 @@ std::vector<outbox_row> pending_events(pg_connection &conn, int64_t after_id, in
   return out;
 }
 
-outbox_counts count_outbox(pg_connection &conn) {
+outbox_counts count_outbox(pg_connection& conn) {
   auto r = conn.exec("SELECT count(*) FILTER (WHERE status = 'PENDING'), "
                      "count(*) FILTER (WHERE status = 'DEAD'), "
                      "count(*) FILTER (WHERE status = 'DELIVERED'), "
@@ -154,51 +154,51 @@ outbox_counts count_outbox(pg_connection &conn) {
   return {r.int64(0, 0), r.int64(0, 1), r.int64(0, 2), r.int64(0, 3)};
 }
 
-void mark_delivered(pg_connection &conn, const std::vector<int64_t> &ids) {
+void mark_delivered(pg_connection& conn, const std::vector<int64_t>& ids) {
   conn.exec("UPDATE outbox SET status = 'DELIVERED', delivered_at = now(), "
             "attempts = attempts + 1 WHERE id = ANY($1::bigint[]) AND status = 'PENDING'",
             params(id_array(ids)));
 }
 
-void mark_retry(pg_connection &conn, int64_t id, int attempts, const std::string &error,
+void mark_retry(pg_connection& conn, int64_t id, int attempts, const std::string& error,
                 int64_t next_attempt_ms) {
   conn.exec("UPDATE outbox SET attempts = $2, last_error = $3, "
             "next_attempt_at = to_timestamp($4 / 1000.0) WHERE id = $1 AND status = 'PENDING'",
             params(id, attempts, error, next_attempt_ms));
 }
 
-void mark_dead(pg_connection &conn, int64_t id, const std::string &error) {
+void mark_dead(pg_connection& conn, int64_t id, const std::string& error) {
   conn.exec("UPDATE outbox SET status = 'DEAD', last_error = $2, attempts = attempts + 1 "
             "WHERE id = $1 AND status = 'PENDING'",
             params(id, error));
 }
 
-std::string dead_letters(pg_connection &conn, int limit) {
+std::string dead_letters(pg_connection& conn, int limit) {
   auto r = conn.exec(
-      "SELECT COALESCE(json_agg(json_build_object('id', id, 'eventId', event_id, 'eventType', "
-      "event_type, 'aggregate', aggregate_type || '/' || aggregate_id, 'sequence', sequence, "
-      "'attempts', attempts, 'lastError', last_error, 'occurredAt', occurred_at) ORDER BY id "
-      "DESC), "
-      "'[]'::json)::text FROM (SELECT * FROM outbox WHERE status = 'DEAD' ORDER BY id DESC "
-      "LIMIT $1) d",
-      params(limit));
+    "SELECT COALESCE(json_agg(json_build_object('id', id, 'eventId', event_id, 'eventType', "
+    "event_type, 'aggregate', aggregate_type || '/' || aggregate_id, 'sequence', sequence, "
+    "'attempts', attempts, 'lastError', last_error, 'occurredAt', occurred_at) ORDER BY id "
+    "DESC), "
+    "'[]'::json)::text FROM (SELECT * FROM outbox WHERE status = 'DEAD' ORDER BY id DESC "
+    "LIMIT $1) d",
+    params(limit));
   return r.text(0, 0);
 }
 
-int64_t replay_dead(pg_connection &conn, int64_t id) {
+int64_t replay_dead(pg_connection& conn, int64_t id) {
   return conn
-      .exec("UPDATE outbox SET status = 'PENDING', attempts = 0, next_attempt_at = now(), "
-            "replayed_at = now() WHERE status = 'DEAD' AND ($1 = 0 OR id = $1)",
-            params(id))
-      .affected();
+    .exec("UPDATE outbox SET status = 'PENDING', attempts = 0, next_attempt_at = now(), "
+          "replayed_at = now() WHERE status = 'DEAD' AND ($1 = 0 OR id = $1)",
+          params(id))
+    .affected();
 }
 
-int64_t prune_delivered(pg_connection &conn, int retain_seconds) {
+int64_t prune_delivered(pg_connection& conn, int retain_seconds) {
   return conn
-      .exec("DELETE FROM outbox WHERE status = 'DELIVERED' "
-            "AND delivered_at < now() - make_interval(secs => $1)",
-            params(retain_seconds))
-      .affected();
+    .exec("DELETE FROM outbox WHERE status = 'DELIVERED' "
+          "AND delivered_at < now() - make_interval(secs => $1)",
+          params(retain_seconds))
+    .affected();
 }
 
 } // namespace boxoffice::storage

@@ -20,11 +20,11 @@ struct event_draft {
 
 // Bumps the aggregate's event sequence, builds the envelope and inserts the
 // row. Returns the event id (a random UUID, stable across every retry).
-std::string append_event(pg_connection &conn, const event_draft &draft);
+std::string append_event(pg_connection& conn, const event_draft& draft);
 
 // What the platform needs about a reservation without calling back.
-nlohmann::json reservation_event_data(pg_connection &conn, int64_t reservation_id);
-nlohmann::json order_event_data(pg_connection &conn, int64_t payment_id);
+nlohmann::json reservation_event_data(pg_connection& conn, int64_t reservation_id);
+nlohmann::json order_event_data(pg_connection& conn, int64_t payment_id);
 
 } // namespace boxoffice::storage
 
@@ -52,16 +52,16 @@ struct outbox_counts {
 };
 
 // Pending rows after `after_id` (the fast path) or all of them (after_id 0).
-std::vector<outbox_row> pending_events(pg_connection &conn, int64_t after_id, int limit);
-outbox_counts count_outbox(pg_connection &conn);
-void mark_delivered(pg_connection &conn, const std::vector<int64_t> &ids);
-void mark_retry(pg_connection &conn, int64_t id, int attempts, const std::string &error,
+std::vector<outbox_row> pending_events(pg_connection& conn, int64_t after_id, int limit);
+outbox_counts count_outbox(pg_connection& conn);
+void mark_delivered(pg_connection& conn, const std::vector<int64_t>& ids);
+void mark_retry(pg_connection& conn, int64_t id, int attempts, const std::string& error,
                 int64_t next_attempt_ms);
-void mark_dead(pg_connection &conn, int64_t id, const std::string &error);
+void mark_dead(pg_connection& conn, int64_t id, const std::string& error);
 // JSON array of dead letters (newest first).
-std::string dead_letters(pg_connection &conn, int limit);
+std::string dead_letters(pg_connection& conn, int limit);
 // Back to PENDING with the same event id; 0 replays every dead letter.
-int64_t replay_dead(pg_connection &conn, int64_t id);
-int64_t prune_delivered(pg_connection &conn, int retain_seconds);
+int64_t replay_dead(pg_connection& conn, int64_t id);
+int64_t prune_delivered(pg_connection& conn, int retain_seconds);
 
 } // namespace boxoffice::storage

@@ -6,9 +6,9 @@ namespace boxoffice::storage {
 
 namespace {
 
-[[noreturn]] void throw_result_error(PGresult *res, PGconn *conn) {
+[[noreturn]] void throw_result_error(PGresult* res, PGconn* conn) {
   std::string state;
-  if (const char *s = PQresultErrorField(res, PG_DIAG_SQLSTATE))
+  if (const char* s = PQresultErrorField(res, PG_DIAG_SQLSTATE))
     state = s;
   std::string msg = res ? PQresultErrorMessage(res) : PQerrorMessage(conn);
   PQclear(res);
@@ -17,8 +17,8 @@ namespace {
 
 } // namespace
 
-pg_rows::pg_rows(PGresult *res) : res_(res) {}
-pg_rows::pg_rows(pg_rows &&other) noexcept : res_(other.res_) {
+pg_rows::pg_rows(PGresult* res) : res_(res) {}
+pg_rows::pg_rows(pg_rows&& other) noexcept : res_(other.res_) {
   other.res_ = nullptr;
 }
 pg_rows::~pg_rows() {
@@ -46,11 +46,11 @@ bool pg_rows::boolean(int row, int col) const {
   return PQgetvalue(res_, row, col)[0] == 't';
 }
 int64_t pg_rows::affected() const {
-  const char *n = PQcmdTuples(res_);
+  const char* n = PQcmdTuples(res_);
   return n && *n ? std::stoll(n) : 0;
 }
 
-pg_connection::pg_connection(const std::string &url) : conn_(PQconnectdb(url.c_str())) {
+pg_connection::pg_connection(const std::string& url) : conn_(PQconnectdb(url.c_str())) {
   if (PQstatus(conn_) != CONNECTION_OK) {
     std::string msg = PQerrorMessage(conn_);
     PQfinish(conn_);
@@ -59,7 +59,7 @@ pg_connection::pg_connection(const std::string &url) : conn_(PQconnectdb(url.c_s
   }
   // NOTICEs ("relation already exists, skipping") are not errors: keep them off stderr.
   PQsetNoticeProcessor(
-      conn_, [](void *, const char *) {}, nullptr);
+    conn_, [](void*, const char*) {}, nullptr);
 }
 
 pg_connection::~pg_connection() {
@@ -67,12 +67,12 @@ pg_connection::~pg_connection() {
     PQfinish(conn_);
 }
 
-pg_rows pg_connection::exec(const std::string &sql, const pg_params &args) {
-  std::vector<const char *> values;
+pg_rows pg_connection::exec(const std::string& sql, const pg_params& args) {
+  std::vector<const char*> values;
   values.reserve(args.size());
-  for (auto &a : args)
+  for (auto& a : args)
     values.push_back(a ? a->c_str() : nullptr);
-  PGresult *res = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
                                values.data(), nullptr, nullptr, 0);
   auto status = PQresultStatus(res);
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
@@ -80,8 +80,8 @@ pg_rows pg_connection::exec(const std::string &sql, const pg_params &args) {
   return pg_rows{res};
 }
 
-void pg_connection::run(const std::string &sql) {
-  PGresult *res = PQexec(conn_, sql.c_str());
+void pg_connection::run(const std::string& sql) {
+  PGresult* res = PQexec(conn_, sql.c_str());
   auto status = PQresultStatus(res);
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
     throw_result_error(res, conn_);

@@ -21,7 +21,7 @@ class pg_error : public std::runtime_error {
 public:
   pg_error(std::string message, std::string sqlstate)
       : std::runtime_error(std::move(message)), sqlstate_(std::move(sqlstate)) {}
-  const std::string &sqlstate() const { return sqlstate_; }
+  const std::string& sqlstate() const { return sqlstate_; }
 
 private:
   std::string sqlstate_;
@@ -31,10 +31,10 @@ using pg_param = std::optional<std::string>;
 using pg_params = std::vector<pg_param>;
 
 // Converts C++ values to text parameters.
-inline pg_param to_param(const std::string &x) {
+inline pg_param to_param(const std::string& x) {
   return x;
 }
-inline pg_param to_param(const char *x) {
+inline pg_param to_param(const char* x) {
   return std::string{x};
 }
 inline pg_param to_param(bool x) {
@@ -43,24 +43,24 @@ inline pg_param to_param(bool x) {
 inline pg_param to_param(std::nullopt_t) {
   return std::nullopt;
 }
-template <class T> pg_param to_param(const std::optional<T> &x) {
+template <class T> pg_param to_param(const std::optional<T>& x) {
   return x ? to_param(*x) : std::nullopt;
 }
 template <class T, class = std::enable_if_t<std::is_arithmetic_v<T>>> pg_param to_param(T x) {
   return std::to_string(x);
 }
 
-template <class... Ts> pg_params params(const Ts &...xs) {
+template <class... Ts> pg_params params(const Ts&... xs) {
   return pg_params{to_param(xs)...};
 }
 
 // The rows of one statement's result.
 class pg_rows {
 public:
-  explicit pg_rows(PGresult *res);
-  pg_rows(pg_rows &&other) noexcept;
-  pg_rows &operator=(pg_rows &&) = delete;
-  pg_rows(const pg_rows &) = delete;
+  explicit pg_rows(PGresult* res);
+  pg_rows(pg_rows&& other) noexcept;
+  pg_rows& operator=(pg_rows&&) = delete;
+  pg_rows(const pg_rows&) = delete;
   ~pg_rows();
 
   int size() const;
@@ -74,21 +74,21 @@ public:
   int64_t affected() const;
 
 private:
-  PGresult *res_;
+  PGresult* res_;
 };
 
 // One connection. Not thread-safe: each storage worker owns its own.
 class pg_connection {
 public:
   // Throws pg_error when the server cannot be reached.
-  explicit pg_connection(const std::string &url);
+  explicit pg_connection(const std::string& url);
   ~pg_connection();
-  pg_connection(const pg_connection &) = delete;
-  pg_connection &operator=(const pg_connection &) = delete;
+  pg_connection(const pg_connection&) = delete;
+  pg_connection& operator=(const pg_connection&) = delete;
 
-  pg_rows exec(const std::string &sql, const pg_params &args = {});
+  pg_rows exec(const std::string& sql, const pg_params& args = {});
   // Runs a statement without parameters (BEGIN, COMMIT, several statements).
-  void run(const std::string &sql);
+  void run(const std::string& sql);
   bool healthy() const;
   // Counts outbox rows written on this connection, so the pool can tell the
   // dispatcher that new events committed (the fast path).
@@ -97,7 +97,7 @@ public:
   void reconnect_if_broken();
 
 private:
-  PGconn *conn_;
+  PGconn* conn_;
 };
 
 } // namespace boxoffice::storage

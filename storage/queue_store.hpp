@@ -21,13 +21,13 @@ struct token_row {
 // Returns the user's live token, creating `token` for them if they have none.
 // `expired` names a token of theirs known to have expired (its row may not say
 // so yet): it gives way too.
-token_row issue_token(pg_connection &conn, const std::string &token, int64_t user_id,
-                      const std::string &expired);
+token_row issue_token(pg_connection& conn, const std::string& token, int64_t user_id,
+                      const std::string& expired);
 
 // WAITING and ACTIVE tokens in order of arrival.
-std::vector<token_row> live_tokens(pg_connection &conn);
+std::vector<token_row> live_tokens(pg_connection& conn);
 
 // Writes the status and active_until of many tokens in one statement.
-void save_tokens(pg_connection &conn, const std::vector<token_row> &rows);
+void save_tokens(pg_connection& conn, const std::vector<token_row>& rows);
 
 } // namespace boxoffice::storage

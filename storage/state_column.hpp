@@ -9,13 +9,13 @@
 
 namespace boxoffice::storage {
 
-template <class State> State parse_state(const std::string &text) {
+template <class State> State parse_state(const std::string& text) {
   if (auto state = from_string<State>(text))
     return *state;
   throw std::runtime_error("unknown state '" + text + "' in the database");
 }
 
-template <class State> State state_column(const pg_rows &rows, int row, int col) {
+template <class State> State state_column(const pg_rows& rows, int row, int col) {
   return parse_state<State>(rows.text(row, col));
 }
 

@@ -2,7 +2,7 @@
 
 namespace boxoffice {
 
-std::string to_hex(const unsigned char *bytes, std::size_t size) {
+std::string to_hex(const unsigned char* bytes, std::size_t size) {
   static constexpr char digits[] = "0123456789abcdef";
   std::string out;
   out.reserve(size * 2);

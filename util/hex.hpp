@@ -7,6 +7,6 @@
 
 namespace boxoffice {
 
-std::string to_hex(const unsigned char *bytes, std::size_t size);
+std::string to_hex(const unsigned char* bytes, std::size_t size);
 
 } // namespace boxoffice

@@ -18,15 +18,15 @@ constexpr auto admin_timeout = std::chrono::seconds(10);
 
 using digest = std::array<unsigned char, SHA256_DIGEST_LENGTH>;
 
-digest sha256(const std::string &text) {
+digest sha256(const std::string& text) {
   digest out{};
-  SHA256(reinterpret_cast<const unsigned char *>(text.data()), text.size(), out.data());
+  SHA256(reinterpret_cast<const unsigned char*>(text.data()), text.size(), out.data());
   return out;
 }
 
 // Compares digests in constant time: how long the check takes tells nothing
 // about how much of a guessed key was right, nor about the key's length.
-bool authorized(const admin_services &svc, const api_request &req) {
+bool authorized(const admin_services& svc, const api_request& req) {
   if (svc.key.empty())
     return false;
   auto expected = sha256("Bearer " + svc.key);
@@ -43,7 +43,7 @@ struct entity_row_key {
 
 // Nothing for an unknown type or a malformed id. A seat's id is
 // "{scheduleId}/{seatNumber}".
-std::optional<entity_row_key> row_key(const std::string &type, const std::string &id) {
+std::optional<entity_row_key> row_key(const std::string& type, const std::string& id) {
   auto table = storage::entity_table_of(type);
   if (!table)
     return std::nullopt;
@@ -57,7 +57,7 @@ std::optional<entity_row_key> row_key(const std::string &type, const std::string
   return key;
 }
 
-void entity(admin_ptr self, const api_exchange_ptr &ex, const std::string &rest) {
+void entity(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest) {
   auto slash = rest.find('/');
   if (slash == std::string::npos)
     return ex->respond(error_response(404, "NOT_FOUND", "use /admin/actors/{type}/{id}"));
@@ -67,87 +67,87 @@ void entity(admin_ptr self, const api_exchange_ptr &ex, const std::string &rest)
   if (!key)
     return ex->respond(error_response(400, "INVALID_ARGUMENT", "unknown type or malformed id"));
   self->request(self->state.services.inspector, admin_timeout, caf::get_atom_v, type, id)
-      .then(
-          [self, ex, type, id, key = *key](caf::settings memory) {
-            db_then(
-                self, self->state.services.db,
-                [key](storage::pg_connection &c) {
-                  return storage::entity_row_json(c, key.table, key.id, key.seat_number);
-                },
-                [ex, type, id, memory](std::string row) {
-                  // Empty: no such actor is live.
-                  auto memory_json = memory.empty() ? nlohmann::json{} : status_json(memory);
-                  nlohmann::json j{{"type", type},
-                                   {"id", id},
-                                   {"memory", std::move(memory_json)},
-                                   {"database", nlohmann::json::parse(row, nullptr, false)}};
-                  ex->respond(json_response(200, render_json(j)));
-                },
-                fail_with(ex));
+    .then(
+      [self, ex, type, id, key = *key](caf::settings memory) {
+        db_then(
+          self, self->state.services.db,
+          [key](storage::pg_connection& c) {
+            return storage::entity_row_json(c, key.table, key.id, key.seat_number);
+          },
+          [ex, type, id, memory](std::string row) {
+            // Empty: no such actor is live.
+            auto memory_json = memory.empty() ? nlohmann::json{} : status_json(memory);
+            nlohmann::json j{{"type", type},
+                             {"id", id},
+                             {"memory", std::move(memory_json)},
+                             {"database", nlohmann::json::parse(row, nullptr, false)}};
+            ex->respond(json_response(200, render_json(j)));
           },
           fail_with(ex));
+      },
+      fail_with(ex));
 }
 
-void sagas(admin_ptr self, const api_exchange_ptr &ex) {
+void sagas(admin_ptr self, const api_exchange_ptr& ex) {
   auto state = query_param(ex->request.query, "state");
   for (char c : state)
     if (c < 'A' || c > 'Z')
       return ex->respond(error_response(400, "INVALID_ARGUMENT", "state must be a saga state"));
   db_then(
-      self, self->state.services.db,
-      [state](storage::pg_connection &c) { return storage::sagas_json(c, state); },
-      [ex](std::string json) { ex->respond(json_response(200, json)); }, fail_with(ex));
+    self, self->state.services.db,
+    [state](storage::pg_connection& c) { return storage::sagas_json(c, state); },
+    [ex](std::string json) { ex->respond(json_response(200, json)); }, fail_with(ex));
 }
 
-void outbox(admin_ptr self, const api_exchange_ptr &ex) {
-  auto &d = self->state.services.dispatcher;
+void outbox(admin_ptr self, const api_exchange_ptr& ex) {
+  auto& d = self->state.services.dispatcher;
   if (!d)
     return ex->respond(error_response(404, "NOT_FOUND", "no data platform is configured"));
   self->request(d, admin_timeout, status_atom_v)
-      .then(
-          [self, ex, d](caf::settings status) {
-            self->request(d, admin_timeout, list_atom_v)
-                .then(
-                    [ex, status = render_json(status_json(status))](std::string dead) {
-                      ex->respond(json_response(200, "{\"status\":" + status +
-                                                         ",\"deadLetters\":" + dead + "}"));
-                    },
-                    fail_with(ex));
-          },
-          fail_with(ex));
+    .then(
+      [self, ex, d](caf::settings status) {
+        self->request(d, admin_timeout, list_atom_v)
+          .then(
+            [ex, status = render_json(status_json(status))](std::string dead) {
+              ex->respond(
+                json_response(200, "{\"status\":" + status + ",\"deadLetters\":" + dead + "}"));
+            },
+            fail_with(ex));
+      },
+      fail_with(ex));
 }
 
-void replay(admin_ptr self, const api_exchange_ptr &ex, const std::string &rest) {
-  auto &d = self->state.services.dispatcher;
+void replay(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest) {
+  auto& d = self->state.services.dispatcher;
   int64_t id = 0;
   if (!d)
     return ex->respond(error_response(404, "NOT_FOUND", "no data platform is configured"));
   if (!rest.empty() && !parse_id(rest, id))
     return ex->respond(error_response(400, "INVALID_ARGUMENT", "malformed outbox row id"));
   self->request(d, admin_timeout, replay_atom_v, id)
-      .then(
-          [ex](int64_t n) {
-            ex->respond(json_response(200, render_json(nlohmann::json{{"replayed", n}})));
-          },
-          fail_with(ex));
+    .then(
+      [ex](int64_t n) {
+        ex->respond(json_response(200, render_json(nlohmann::json{{"replayed", n}})));
+      },
+      fail_with(ex));
 }
 
-void status_of(admin_ptr self, const api_exchange_ptr &ex, const status_iface &target) {
+void status_of(admin_ptr self, const api_exchange_ptr& ex, const status_iface& target) {
   self->request(target, admin_timeout, status_atom_v)
-      .then(
-          [ex](caf::settings &status) {
-            ex->respond(json_response(200, render_json(status_json(status))));
-          },
-          fail_with(ex));
+    .then(
+      [ex](caf::settings& status) {
+        ex->respond(json_response(200, render_json(status_json(status))));
+      },
+      fail_with(ex));
 }
 
 } // namespace
 
-void render_metrics(admin_ptr self, const api_exchange_ptr &ex);
+void render_metrics(admin_ptr self, const api_exchange_ptr& ex);
 
-void dispatch_admin(admin_ptr self, const api_exchange_ptr &ex) {
-  auto &req = ex->request;
-  auto &path = req.path;
+void dispatch_admin(admin_ptr self, const api_exchange_ptr& ex) {
+  auto& req = ex->request;
+  auto& path = req.path;
   if (req.method == "GET" && (path == "/admin/" || path == "/admin")) {
     auto r = json_response(200, console_html());
     r.content_type = "text/html; charset=utf-8";
@@ -158,8 +158,8 @@ void dispatch_admin(admin_ptr self, const api_exchange_ptr &ex) {
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
     return ex->respond(std::move(r));
   }
-  auto starts = [&](const char *prefix) { return path.rfind(prefix, 0) == 0; };
-  auto &svc = self->state.services;
+  auto starts = [&](const char* prefix) { return path.rfind(prefix, 0) == 0; };
+  auto& svc = self->state.services;
   if (req.method == "GET" && path == "/metrics")
     return render_metrics(self, ex);
   if (req.method == "GET" && path == "/admin/actors")
@@ -183,9 +183,9 @@ api_actor::behavior_type admin_actor_impl(admin_ptr self, admin_services service
   self->state.services = std::move(services);
   install_exception_handler(self, "admin", &self->state.guard);
   return {
-      [=](const api_exchange_ptr &ex) {
-        dispatch_guarded("admin", self->state.guard, ex, [&] { dispatch_admin(self, ex); });
-      },
+    [=](const api_exchange_ptr& ex) {
+      dispatch_guarded("admin", self->state.guard, ex, [&] { dispatch_admin(self, ex); });
+    },
   };
 }
 

@@ -18,11 +18,11 @@ struct admin_services {
   dispatcher_actor dispatcher; // invalid when no data platform is configured
   waiting_room_actor waiting_room;
   std::shared_ptr<http_metrics> metrics;
-  const server *public_server = nullptr;
+  const server* public_server = nullptr;
 };
 
 struct admin_state {
-  static inline const char *name = "admin";
+  static inline const char* name = "admin";
   admin_services services;
   bridge_guard guard;
 };
@@ -32,6 +32,6 @@ using admin_ptr = api_actor::stateful_pointer<admin_state>;
 api_actor::behavior_type admin_actor_impl(admin_ptr self, admin_services services);
 
 // The single-file operator console (no build step).
-const std::string &console_html();
+const std::string& console_html();
 
 } // namespace boxoffice::http

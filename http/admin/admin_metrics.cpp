@@ -25,7 +25,7 @@ struct gathered {
   std::map<std::string, int64_t> sagas;
 };
 
-double number(const caf::config_value &value) {
+double number(const caf::config_value& value) {
   if (auto integer = caf::get_if<int64_t>(&value))
     return static_cast<double>(*integer);
   if (auto real = caf::get_if<double>(&value))
@@ -34,20 +34,20 @@ double number(const caf::config_value &value) {
 }
 
 // A missing entry or a non-number reads as 0, as for a silent actor.
-double num(const caf::settings &status, const char *key) {
+double num(const caf::settings& status, const char* key) {
   auto value = caf::get_if(&status, key);
   return value ? number(*value) : 0.0;
 }
 
 // Nothing for a failed entry ({"error": ...}) or a missing one.
-std::optional<caf::settings> answered(const collected_status &collected, const std::string &name) {
+std::optional<caf::settings> answered(const collected_status& collected, const std::string& name) {
   auto i = collected.find(name);
   if (i == collected.end() || i->second.contains("error"))
     return std::nullopt;
   return i->second;
 }
 
-std::vector<status_target> status_targets(const admin_services &svc) {
+std::vector<status_target> status_targets(const admin_services& svc) {
   std::vector<status_target> targets{{"actors", caf::actor_cast<status_iface>(svc.inspector)},
                                      {"queue", caf::actor_cast<status_iface>(svc.waiting_room)},
                                      {"db", caf::actor_cast<status_iface>(svc.db)}};
@@ -56,7 +56,7 @@ std::vector<status_target> status_targets(const admin_services &svc) {
   return targets;
 }
 
-gathered gather(const collected_status &collected) {
+gathered gather(const collected_status& collected) {
   gathered g;
   g.actors = answered(collected, "actors").value_or(caf::settings{});
   g.dispatcher = answered(collected, "dispatcher");
@@ -65,16 +65,16 @@ gathered gather(const collected_status &collected) {
   return g;
 }
 
-void gauge(std::string &out, const char *name, const char *help, double value) {
+void gauge(std::string& out, const char* name, const char* help, double value) {
   prometheus_header(out, name, "gauge", help);
   prometheus_line(out, name, "", value);
 }
 
-std::string render(const gathered &g, const admin_services &svc) {
+std::string render(const gathered& g, const admin_services& svc) {
   std::string out;
   svc.metrics->render(out);
   if (svc.public_server) {
-    auto &c = svc.public_server->counters();
+    auto& c = svc.public_server->counters();
     prometheus_header(out, "boxoffice_http_shed_total", "counter",
                       "Requests answered 503 at once because the in-flight bound was reached.");
     prometheus_line(out, "boxoffice_http_shed_total", "", static_cast<double>(c.shed.load()));
@@ -83,10 +83,10 @@ std::string render(const gathered &g, const admin_services &svc) {
   }
   prometheus_header(out, "boxoffice_actors", "gauge", "Live inspectable actors by type.");
   if (auto by_type = caf::get_if<caf::settings>(&g.actors, "actors"))
-    for (auto &[type, n] : *by_type)
+    for (auto& [type, n] : *by_type)
       prometheus_line(out, "boxoffice_actors", "type=\"" + type + "\"", number(n));
   prometheus_header(out, "boxoffice_sagas", "gauge", "Sagas by state.");
-  for (auto &[state, n] : g.sagas)
+  for (auto& [state, n] : g.sagas)
     prometheus_line(out, "boxoffice_sagas", "state=\"" + state + "\"", static_cast<double>(n));
   if (g.dispatcher) {
     gauge(out, "boxoffice_outbox_pending", "Events not yet delivered.",
@@ -118,7 +118,7 @@ std::string render(const gathered &g, const admin_services &svc) {
 }
 
 // The saga counts come from the database once the statuses are in.
-void count_sagas_and_respond(admin_ptr self, const api_exchange_ptr &ex,
+void count_sagas_and_respond(admin_ptr self, const api_exchange_ptr& ex,
                              std::shared_ptr<gathered> g) {
   auto respond = [self, ex, g] {
     auto r = json_response(200, render(*g, self->state.services));
@@ -126,21 +126,21 @@ void count_sagas_and_respond(admin_ptr self, const api_exchange_ptr &ex,
     ex->respond(std::move(r));
   };
   db_then(
-      self, self->state.services.db,
-      [](storage::pg_connection &c) { return storage::saga_counts(c); },
-      [g, respond](std::map<std::string, int64_t> m) {
-        g->sagas = std::move(m);
-        respond();
-      },
-      [respond](caf::error &err) {
-        log_failure_of("metrics: counting sagas", err);
-        respond();
-      });
+    self, self->state.services.db,
+    [](storage::pg_connection& c) { return storage::saga_counts(c); },
+    [g, respond](std::map<std::string, int64_t> m) {
+      g->sagas = std::move(m);
+      respond();
+    },
+    [respond](caf::error& err) {
+      log_failure_of("metrics: counting sagas", err);
+      respond();
+    });
 }
 
 } // namespace
 
-void render_metrics(admin_ptr self, const api_exchange_ptr &ex) {
+void render_metrics(admin_ptr self, const api_exchange_ptr& ex) {
   collect_status(self, status_targets(self->state.services), status_deadline,
                  [self, ex](collected_status collected) {
                    count_sagas_and_respond(self, ex, std::make_shared<gathered>(gather(collected)));

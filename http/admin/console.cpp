@@ -4,7 +4,7 @@
 
 namespace boxoffice::http {
 
-const std::string &console_html() {
+const std::string& console_html() {
   static const std::string page = R"HTML(<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>boxoffice console</title>
 <style>

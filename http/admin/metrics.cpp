@@ -12,7 +12,7 @@ std::string number(double v) {
   return buf;
 }
 
-std::string escape(const std::string &s) {
+std::string escape(const std::string& s) {
   std::string out;
   for (char c : s) {
     if (c == '\\' || c == '"')
@@ -28,12 +28,12 @@ std::string escape(const std::string &s) {
 
 } // namespace
 
-void prometheus_header(std::string &out, const std::string &name, const char *type,
-                       const char *help) {
+void prometheus_header(std::string& out, const std::string& name, const char* type,
+                       const char* help) {
   out += "# HELP " + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
 }
 
-void prometheus_line(std::string &out, const std::string &name, const std::string &labels,
+void prometheus_line(std::string& out, const std::string& name, const std::string& labels,
                      double value) {
   out += name;
   if (!labels.empty())
@@ -41,9 +41,9 @@ void prometheus_line(std::string &out, const std::string &name, const std::strin
   out += " " + number(value) + "\n";
 }
 
-void http_metrics::observe(const std::string &route, int status, double seconds) {
+void http_metrics::observe(const std::string& route, int status, double seconds) {
   std::lock_guard<std::mutex> guard{mtx_};
-  auto &h = series_[{route, status}];
+  auto& h = series_[{route, status}];
   size_t i = 0;
   while (i < bounds.size() && seconds > bounds[i])
     ++i;
@@ -52,20 +52,20 @@ void http_metrics::observe(const std::string &route, int status, double seconds)
   h.sum += seconds;
 }
 
-void http_metrics::render(std::string &out) const {
+void http_metrics::render(std::string& out) const {
   std::lock_guard<std::mutex> guard{mtx_};
   const std::string total = "boxoffice_http_requests_total";
   prometheus_header(out, total, "counter", "HTTP requests by route and status.");
-  for (auto &[key, h] : series_)
+  for (auto& [key, h] : series_)
     prometheus_line(out, total,
                     "route=\"" + escape(key.first) + "\",status=\"" + std::to_string(key.second) +
-                        "\"",
+                      "\"",
                     static_cast<double>(h.count));
   const std::string dur = "boxoffice_http_request_duration_seconds";
   prometheus_header(out, dur, "histogram", "HTTP request latency by route and status.");
-  for (auto &[key, h] : series_) {
+  for (auto& [key, h] : series_) {
     auto labels =
-        "route=\"" + escape(key.first) + "\",status=\"" + std::to_string(key.second) + "\"";
+      "route=\"" + escape(key.first) + "\",status=\"" + std::to_string(key.second) + "\"";
     uint64_t cumulative = 0;
     for (size_t i = 0; i < bounds.size(); ++i) {
       cumulative += h.buckets[i];

@@ -17,9 +17,9 @@ public:
   static constexpr std::array<double, 12> bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                     0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
-  void observe(const std::string &route, int status, double seconds);
+  void observe(const std::string& route, int status, double seconds);
   // Appends this registry's series to `out`.
-  void render(std::string &out) const;
+  void render(std::string& out) const;
 
 private:
   struct histogram {
@@ -32,9 +32,9 @@ private:
 };
 
 // One gauge or counter line: name{labels} value.
-void prometheus_line(std::string &out, const std::string &name, const std::string &labels,
+void prometheus_line(std::string& out, const std::string& name, const std::string& labels,
                      double value);
-void prometheus_header(std::string &out, const std::string &name, const char *type,
-                       const char *help);
+void prometheus_header(std::string& out, const std::string& name, const char* type,
+                       const char* help);
 
 } // namespace boxoffice::http

@@ -10,6 +10,6 @@ namespace boxoffice::http {
 // Integers, reals, booleans and strings map to their JSON kinds, lists to
 // arrays, dictionaries to objects; CAF-only kinds (atom, timespan, uri) to
 // CAF's text for them.
-nlohmann::json status_json(const caf::settings &status);
+nlohmann::json status_json(const caf::settings& status);
 
 } // namespace boxoffice::http

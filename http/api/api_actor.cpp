@@ -8,38 +8,38 @@ namespace {
 
 handler handler_for(route_id id) {
   switch (id) {
-  case route_id::health:
-    return handle_health;
-  case route_id::ready:
-    return handle_ready;
-  case route_id::concerts:
-    return handle_concerts;
-  case route_id::schedules:
-    return handle_schedules;
-  case route_id::seats:
-    return handle_seats;
-  case route_id::queue_token:
-    return handle_queue_token;
-  case route_id::queue_status:
-    return handle_queue_status;
-  case route_id::reservations:
-    return handle_hold;
-  case route_id::reservation:
-    return handle_reservation;
-  case route_id::payments:
-    return handle_payment;
-  case route_id::points_charge:
-    return handle_charge;
-  case route_id::points:
-    return handle_points;
-  case route_id::points_history:
-    return handle_points_history;
+    case route_id::health:
+      return handle_health;
+    case route_id::ready:
+      return handle_ready;
+    case route_id::concerts:
+      return handle_concerts;
+    case route_id::schedules:
+      return handle_schedules;
+    case route_id::seats:
+      return handle_seats;
+    case route_id::queue_token:
+      return handle_queue_token;
+    case route_id::queue_status:
+      return handle_queue_status;
+    case route_id::reservations:
+      return handle_hold;
+    case route_id::reservation:
+      return handle_reservation;
+    case route_id::payments:
+      return handle_payment;
+    case route_id::points_charge:
+      return handle_charge;
+    case route_id::points:
+      return handle_points;
+    case route_id::points_history:
+      return handle_points_history;
   }
   return nullptr;
 }
 
 // Counts the answer under its route, with the time it took.
-void measure(api_ptr self, const api_exchange_ptr &ex, std::string label) {
+void measure(api_ptr self, const api_exchange_ptr& ex, std::string label) {
   auto metrics = self->state.services.metrics;
   if (!metrics)
     return;
@@ -52,30 +52,30 @@ void measure(api_ptr self, const api_exchange_ptr &ex, std::string label) {
   };
 }
 
-void dispatch(api_ptr self, const api_exchange_ptr &ex) {
+void dispatch(api_ptr self, const api_exchange_ptr& ex) {
   auto m = match_route(ex->request.method, ex->request.path);
   measure(self, ex,
           m.outcome == route_match::found || m.outcome == route_match::bad_id
-              ? route_label(ex->request.method, m.id)
-              : "unmatched");
+            ? route_label(ex->request.method, m.id)
+            : "unmatched");
   switch (m.outcome) {
-  case route_match::not_found:
-    // Never echo the path: client bytes stay out of answers.
-    ex->respond(error_response(404, "NOT_FOUND", "no such resource"));
-    return;
-  case route_match::bad_method: {
-    auto r = error_response(405, "METHOD_NOT_ALLOWED",
-                            ex->request.method + " is not allowed here; use " + m.allow);
-    r.headers.emplace_back("Allow", m.allow);
-    ex->respond(std::move(r));
-    return;
-  }
-  case route_match::bad_id:
-    ex->respond(error_response(400, "INVALID_ARGUMENT",
-                               "path id '" + m.bad_id_name + "' must be a positive integer"));
-    return;
-  case route_match::found:
-    break;
+    case route_match::not_found:
+      // Never echo the path: client bytes stay out of answers.
+      ex->respond(error_response(404, "NOT_FOUND", "no such resource"));
+      return;
+    case route_match::bad_method: {
+      auto r = error_response(405, "METHOD_NOT_ALLOWED",
+                              ex->request.method + " is not allowed here; use " + m.allow);
+      r.headers.emplace_back("Allow", m.allow);
+      ex->respond(std::move(r));
+      return;
+    }
+    case route_match::bad_id:
+      ex->respond(error_response(400, "INVALID_ARGUMENT",
+                                 "path id '" + m.bad_id_name + "' must be a positive integer"));
+      return;
+    case route_match::found:
+      break;
   }
   if (auto h = handler_for(m.id))
     h(self, m, ex);
@@ -89,9 +89,9 @@ api_actor::behavior_type api_actor_impl(api_ptr self, api_services services) {
   self->state.services = std::move(services);
   install_exception_handler(self, "api", &self->state.guard);
   return {
-      [=](const api_exchange_ptr &ex) {
-        dispatch_guarded("api", self->state.guard, ex, [&] { dispatch(self, ex); });
-      },
+    [=](const api_exchange_ptr& ex) {
+      dispatch_guarded("api", self->state.guard, ex, [&] { dispatch(self, ex); });
+    },
   };
 }
 

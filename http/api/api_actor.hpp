@@ -31,7 +31,7 @@ struct api_services {
 };
 
 struct api_state {
-  static inline const char *name = "api";
+  static inline const char* name = "api";
   api_services services;
   bridge_guard guard;
 };

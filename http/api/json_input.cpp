@@ -8,7 +8,7 @@ constexpr int64_t max_id = 999'999'999'999'999'999; // 18 digits, as in path ids
 
 } // namespace
 
-std::optional<nlohmann::json> json_body(const api_exchange_ptr &ex) {
+std::optional<nlohmann::json> json_body(const api_exchange_ptr& ex) {
   auto j = nlohmann::json::parse(ex->request.body, nullptr, false);
   if (j.is_discarded()) {
     ex->respond(error_response(400, "MALFORMED_JSON", "the request body is not valid JSON"));
@@ -21,8 +21,8 @@ std::optional<nlohmann::json> json_body(const api_exchange_ptr &ex) {
   return j;
 }
 
-std::optional<int64_t> id_field(const nlohmann::json &body, const char *field,
-                                const api_exchange_ptr &ex) {
+std::optional<int64_t> id_field(const nlohmann::json& body, const char* field,
+                                const api_exchange_ptr& ex) {
   auto i = body.find(field);
   if (i != body.end() && i->is_number_integer()) {
     auto v = i->get<int64_t>();
@@ -36,12 +36,12 @@ std::optional<int64_t> id_field(const nlohmann::json &body, const char *field,
   return std::nullopt;
 }
 
-std::optional<int64_t> user_query(const api_exchange_ptr &ex) {
+std::optional<int64_t> user_query(const api_exchange_ptr& ex) {
   int64_t id = 0;
   if (parse_id(query_param(ex->request.query, "userId"), id))
     return id;
-  ex->respond(error_response(400, "INVALID_ARGUMENT",
-                             "query parameter 'userId' must be a positive integer"));
+  ex->respond(
+    error_response(400, "INVALID_ARGUMENT", "query parameter 'userId' must be a positive integer"));
   return std::nullopt;
 }
 

@@ -8,6 +8,6 @@
 namespace boxoffice::http {
 
 // 201 with the payment as JSON, as first sent and as replayed.
-api_answer payment_answer(const payment_view &p);
+api_answer payment_answer(const payment_view& p);
 
 } // namespace boxoffice::http

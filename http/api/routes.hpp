@@ -11,44 +11,44 @@
 
 namespace boxoffice::http {
 
-using handler = void (*)(api_ptr, const route_match &, const api_exchange_ptr &);
+using handler = void (*)(api_ptr, const route_match&, const api_exchange_ptr&);
 
-void handle_health(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_ready(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_concerts(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_schedules(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_seats(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_queue_token(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_queue_status(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_hold(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_reservation(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_payment(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_charge(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_points(api_ptr, const route_match &, const api_exchange_ptr &);
-void handle_points_history(api_ptr, const route_match &, const api_exchange_ptr &);
+void handle_health(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_ready(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_concerts(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_schedules(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_seats(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_queue_token(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_queue_status(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_hold(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_reservation(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_payment(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_charge(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_points(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_points_history(api_ptr, const route_match&, const api_exchange_ptr&);
 
 constexpr auto ask_timeout = std::chrono::seconds(30);
 
 // Continues with `next` once the request's queue token is active for `user_id`
 // (0: any user); otherwise answers 401/403.
-void with_active_token(api_ptr self, const api_exchange_ptr &ex, int64_t user_id,
+void with_active_token(api_ptr self, const api_exchange_ptr& ex, int64_t user_id,
                        std::function<void()> next);
 
 // A reservation of this user (others' look like missing ones), or an error sent.
-void with_own_reservation(api_ptr self, const api_exchange_ptr &ex, int64_t reservation_id,
+void with_own_reservation(api_ptr self, const api_exchange_ptr& ex, int64_t reservation_id,
                           int64_t user_id,
                           std::function<void(reservation_actor, reservation_view)> next);
 
-nlohmann::json to_json(const reservation_view &r);
+nlohmann::json to_json(const reservation_view& r);
 
 // The request body as a JSON object, or a 400 already sent.
-std::optional<nlohmann::json> json_body(const api_exchange_ptr &ex);
+std::optional<nlohmann::json> json_body(const api_exchange_ptr& ex);
 
 // A positive integer id field, or a 400 naming the field already sent.
-std::optional<int64_t> id_field(const nlohmann::json &body, const char *field,
-                                const api_exchange_ptr &ex);
+std::optional<int64_t> id_field(const nlohmann::json& body, const char* field,
+                                const api_exchange_ptr& ex);
 
 // The userId query parameter, or a 400 already sent.
-std::optional<int64_t> user_query(const api_exchange_ptr &ex);
+std::optional<int64_t> user_query(const api_exchange_ptr& ex);
 
 } // namespace boxoffice::http

@@ -7,9 +7,9 @@
 namespace boxoffice::http {
 
 // Lowercase hex HMAC-SHA256 of `body` under `key` (64 characters).
-std::string hmac_sha256_hex(const std::string &key, const std::string &body);
+std::string hmac_sha256_hex(const std::string& key, const std::string& body);
 
 // The complete `X-Signature` header value: "sha256=" + hmac_sha256_hex(key, body).
-std::string signature_header_value(const std::string &key, const std::string &body);
+std::string signature_header_value(const std::string& key, const std::string& body);
 
 } // namespace boxoffice::http

@@ -34,7 +34,7 @@ namespace ssl = boost::asio::ssl;
 using tcp = net::ip::tcp;
 using error_code = boost::system::error_code;
 
-const char *const stopped_error = "stopped";
+const char* const stopped_error = "stopped";
 
 // -- base URL --------------------------------------------------------------------------------
 
@@ -49,13 +49,13 @@ struct parsed_url {
 
 std::string lower(std::string_view s) {
   std::string out(s);
-  for (char &c : out)
+  for (char& c : out)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return out;
 }
 
-parsed_url parse_base_url(const std::string &url) {
-  auto bad = [&](const char *why) {
+parsed_url parse_base_url(const std::string& url) {
+  auto bad = [&](const char* why) {
     return std::invalid_argument("invalid platform URL '" + url + "': " + why);
   };
   parsed_url out;
@@ -101,7 +101,7 @@ parsed_url parse_base_url(const std::string &url) {
   }
   if (out.host.empty())
     throw bad("missing host");
-  const char *default_port = out.tls ? "443" : "80";
+  const char* default_port = out.tls ? "443" : "80";
   if (port.empty()) {
     out.port = default_port;
   } else {
@@ -125,7 +125,7 @@ parsed_url parse_base_url(const std::string &url) {
   return out;
 }
 
-std::string make_target(const std::string &prefix, const std::string &path) {
+std::string make_target(const std::string& prefix, const std::string& path) {
   if (path.empty())
     return prefix.empty() ? "/" : prefix;
   if (path.front() == '/' || path.front() == '?')
@@ -138,7 +138,7 @@ bool is_token_char(unsigned char c) {
          std::string_view{"!#$%&'*+-.^_`|~"}.find(static_cast<char>(c)) != std::string_view::npos;
 }
 
-bool valid_header(const std::string &name, const std::string &value) {
+bool valid_header(const std::string& name, const std::string& value) {
   if (name.empty() || !std::all_of(name.begin(), name.end(), [](char c) {
         return is_token_char(static_cast<unsigned char>(c));
       }))
@@ -147,14 +147,14 @@ bool valid_header(const std::string &name, const std::string &value) {
                       [](char c) { return c == '\r' || c == '\n' || c == '\0'; });
 }
 
-bool valid_target(const std::string &target) {
+bool valid_target(const std::string& target) {
   return std::none_of(target.begin(), target.end(), [](char c) {
     const auto u = static_cast<unsigned char>(c);
     return u <= 0x20 || u == 0x7f;
   });
 }
 
-bool is_reserved_header(const std::string &name) {
+bool is_reserved_header(const std::string& name) {
   const auto n = lower(name);
   return n == "host" || n == "content-length" || n == "transfer-encoding" || n == "connection";
 }
@@ -183,27 +183,27 @@ struct capped_body {
   class reader {
   public:
     template <bool isRequest, class Fields>
-    reader(bhttp::header<isRequest, Fields> &, value_type &body) : body_(body) {}
+    reader(bhttp::header<isRequest, Fields>&, value_type& body) : body_(body) {}
 
-    void init(const boost::optional<std::uint64_t> &, error_code &ec) { ec = {}; }
+    void init(const boost::optional<std::uint64_t>&, error_code& ec) { ec = {}; }
 
     template <class ConstBufferSequence>
-    std::size_t put(const ConstBufferSequence &buffers, error_code &ec) {
+    std::size_t put(const ConstBufferSequence& buffers, error_code& ec) {
       ec = {};
       std::size_t total = 0;
       for (const auto buffer : beast::buffers_range_ref(buffers)) {
         total += buffer.size();
         const auto room = platform_client::max_body_bytes - body_.size();
         if (room > 0)
-          body_.append(static_cast<const char *>(buffer.data()), std::min(room, buffer.size()));
+          body_.append(static_cast<const char*>(buffer.data()), std::min(room, buffer.size()));
       }
       return total;
     }
 
-    void finish(error_code &ec) { ec = {}; }
+    void finish(error_code& ec) { ec = {}; }
 
   private:
-    value_type &body_;
+    value_type& body_;
   };
 };
 
@@ -215,7 +215,7 @@ struct job {
   bool stale_retry_used = false;
 };
 
-void complete(job &j, platform_response response) {
+void complete(job& j, platform_response response) {
   auto done = std::move(j.done);
   j.done = nullptr;
   if (!done)
@@ -233,7 +233,7 @@ platform_response failure(std::string error) {
   return r;
 }
 
-std::string describe(const char *phase, const error_code &ec) {
+std::string describe(const char* phase, const error_code& ec) {
   if (ec == beast::error::timeout)
     return std::string("timeout (") + phase + ")";
   return std::string(phase) + ": " + ec.message();
@@ -241,7 +241,7 @@ std::string describe(const char *phase, const error_code &ec) {
 
 // A reused keep-alive connection the server has already closed fails like this before any
 // byte of the answer arrives; the request is then retried once on a fresh connection.
-bool is_stale_connection_error(const error_code &ec) {
+bool is_stale_connection_error(const error_code& ec) {
   return ec == bhttp::error::end_of_stream || ec == net::error::eof ||
          ec == net::error::connection_reset || ec == net::error::broken_pipe ||
          ec == net::error::connection_aborted || ec == net::ssl::error::stream_truncated;
@@ -255,14 +255,14 @@ struct platform_client::impl {
   class connection;
   using connection_ptr = std::shared_ptr<connection>;
 
-  impl(parsed_url u, std::chrono::milliseconds t, int max_conn, const platform_tls_options &tls);
+  impl(parsed_url u, std::chrono::milliseconds t, int max_conn, const platform_tls_options& tls);
 
   // Client thread only.
   void enqueue(job j);
   void pump();
-  void finished(const connection_ptr &c, job j, platform_response response, bool reusable);
-  void retry_stale(const connection_ptr &c, job j);
-  void forget(const connection_ptr &c);
+  void finished(const connection_ptr& c, job j, platform_response response, bool reusable);
+  void retry_stale(const connection_ptr& c, job j);
+  void forget(const connection_ptr& c);
   void shutdown();
   void update_gauges();
 
@@ -290,13 +290,13 @@ struct platform_client::impl {
   std::thread::id thread_id;
 
   std::atomic<uint64_t> n_requests{0}, n_responses{0}, n_failures{0}, n_opened{0}, n_queued{0},
-      n_stale{0};
+    n_stale{0};
   std::atomic<int> n_open{0}, n_idle{0};
 };
 
 class platform_client::impl::connection : public std::enable_shared_from_this<connection> {
 public:
-  explicit connection(impl &owner)
+  explicit connection(impl& owner)
       : owner_(owner), resolver_(owner.ioc), resolve_timer_(owner.ioc) {
     if (owner.url.tls)
       tls_.emplace(owner.ioc, *owner.tls_ctx);
@@ -312,13 +312,13 @@ public:
     const auto deadline = std::chrono::steady_clock::now() + owner_.timeout;
     resolving_ = true;
     resolve_timer_.expires_at(deadline);
-    resolve_timer_.async_wait([self = shared_from_this()](const error_code &ec) {
+    resolve_timer_.async_wait([self = shared_from_this()](const error_code& ec) {
       if (!ec)
         self->on_resolve_timeout();
     });
     resolver_.async_resolve(owner_.url.host, owner_.url.port,
                             [self = shared_from_this(),
-                             deadline](const error_code &ec, tcp::resolver::results_type results) {
+                             deadline](const error_code& ec, tcp::resolver::results_type results) {
                               self->on_resolve(ec, std::move(results), deadline);
                             });
   }
@@ -348,9 +348,9 @@ public:
   void close() { tcp().close(); }
 
 private:
-  beast::tcp_stream &tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+  beast::tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
 
-  template <class F> void with_stream(F &&f) {
+  template <class F> void with_stream(F&& f) {
     if (tls_)
       f(*tls_);
     else
@@ -365,7 +365,7 @@ private:
     fail("timeout (resolve " + owner_.url.host + ")");
   }
 
-  void on_resolve(const error_code &ec, tcp::resolver::results_type results,
+  void on_resolve(const error_code& ec, tcp::resolver::results_type results,
                   std::chrono::steady_clock::time_point deadline) {
     if (!resolving_ || !busy_)
       return;
@@ -376,12 +376,12 @@ private:
       return fail("resolve " + owner_.url.host + ": " + ec.message());
     tcp().expires_at(deadline);
     tcp().async_connect(results,
-                        [self = shared_from_this()](const error_code &ec, const tcp::endpoint &) {
+                        [self = shared_from_this()](const error_code& ec, const tcp::endpoint&) {
                           self->on_connect(ec);
                         });
   }
 
-  void on_connect(const error_code &ec) {
+  void on_connect(const error_code& ec) {
     if (!busy_)
       return;
     if (ec)
@@ -395,11 +395,11 @@ private:
     if (owner_.verify)
       tls_->set_verify_callback(ssl::host_name_verification(owner_.url.host));
     tls_->async_handshake(
-        ssl::stream_base::client,
-        [self = shared_from_this()](const error_code &ec) { self->on_handshake(ec); });
+      ssl::stream_base::client,
+      [self = shared_from_this()](const error_code& ec) { self->on_handshake(ec); });
   }
 
-  void on_handshake(const error_code &ec) {
+  void on_handshake(const error_code& ec) {
     if (!busy_)
       return;
     if (ec)
@@ -415,7 +415,7 @@ private:
     req_->set(bhttp::field::host, owner_.url.host_header);
     req_->set(bhttp::field::user_agent, "boxoffice");
     req_->set(bhttp::field::content_type, "application/json");
-    for (const auto &[name, value] : job_.req.headers) {
+    for (const auto& [name, value] : job_.req.headers) {
       if (!valid_header(name, value))
         return fail("invalid header '" + name + "'");
       if (!is_reserved_header(name))
@@ -424,33 +424,33 @@ private:
     req_->body() = job_.req.body;
     req_->prepare_payload();
     tcp().expires_after(owner_.timeout); // the response deadline: write + read
-    with_stream([this](auto &stream) {
+    with_stream([this](auto& stream) {
       bhttp::async_write(
-          stream, *req_,
-          [self = shared_from_this()](const error_code &ec, std::size_t) { self->on_write(ec); });
+        stream, *req_,
+        [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_write(ec); });
     });
   }
 
-  void on_write(const error_code &ec) {
+  void on_write(const error_code& ec) {
     if (!busy_)
       return;
     if (ec)
       return fail_or_retry("send", ec);
     parser_.emplace();
     parser_->body_limit(boost::none); // capped_body keeps 4 KiB; the deadline bounds the rest
-    with_stream([this](auto &stream) {
+    with_stream([this](auto& stream) {
       bhttp::async_read(
-          stream, buffer_, *parser_,
-          [self = shared_from_this()](const error_code &ec, std::size_t) { self->on_read(ec); });
+        stream, buffer_, *parser_,
+        [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_read(ec); });
     });
   }
 
-  void on_read(const error_code &ec) {
+  void on_read(const error_code& ec) {
     if (!busy_)
       return;
     if (ec)
       return fail_or_retry("response", ec);
-    auto &message = parser_->get();
+    auto& message = parser_->get();
     platform_response response;
     response.status = static_cast<int>(message.result_int());
     response.retry_after_seconds = parse_retry_after(message[bhttp::field::retry_after]);
@@ -463,7 +463,7 @@ private:
     owner_.finished(shared_from_this(), std::move(job_), std::move(response), reusable);
   }
 
-  void fail_or_retry(const char *phase, const error_code &ec) {
+  void fail_or_retry(const char* phase, const error_code& ec) {
     const bool nothing_received = !parser_ || !parser_->got_some();
     if (reused_ && !job_.stale_retry_used && nothing_received && is_stale_connection_error(ec)) {
       busy_ = false;
@@ -479,7 +479,7 @@ private:
     owner_.finished(shared_from_this(), std::move(job_), failure(std::move(error)), false);
   }
 
-  impl &owner_;
+  impl& owner_;
   std::optional<beast::tcp_stream> plain_;
   std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
   tcp::resolver resolver_;
@@ -494,15 +494,15 @@ private:
 };
 
 platform_client::impl::impl(parsed_url u, std::chrono::milliseconds t, int max_conn,
-                            const platform_tls_options &tls)
+                            const platform_tls_options& tls)
     : url(std::move(u)), timeout(t), max_connections(static_cast<std::size_t>(max_conn)),
       verify(tls.verify) {
   if (url.tls) {
     tls_ctx.emplace(ssl::context::tls_client);
     error_code ec;
     tls_ctx->set_options(ssl::context::default_workarounds | ssl::context::no_sslv2 |
-                             ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
-                             ssl::context::no_tlsv1_1,
+                           ssl::context::no_sslv3 | ssl::context::no_tlsv1 |
+                           ssl::context::no_tlsv1_1,
                          ec);
     if (!ec)
       tls_ctx->set_default_verify_paths(ec);
@@ -548,7 +548,7 @@ void platform_client::impl::pump() {
   update_gauges();
 }
 
-void platform_client::impl::finished(const connection_ptr &c, job j, platform_response response,
+void platform_client::impl::finished(const connection_ptr& c, job j, platform_response response,
                                      bool reusable) {
   if (reusable && !stopped)
     idle.push_back(c);
@@ -563,14 +563,14 @@ void platform_client::impl::finished(const connection_ptr &c, job j, platform_re
   pump();
 }
 
-void platform_client::impl::retry_stale(const connection_ptr &c, job j) {
+void platform_client::impl::retry_stale(const connection_ptr& c, job j) {
   ++n_stale;
   forget(c);
   queue.push_front(std::move(j));
   pump();
 }
 
-void platform_client::impl::forget(const connection_ptr &c) {
+void platform_client::impl::forget(const connection_ptr& c) {
   c->close();
   open.erase(std::remove(open.begin(), open.end(), c), open.end());
   idle.erase(std::remove(idle.begin(), idle.end(), c), idle.end());
@@ -585,9 +585,9 @@ void platform_client::impl::shutdown() {
   open.clear();
   idle.clear();
   queue.clear();
-  for (auto &c : connections)
+  for (auto& c : connections)
     c->abort(); // completes its in-flight request, if any, with "stopped"
-  for (auto &j : waiting) {
+  for (auto& j : waiting) {
     ++n_failures;
     complete(j, failure(stopped_error));
   }
@@ -644,7 +644,7 @@ void platform_client::post(platform_request req, std::function<void(platform_res
 }
 
 void platform_client::stop() {
-  auto &i = *impl_;
+  auto& i = *impl_;
   if (std::this_thread::get_id() == i.thread_id) {
     // From a callback: shut down inline; joining ourselves is impossible, the destructor joins.
     {

@@ -59,8 +59,8 @@ public:
   platform_client(std::string base_url, std::chrono::milliseconds timeout, int max_connections,
                   platform_tls_options tls = {});
   ~platform_client(); // stop()
-  platform_client(const platform_client &) = delete;
-  platform_client &operator=(const platform_client &) = delete;
+  platform_client(const platform_client&) = delete;
+  platform_client& operator=(const platform_client&) = delete;
 
   // Thread-safe. `done` runs on the client thread exactly once, with the HTTP answer or with the
   // reason there is none. After stop() it runs at once on the calling thread with "stopped".

@@ -28,7 +28,7 @@ struct booking_db {
     seed_demo_catalogue(conn, 10);
   }
 
-  int64_t count(const std::string &sql) { return conn.exec(sql).int64(0, 0); }
+  int64_t count(const std::string& sql) { return conn.exec(sql).int64(0, 0); }
 
   // A confirmed booking of `user` paid by a completed payment saga.
   reservation_view confirmed_booking(int64_t user, int32_t seat) {
@@ -48,8 +48,8 @@ struct booking_db {
 
 // Occupies the pool's only worker for a while, so the tasks submitted next
 // queue up and are taken together as one batch.
-void occupy_worker(db_pool &pool, testing::task_waiter &w) {
-  pool.submit(w.make([](pg_connection &c) { c.run("SELECT pg_sleep(0.3)"); }));
+void occupy_worker(db_pool& pool, testing::task_waiter& w) {
+  pool.submit(w.make([](pg_connection& c) { c.run("SELECT pg_sleep(0.3)"); }));
   auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   while (pool.stats().queued > 0 && std::chrono::steady_clock::now() < until)
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
@@ -63,7 +63,7 @@ TEST_CASE("a task whose caller timed out is failed before BEGIN, never run") {
   db_pool pool{db.url, 1, 64};
   testing::task_waiter w;
   std::atomic<bool> ran{false};
-  auto late = w.make([&ran](pg_connection &) { ran = true; });
+  auto late = w.make([&ran](pg_connection&) { ran = true; });
   late->deadline = std::chrono::steady_clock::now() - std::chrono::milliseconds(1);
   pool.submit(late);
   REQUIRE(w.wait());
@@ -84,7 +84,7 @@ TEST_CASE("in a batch only the late tasks are skipped") {
   occupy_worker(pool, w);
   std::vector<db_task_ptr> tasks;
   for (int i = 0; i < 6; ++i) {
-    auto t = w.make([i](pg_connection &c) { c.exec("INSERT INTO t VALUES ($1)", params(i)); });
+    auto t = w.make([i](pg_connection& c) { c.exec("INSERT INTO t VALUES ($1)", params(i)); });
     if (i % 2)
       t->deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(100);
     tasks.push_back(t);
@@ -112,12 +112,12 @@ TEST_CASE("a batch rerun after a lost COMMIT does not charge twice") {
   std::vector<db_task_ptr> charges;
   for (int i = 0; i < 3; ++i) {
     auto id = "charge-test-" + std::to_string(i);
-    charges.push_back(w.make([id](pg_connection &c) { charge_wallet(c, 77, 100, id); }));
+    charges.push_back(w.make([id](pg_connection& c) { charge_wallet(c, 77, 100, id); }));
     pool.submit(charges.back());
   }
   REQUIRE(w.wait());
   REQUIRE(commits >= 3); // the batch ran, then its tasks reran alone
-  for (auto &t : charges)
+  for (auto& t : charges)
     CHECK(t->ok);
   CHECK(b.count("SELECT count(*) FROM wallet_ledger WHERE user_id = 77") == 3);
   CHECK(b.count("SELECT balance FROM wallets WHERE user_id = 77") == 300);
@@ -152,7 +152,7 @@ TEST_CASE("a reservation has at most one live saga") {
   try {
     create_saga(b.conn, "CANCELLATION", r.id, 6, r.price, "");
     FAIL("a second live saga was created");
-  } catch (const pg_error &e) {
+  } catch (const pg_error& e) {
     CHECK(e.sqlstate() == "23505");
   }
   finish_saga(b.conn, first, saga_state::failed, "test");

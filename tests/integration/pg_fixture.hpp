@@ -11,7 +11,7 @@
 namespace boxoffice::testing {
 
 inline std::string server_conninfo() {
-  const char *pg = std::getenv("BOXOFFICE_TEST_PG");
+  const char* pg = std::getenv("BOXOFFICE_TEST_PG");
   if (!pg)
     throw std::runtime_error("BOXOFFICE_TEST_PG is not set: run the tests through scripts/test");
   return pg;

@@ -56,19 +56,19 @@ struct received {
 };
 
 using response = bhttp::response<bhttp::string_body>;
-using handler_fn = std::function<std::optional<response>(const received &)>; // nullopt: hang
+using handler_fn = std::function<std::optional<response>(const received&)>; // nullopt: hang
 
 response reply(int status, std::string body = "",
                std::vector<std::pair<std::string, std::string>> headers = {}) {
   response r{static_cast<bhttp::status>(status), 11};
-  for (auto &[name, value] : headers)
+  for (auto& [name, value] : headers)
     r.set(name, value);
   r.body() = std::move(body);
   return r;
 }
 
 std::string lower(std::string s) {
-  for (char &c : s)
+  for (char& c : s)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   return s;
 }
@@ -76,7 +76,7 @@ std::string lower(std::string s) {
 struct server_options {
   std::chrono::milliseconds delay{0}; // before each answer
   bool close_after_response = false;  // close although the answer said keep-alive
-  ssl::context *tls = nullptr;
+  ssl::context* tls = nullptr;
 };
 
 class test_server {
@@ -101,7 +101,7 @@ public:
   }
 
   unsigned short port() const { return port_; }
-  std::string url(const char *scheme = "http", const char *host = "127.0.0.1") const {
+  std::string url(const char* scheme = "http", const char* host = "127.0.0.1") const {
     return std::string(scheme) + "://" + host + ":" + std::to_string(port_);
   }
   std::vector<received> requests() const {
@@ -114,7 +114,7 @@ public:
 private:
   class session : public std::enable_shared_from_this<session> {
   public:
-    session(test_server &srv, tcp::socket socket, int id) : srv_(srv), timer_(srv.ioc_), id_(id) {
+    session(test_server& srv, tcp::socket socket, int id) : srv_(srv), timer_(srv.ioc_), id_(id) {
       if (srv.opts_.tls)
         tls_.emplace(std::move(socket), *srv.opts_.tls);
       else
@@ -130,19 +130,19 @@ private:
       if (!tls_)
         return read();
       tls_->async_handshake(
-          ssl::stream_base::server, [self = shared_from_this()](const error_code &ec) {
-            if (ec)
-              return;
-            const char *name =
-                SSL_get_servername(self->tls_->native_handle(), TLSEXT_NAMETYPE_host_name);
-            self->sni_ = name ? name : "";
-            self->read();
-          });
+        ssl::stream_base::server, [self = shared_from_this()](const error_code& ec) {
+          if (ec)
+            return;
+          const char* name =
+            SSL_get_servername(self->tls_->native_handle(), TLSEXT_NAMETYPE_host_name);
+          self->sni_ = name ? name : "";
+          self->read();
+        });
     }
 
   private:
-    beast::tcp_stream &tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
-    template <class F> void with_stream(F &&f) {
+    beast::tcp_stream& tcp() { return tls_ ? beast::get_lowest_layer(*tls_) : *plain_; }
+    template <class F> void with_stream(F&& f) {
       if (tls_)
         f(*tls_);
       else
@@ -151,21 +151,21 @@ private:
 
     void read() {
       req_ = {};
-      with_stream([this](auto &s) {
+      with_stream([this](auto& s) {
         bhttp::async_read(
-            s, buffer_, req_,
-            [self = shared_from_this()](const error_code &ec, std::size_t) { self->on_read(ec); });
+          s, buffer_, req_,
+          [self = shared_from_this()](const error_code& ec, std::size_t) { self->on_read(ec); });
       });
     }
 
-    void on_read(const error_code &ec) {
+    void on_read(const error_code& ec) {
       if (ec)
         return;
       received r;
       r.method = std::string(req_.method_string());
       r.target = std::string(req_.target());
       r.body = req_.body();
-      for (const auto &field : req_)
+      for (const auto& field : req_)
         r.headers[lower(std::string(field.name_string()))] = std::string(field.value());
       r.sni = sni_;
       r.connection = id_;
@@ -184,15 +184,15 @@ private:
       res_.prepare_payload();
       if (srv_.opts_.delay > 0ms) {
         timer_.expires_after(srv_.opts_.delay);
-        timer_.async_wait([self = shared_from_this()](const error_code &) { self->write(); });
+        timer_.async_wait([self = shared_from_this()](const error_code&) { self->write(); });
       } else {
         write();
       }
     }
 
     void write() {
-      with_stream([this](auto &s) {
-        bhttp::async_write(s, res_, [self = shared_from_this()](const error_code &ec, std::size_t) {
+      with_stream([this](auto& s) {
+        bhttp::async_write(s, res_, [self = shared_from_this()](const error_code& ec, std::size_t) {
           if (ec)
             return;
           if (!self->res_.keep_alive() || self->srv_.opts_.close_after_response) {
@@ -206,7 +206,7 @@ private:
       });
     }
 
-    test_server &srv_;
+    test_server& srv_;
     std::optional<beast::tcp_stream> plain_;
     std::optional<beast::ssl_stream<beast::tcp_stream>> tls_;
     net::steady_timer timer_;
@@ -218,7 +218,7 @@ private:
   };
 
   void accept() {
-    acceptor_.async_accept([this](const error_code &ec, tcp::socket socket) {
+    acceptor_.async_accept([this](const error_code& ec, tcp::socket socket) {
       if (ec)
         return;
       std::make_shared<session>(*this, std::move(socket), ++accepted_)->start();
@@ -293,42 +293,42 @@ struct self_signed {
   std::string key_pem;
 };
 
-std::string bio_to_string(BIO *bio) {
-  char *data = nullptr;
+std::string bio_to_string(BIO* bio) {
+  char* data = nullptr;
   const long n = BIO_get_mem_data(bio, &data);
   return std::string(data, static_cast<std::size_t>(n));
 }
 
 self_signed make_self_signed() {
-  EVP_PKEY *key = EVP_EC_gen("P-256");
+  EVP_PKEY* key = EVP_EC_gen("P-256");
   REQUIRE(key);
-  X509 *cert = X509_new();
+  X509* cert = X509_new();
   X509_set_version(cert, 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert), 1);
   X509_gmtime_adj(X509_getm_notBefore(cert), -3600);
   X509_gmtime_adj(X509_getm_notAfter(cert), 24 * 3600);
   X509_set_pubkey(cert, key);
-  X509_NAME *name = X509_get_subject_name(cert);
+  X509_NAME* name = X509_get_subject_name(cert);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC,
-                             reinterpret_cast<const unsigned char *>("localhost"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>("localhost"), -1, -1, 0);
   X509_set_issuer_name(cert, name);
   X509V3_CTX ctx;
   X509V3_set_ctx_nodb(&ctx);
   X509V3_set_ctx(&ctx, cert, cert, nullptr, nullptr, 0);
-  for (auto [nid, value] : {std::pair<int, const char *>{NID_subject_alt_name, "DNS:localhost"},
+  for (auto [nid, value] : {std::pair<int, const char*>{NID_subject_alt_name, "DNS:localhost"},
                             {NID_basic_constraints, "critical,CA:TRUE"}}) {
-    X509_EXTENSION *ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
+    X509_EXTENSION* ext = X509V3_EXT_conf_nid(nullptr, &ctx, nid, value);
     REQUIRE(ext);
     X509_add_ext(cert, ext, -1);
     X509_EXTENSION_free(ext);
   }
   REQUIRE(X509_sign(cert, key, EVP_sha256()) > 0);
   self_signed out;
-  BIO *cert_bio = BIO_new(BIO_s_mem());
+  BIO* cert_bio = BIO_new(BIO_s_mem());
   PEM_write_bio_X509(cert_bio, cert);
   out.cert_pem = bio_to_string(cert_bio);
   BIO_free(cert_bio);
-  BIO *key_bio = BIO_new(BIO_s_mem());
+  BIO* key_bio = BIO_new(BIO_s_mem());
   PEM_write_bio_PrivateKey(key_bio, key, nullptr, nullptr, 0, nullptr, nullptr);
   out.key_pem = bio_to_string(key_bio);
   BIO_free(key_bio);
@@ -352,7 +352,7 @@ TEST_CASE("hmac_sha256_hex matches RFC 4231 test case 2", "[event_signing]") {
 }
 
 TEST_CASE("a POST arrives with path, body and headers", "[platform_client]") {
-  test_server server([](const received &) { return reply(202, "accepted"); });
+  test_server server([](const received&) { return reply(202, "accepted"); });
   collector results;
   platform_client client(server.url() + "/ingest/", 5s, 2);
   const std::string body = R"({"eventId":"e-1","eventType":"RESERVATION_HELD"})";
@@ -371,7 +371,7 @@ TEST_CASE("a POST arrives with path, body and headers", "[platform_client]") {
 
   const auto reqs = server.requests();
   REQUIRE(reqs.size() == 1);
-  const auto &got = reqs[0];
+  const auto& got = reqs[0];
   CHECK(got.method == "POST");
   CHECK(got.target == "/ingest/events/reservation");
   CHECK(got.body == body);
@@ -384,7 +384,7 @@ TEST_CASE("a POST arrives with path, body and headers", "[platform_client]") {
 }
 
 TEST_CASE("error statuses come back with Retry-After", "[platform_client]") {
-  test_server server([](const received &r) -> std::optional<response> {
+  test_server server([](const received& r) -> std::optional<response> {
     if (r.target == "/busy")
       return reply(503, "try later", {{"Retry-After", "7"}});
     if (r.target == "/slow-down")
@@ -418,7 +418,7 @@ TEST_CASE("error statuses come back with Retry-After", "[platform_client]") {
 }
 
 TEST_CASE("a server that never answers yields a timeout", "[platform_client]") {
-  test_server server([](const received &) { return std::nullopt; });
+  test_server server([](const received&) { return std::nullopt; });
   collector results;
   platform_client client(server.url(), 300ms, 1);
   const auto start = steady::now();
@@ -477,7 +477,7 @@ TEST_CASE("a connect that never completes times out", "[platform_client]") {
   for (int i = 0; i < 4; ++i) {
     fillers.emplace_back(ioc);
     // The connect() syscall starts here; ioc never runs, so nobody waits for it.
-    fillers.back().async_connect(ep, [](const error_code &) {});
+    fillers.back().async_connect(ep, [](const error_code&) {});
   }
   std::this_thread::sleep_for(100ms);
   collector results;
@@ -494,7 +494,7 @@ TEST_CASE("a connect that never completes times out", "[platform_client]") {
 }
 
 TEST_CASE("stop() completes queued and in-flight requests", "[platform_client]") {
-  test_server server([](const received &) { return std::nullopt; });
+  test_server server([](const received&) { return std::nullopt; });
   collector results;
   platform_client client(server.url(), 30s, 1);
   for (int i = 0; i < 3; ++i)
@@ -521,10 +521,10 @@ TEST_CASE("stop() completes queued and in-flight requests", "[platform_client]")
 }
 
 TEST_CASE("stop() from inside a callback does not deadlock", "[platform_client]") {
-  test_server server([](const received &) { return reply(200); });
+  test_server server([](const received&) { return reply(200); });
   collector results;
   auto client = std::make_unique<platform_client>(server.url(), 5s, 1);
-  auto *raw = client.get();
+  auto* raw = client.get();
   client->post(request("/a"), [&, raw](platform_response r) {
     raw->stop();
     results.callback()(std::move(r));
@@ -537,7 +537,7 @@ TEST_CASE("stop() from inside a callback does not deadlock", "[platform_client]"
 TEST_CASE("keep-alive connections are reused up to max_connections", "[platform_client]") {
   test_server::options opts;
   opts.delay = 50ms;
-  test_server server([](const received &) { return reply(200, "ok"); }, opts);
+  test_server server([](const received&) { return reply(200, "ok"); }, opts);
   collector results, more; // declared before the client: they outlive its thread
   platform_client client(server.url(), 5s, 2);
   for (int i = 0; i < 8; ++i)
@@ -563,7 +563,7 @@ TEST_CASE("keep-alive connections are reused up to max_connections", "[platform_
 }
 
 TEST_CASE("Connection: close is honoured", "[platform_client]") {
-  test_server server([](const received &) { return reply(200, "", {{"Connection", "close"}}); });
+  test_server server([](const received&) { return reply(200, "", {{"Connection", "close"}}); });
   collector results;
   platform_client client(server.url(), 5s, 1);
   for (int i = 0; i < 3; ++i) {
@@ -579,7 +579,7 @@ TEST_CASE("a keep-alive connection closed by the server is retried once, fresh",
           "[platform_client]") {
   test_server::options opts;
   opts.close_after_response = true;
-  test_server server([](const received &) { return reply(200, "ok"); }, opts);
+  test_server server([](const received&) { return reply(200, "ok"); }, opts);
   collector results;
   platform_client client(server.url(), 5s, 1);
   for (int i = 0; i < 3; ++i) {
@@ -598,7 +598,7 @@ TEST_CASE("a keep-alive connection closed by the server is retried once, fresh",
 }
 
 TEST_CASE("requests that cannot be sent fail alone", "[platform_client]") {
-  test_server server([](const received &) { return reply(200); });
+  test_server server([](const received&) { return reply(200); });
   collector results;
   platform_client client(server.url(), 5s, 1);
   client.post(request("/x", "{}", {{"X-Bad", "a\r\nInjected: yes"}}), results.callback());
@@ -643,7 +643,7 @@ TEST_CASE("HTTPS: SNI, verification against a trusted CA, and rejection otherwis
   server_ctx.use_private_key(net::buffer(cert.key_pem), ssl::context::pem);
   test_server::options opts;
   opts.tls = &server_ctx;
-  test_server server([](const received &) { return reply(201, "created"); }, opts);
+  test_server server([](const received&) { return reply(201, "created"); }, opts);
 
   const auto ca_path = std::filesystem::temp_directory_path() /
                        ("boxoffice-platform-test-" + std::to_string(::getpid()) + ".pem");
@@ -698,7 +698,7 @@ TEST_CASE("HTTPS: SNI, verification against a trusted CA, and rejection otherwis
     CHECK(results.at(0).status == 201);
   }
   SECTION("HTTPS to a plain HTTP server fails without an HTTP status") {
-    test_server plain([](const received &) { return reply(200); });
+    test_server plain([](const received&) { return reply(200); });
     collector results;
     platform_client client(plain.url("https", "localhost"), 2s, 1,
                            platform_tls_options{true, ca_path.string()});

@@ -12,7 +12,7 @@ using namespace boxoffice::storage;
 TEST_CASE("migrations apply once and record their versions") {
   testing::fresh_database db;
   pg_connection conn{db.url};
-  auto &all = embedded_migrations();
+  auto& all = embedded_migrations();
   REQUIRE(all.size() >= 3);
   CHECK(apply_migrations(conn, all) == static_cast<int>(all.size()));
   CHECK(apply_migrations(conn, all) == 0);
@@ -49,11 +49,11 @@ TEST_CASE("group commit: a failing task rolls back alone") {
   testing::task_waiter w;
   std::vector<db_task_ptr> tasks;
   for (int i = 0; i < 50; ++i)
-    tasks.push_back(w.make([i](pg_connection &c) {
+    tasks.push_back(w.make([i](pg_connection& c) {
       // Task 7 collides with task 3: only it must fail.
       c.exec("INSERT INTO t VALUES ($1)", params(i == 7 ? 3 : i));
     }));
-  for (auto &t : tasks)
+  for (auto& t : tasks)
     pool.submit(t);
   REQUIRE(w.wait());
   for (int i = 0; i < 50; ++i)
@@ -71,7 +71,7 @@ TEST_CASE("a stopped pool fails new work instead of hanging") {
   db_pool pool{db.url, 2, 8};
   pool.stop();
   testing::task_waiter w;
-  auto t = w.make([](pg_connection &) {});
+  auto t = w.make([](pg_connection&) {});
   pool.submit(t);
   REQUIRE(w.wait());
   CHECK_FALSE(t->ok);

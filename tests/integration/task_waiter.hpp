@@ -15,10 +15,10 @@ struct task_waiter {
   std::condition_variable cv;
   int outstanding = 0;
 
-  storage::db_task_ptr make(std::function<void(storage::pg_connection &)> work) {
+  storage::db_task_ptr make(std::function<void(storage::pg_connection&)> work) {
     auto t = std::make_shared<storage::db_task>();
     t->work = std::move(work);
-    t->done = [this](const storage::db_task &) {
+    t->done = [this](const storage::db_task&) {
       std::lock_guard<std::mutex> g{mtx};
       --outstanding;
       cv.notify_all();

@@ -24,8 +24,8 @@ struct deterministic_config : caf::actor_system_config {
 struct actor_fixture {
   deterministic_config cfg;
   caf::actor_system sys{cfg};
-  caf::scheduler::test_coordinator &sched =
-      dynamic_cast<caf::scheduler::test_coordinator &>(sys.scheduler());
+  caf::scheduler::test_coordinator& sched =
+    dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
 
   void run() {
     while (sched.try_run_once()) {
@@ -39,10 +39,10 @@ struct actor_fixture {
 
   // Takes one reply off `who`'s mailbox, failing the test (not hanging it)
   // when none is there: a broken actor must not stall the suite.
-  template <class... Handlers> void receive(caf::scoped_actor &who, Handlers... handlers) {
+  template <class... Handlers> void receive(caf::scoped_actor& who, Handlers... handlers) {
     bool replied = true;
     who->receive(
-        handlers..., caf::after(std::chrono::seconds(1)) >> [&] { replied = false; });
+      handlers..., caf::after(std::chrono::seconds(1)) >> [&] { replied = false; });
     if (!replied)
       FAIL("no reply within a second");
   }

@@ -19,12 +19,12 @@ using namespace boxoffice::http;
 
 namespace {
 
-caf::behavior echo_impl(caf::event_based_actor *) {
+caf::behavior echo_impl(caf::event_based_actor*) {
   return {[](int x) { return x; }};
 }
 
 struct toy_state {
-  static inline const char *name = "toy-bridge";
+  static inline const char* name = "toy-bridge";
   bridge_guard guard;
 };
 
@@ -33,19 +33,19 @@ struct toy_state {
 api_actor::behavior_type toy_bridge(api_actor::stateful_pointer<toy_state> self, caf::actor echo) {
   install_exception_handler(self, "toy", &self->state.guard);
   return {
-      [=](const api_exchange_ptr &ex) {
-        dispatch_guarded("toy", self->state.guard, ex, [&] {
-          if (ex->request.path == "/throw")
-            throw std::runtime_error("thrown while dispatching");
-          if (ex->request.path == "/throw-later") {
-            self->request(echo, std::chrono::seconds(5), 1)
-                .then([ex](int) { throw std::runtime_error("thrown in a continuation"); },
-                      [ex](caf::error &err) { ex->respond(error_response(err)); });
-            return;
-          }
-          ex->respond(json_response(200, "{}"));
-        });
-      },
+    [=](const api_exchange_ptr& ex) {
+      dispatch_guarded("toy", self->state.guard, ex, [&] {
+        if (ex->request.path == "/throw")
+          throw std::runtime_error("thrown while dispatching");
+        if (ex->request.path == "/throw-later") {
+          self->request(echo, std::chrono::seconds(5), 1)
+            .then([ex](int) { throw std::runtime_error("thrown in a continuation"); },
+                  [ex](caf::error& err) { ex->respond(error_response(err)); });
+          return;
+        }
+        ex->respond(json_response(200, "{}"));
+      });
+    },
   };
 }
 
@@ -59,9 +59,9 @@ struct bridge_fixture : testing::actor_fixture {
   bridge_fixture() {
     auto e = echo;
     supervisor = spawn_bridge_supervisor(
-        sys, "toy",
-        [e](caf::actor_system &s) { return caf::actor_cast<caf::actor>(s.spawn(toy_bridge, e)); },
-        slot, restarts);
+      sys, "toy",
+      [e](caf::actor_system& s) { return caf::actor_cast<caf::actor>(s.spawn(toy_bridge, e)); },
+      slot, restarts);
     run();
   }
 
@@ -72,7 +72,7 @@ struct bridge_fixture : testing::actor_fixture {
   }
 
   // Sends one request to whichever bridge is current, as the server does.
-  void send(const std::string &path) {
+  void send(const std::string& path) {
     auto ex = std::make_shared<api_exchange>();
     ex->request.method = "GET";
     ex->request.path = path;
@@ -108,9 +108,9 @@ TEST_CASE_METHOD(bridge_fixture, "a bridge that dies is respawned; what it held 
 
 TEST_CASE_METHOD(bridge_fixture, "stopping the supervisor stops its bridge without a respawn") {
   bool bridge_down = false;
-  auto watcher = sys.spawn([&](caf::event_based_actor *self) -> caf::behavior {
+  auto watcher = sys.spawn([&](caf::event_based_actor* self) -> caf::behavior {
     self->monitor(slot->get());
-    self->set_down_handler([&](caf::down_msg &) { bridge_down = true; });
+    self->set_down_handler([&](caf::down_msg&) { bridge_down = true; });
     return {[](int) {}};
   });
   run();

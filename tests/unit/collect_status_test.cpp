@@ -19,11 +19,11 @@ constexpr auto deadline = std::chrono::milliseconds(500);
 
 status_iface::behavior_type answering(status_iface::pointer, std::string type) {
   return {
-      [type](status_atom) {
-        caf::settings s;
-        s["type"] = type;
-        return s;
-      },
+    [type](status_atom) {
+      caf::settings s;
+      s["type"] = type;
+      return s;
+    },
   };
 }
 
@@ -34,38 +34,38 @@ struct silent_state {
 
 status_iface::behavior_type silent(status_iface::stateful_pointer<silent_state> self) {
   return {
-      [self](status_atom) {
-        auto rp = self->make_response_promise<caf::settings>();
-        self->state.unanswered.push_back(rp);
-        return rp;
-      },
+    [self](status_atom) {
+      auto rp = self->make_response_promise<caf::settings>();
+      self->state.unanswered.push_back(rp);
+      return rp;
+    },
   };
 }
 
 status_iface::behavior_type failing(status_iface::pointer) {
   return {
-      [](status_atom) -> caf::result<caf::settings> {
-        return make_error(booking_errc::storage_failure, "database down");
-      },
+    [](status_atom) -> caf::result<caf::settings> {
+      return make_error(booking_errc::storage_failure, "database down");
+    },
   };
 }
 
 using result_slot = std::shared_ptr<std::optional<collected_status>>;
 
 // Runs one collection as it starts and keeps the result for the test.
-caf::behavior collector(caf::event_based_actor *self, std::vector<status_target> targets,
+caf::behavior collector(caf::event_based_actor* self, std::vector<status_target> targets,
                         result_slot result) {
   collect_status(self, targets, deadline,
                  [result](collected_status collected) { *result = std::move(collected); });
   return {
-      [](caf::ok_atom) {}, // stays alive until the fixture stops it
+    [](caf::ok_atom) {}, // stays alive until the fixture stops it
   };
 }
 
 struct collect_fixture : testing::actor_fixture {
   std::vector<caf::actor> spawned;
 
-  template <class... Ts> status_iface spawn(Ts &&...xs) {
+  template <class... Ts> status_iface spawn(Ts&&... xs) {
     auto handle = sys.spawn(std::forward<Ts>(xs)...);
     spawned.push_back(caf::actor_cast<caf::actor>(handle));
     return handle;
@@ -77,15 +77,15 @@ struct collect_fixture : testing::actor_fixture {
     return result;
   }
 
-  static std::string entry(const collected_status &collected, const std::string &name,
-                           const char *key) {
+  static std::string entry(const collected_status& collected, const std::string& name,
+                           const char* key) {
     return caf::get_or(collected.at(name), key, "");
   }
 
   // The deterministic scheduler runs nothing by itself: stop every actor here,
   // or the system's destructor waits for them forever.
   ~collect_fixture() {
-    for (auto &a : spawned)
+    for (auto& a : spawned)
       caf::anon_send_exit(a, caf::exit_reason::kill);
     run();
   }
@@ -95,7 +95,7 @@ struct collect_fixture : testing::actor_fixture {
 
 TEST_CASE_METHOD(collect_fixture, "every actor answers: one entry each, at once") {
   auto result =
-      collect({{"seat", spawn(answering, "seat")}, {"wallet", spawn(answering, "wallet")}});
+    collect({{"seat", spawn(answering, "seat")}, {"wallet", spawn(answering, "wallet")}});
   run();
   REQUIRE(result->has_value());
   CHECK((*result)->size() == 2);

@@ -20,7 +20,7 @@ time_point t0() {
 }
 
 // Fills a fresh breaker's window with `failures` failures among `calls` calls (failures last).
-void feed(circuit_breaker &cb, int calls, int failures, time_point now) {
+void feed(circuit_breaker& cb, int calls, int failures, time_point now) {
   for (int i = 0; i < calls; ++i) {
     REQUIRE(cb.allow(now));
     cb.record(i < calls - failures, now);
@@ -113,43 +113,43 @@ TEST_CASE("classify maps statuses and transport errors to outcomes",
           "[delivery_policy][classify]") {
   struct row {
     int status;
-    const char *error;
+    const char* error;
     delivery_outcome expected;
   };
   const row table[] = {
-      {200, "", delivery_outcome::delivered},
-      {201, "", delivery_outcome::delivered},
-      {202, "", delivery_outcome::delivered},
-      {204, "", delivery_outcome::delivered},
-      {299, "", delivery_outcome::delivered},
-      {408, "", delivery_outcome::retry},
-      {429, "", delivery_outcome::retry},
-      {500, "", delivery_outcome::retry},
-      {502, "", delivery_outcome::retry},
-      {503, "", delivery_outcome::retry},
-      {504, "", delivery_outcome::retry},
-      {599, "", delivery_outcome::retry},
-      {0, "connect: Connection refused", delivery_outcome::retry},
-      {0, "timeout (response)", delivery_outcome::retry},
-      {0, "stopped", delivery_outcome::retry},
-      {0, "", delivery_outcome::retry},
-      {400, "", delivery_outcome::dead},
-      {401, "", delivery_outcome::dead},
-      {403, "", delivery_outcome::dead},
-      {404, "", delivery_outcome::dead},
-      {409, "", delivery_outcome::dead},
-      {410, "", delivery_outcome::dead},
-      {413, "", delivery_outcome::dead},
-      {422, "", delivery_outcome::dead},
-      {499, "", delivery_outcome::dead},
-      {100, "", delivery_outcome::dead},
-      {101, "", delivery_outcome::dead},
-      {301, "", delivery_outcome::dead},
-      {302, "", delivery_outcome::dead},
-      {304, "", delivery_outcome::dead},
-      {600, "", delivery_outcome::dead},
+    {200, "", delivery_outcome::delivered},
+    {201, "", delivery_outcome::delivered},
+    {202, "", delivery_outcome::delivered},
+    {204, "", delivery_outcome::delivered},
+    {299, "", delivery_outcome::delivered},
+    {408, "", delivery_outcome::retry},
+    {429, "", delivery_outcome::retry},
+    {500, "", delivery_outcome::retry},
+    {502, "", delivery_outcome::retry},
+    {503, "", delivery_outcome::retry},
+    {504, "", delivery_outcome::retry},
+    {599, "", delivery_outcome::retry},
+    {0, "connect: Connection refused", delivery_outcome::retry},
+    {0, "timeout (response)", delivery_outcome::retry},
+    {0, "stopped", delivery_outcome::retry},
+    {0, "", delivery_outcome::retry},
+    {400, "", delivery_outcome::dead},
+    {401, "", delivery_outcome::dead},
+    {403, "", delivery_outcome::dead},
+    {404, "", delivery_outcome::dead},
+    {409, "", delivery_outcome::dead},
+    {410, "", delivery_outcome::dead},
+    {413, "", delivery_outcome::dead},
+    {422, "", delivery_outcome::dead},
+    {499, "", delivery_outcome::dead},
+    {100, "", delivery_outcome::dead},
+    {101, "", delivery_outcome::dead},
+    {301, "", delivery_outcome::dead},
+    {302, "", delivery_outcome::dead},
+    {304, "", delivery_outcome::dead},
+    {600, "", delivery_outcome::dead},
   };
-  for (const auto &r : table) {
+  for (const auto& r : table) {
     INFO("status " << r.status << " error '" << r.error << "'");
     CHECK(classify(r.status, r.error) == r.expected);
   }

@@ -38,21 +38,19 @@ public:
     return out;
   }
   storage::outbox_counts counts() override { return {}; }
-  void mark_delivered(const std::vector<int64_t> &ids) override {
+  void mark_delivered(const std::vector<int64_t>& ids) override {
     for (auto id : ids)
       events.at(id).state = row_state::delivered;
   }
-  void mark_retry(int64_t id, int attempts, const std::string &, int64_t next_attempt_ms) override {
-    auto &row = events.at(id).row;
+  void mark_retry(int64_t id, int attempts, const std::string&, int64_t next_attempt_ms) override {
+    auto& row = events.at(id).row;
     row.attempts = attempts;
     row.next_attempt_ms = next_attempt_ms;
   }
-  void mark_dead(int64_t id, const std::string &) override {
-    events.at(id).state = row_state::dead;
-  }
+  void mark_dead(int64_t id, const std::string&) override { events.at(id).state = row_state::dead; }
   std::string dead_letters(int) override { return "[]"; }
   int64_t replay_dead(int64_t id) override {
-    auto &e = events.at(id);
+    auto& e = events.at(id);
     if (e.state != row_state::dead)
       return 0;
     e.state = row_state::pending;
@@ -68,14 +66,14 @@ public:
 // test's thread), and not at all when it failed.
 outbox_runner outbox_in_memory(std::shared_ptr<memory_outbox> outbox, db_actor db) {
   return [outbox, db](dispatcher_actor::pointer self, outbox_work work, std::function<void()> done,
-                      std::function<void(caf::error &)> failed) {
+                      std::function<void(caf::error&)> failed) {
     db_then(
-        self, db, [](storage::pg_connection &) { return true; },
-        [outbox, work, done](bool) {
-          work(*outbox);
-          done();
-        },
-        failed);
+      self, db, [](storage::pg_connection&) { return true; },
+      [outbox, work, done](bool) {
+        work(*outbox);
+        done();
+      },
+      failed);
   };
 }
 
@@ -90,13 +88,13 @@ struct platform_script {
   std::vector<delivery_callback> held;
 
   void answer_held(int status) {
-    for (auto &callback : std::exchange(held, {}))
+    for (auto& callback : std::exchange(held, {}))
       callback(status, "", std::nullopt);
   }
 };
 
-std::string event_id_of(const outbound_event &ev) {
-  for (auto &[name, value] : ev.headers)
+std::string event_id_of(const outbound_event& ev) {
+  for (auto& [name, value] : ev.headers)
     if (name == "X-Idempotency-Key")
       return value;
   return {};
@@ -111,7 +109,7 @@ event_transport fake_platform(std::shared_ptr<platform_script> p) {
       return;
     }
     auto status = p->usual;
-    if (auto &scripted = p->answers[id]; !scripted.empty()) {
+    if (auto& scripted = p->answers[id]; !scripted.empty()) {
       status = scripted.front();
       scripted.pop_front();
     }
@@ -128,7 +126,7 @@ struct dispatcher_fixture : testing::fakes_fixture {
 
   int64_t test_now_ms() { return epoch_ms_at(sched.clock().now()); }
 
-  void add_event(int64_t id, const std::string &aggregate, int64_t sequence) {
+  void add_event(int64_t id, const std::string& aggregate, int64_t sequence) {
     storage::outbox_row row;
     row.id = id;
     row.event_id = "e" + std::to_string(id);
@@ -142,25 +140,25 @@ struct dispatcher_fixture : testing::fakes_fixture {
   }
 
   dispatcher_actor start() {
-    auto d = track(sys.spawn(dispatcher_actor_impl, outbox_in_memory(outbox, db), cfg,
-                             fake_platform(platform)));
+    auto d = track(
+      sys.spawn(dispatcher_actor_impl, outbox_in_memory(outbox, db), cfg, fake_platform(platform)));
     run();
     return d;
   }
 
-  void stop(const dispatcher_actor &d) {
+  void stop(const dispatcher_actor& d) {
     caf::anon_send_exit(d, caf::exit_reason::kill);
     run();
   }
 
   row_state state_of(int64_t id) { return outbox->events.at(id).state; }
 
-  long sends_of(const std::string &event_id) {
+  long sends_of(const std::string& event_id) {
     return std::count(platform->received.begin(), platform->received.end(), event_id);
   }
 
   // Where `event_id` was sent for the `nth` time (1-based), or -1.
-  long nth_send(const std::string &event_id, int nth) {
+  long nth_send(const std::string& event_id, int nth) {
     for (size_t i = 0; i < platform->received.size(); ++i)
       if (platform->received[i] == event_id && --nth == 0)
         return static_cast<long>(i);
@@ -210,8 +208,8 @@ TEST_CASE_METHOD(dispatcher_fixture,
 }
 
 TEST_CASE_METHOD(
-    dispatcher_fixture,
-    "dispatcher: the breaker opens after repeated failures, then lets one probe through") {
+  dispatcher_fixture,
+  "dispatcher: the breaker opens after repeated failures, then lets one probe through") {
   cfg.breaker = {4, 50, std::chrono::seconds(10), 1};
   for (int64_t id = 1; id <= 4; ++id)
     add_event(id, "reservation/" + std::to_string(id), 1);
@@ -274,7 +272,7 @@ TEST_CASE_METHOD(dispatcher_fixture, "dispatcher: a replayed dead letter is deli
   client->send(d, replay_atom_v, int64_t{1});
   run();
   receive(
-      client, [](int64_t n) { CHECK(n == 1); }, [](caf::error &) { FAIL("replay refused"); });
+    client, [](int64_t n) { CHECK(n == 1); }, [](caf::error&) { FAIL("replay refused"); });
   run();
   CHECK(sends_of("e1") == 2);
   advance(flush_time);

@@ -46,7 +46,7 @@ struct scripted_step {
   }
 };
 
-inline caf::error refused(const char *why) {
+inline caf::error refused(const char* why) {
   return make_error(booking_errc::wrong_state, why);
 }
 
@@ -58,10 +58,10 @@ struct db_script {
 
 inline db_actor::behavior_type fake_db(db_actor::pointer, std::shared_ptr<db_script> script) {
   return {
-      [script](db_atom, storage::db_task_ptr) { return script->task.answer(caf::ok_atom_v); },
-      [](db_atom, uint64_t) {},
-      [](dispatcher_actor) {},
-      [](status_atom) { return caf::settings{}; },
+    [script](db_atom, storage::db_task_ptr) { return script->task.answer(caf::ok_atom_v); },
+    [](db_atom, uint64_t) {},
+    [](dispatcher_actor) {},
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -82,26 +82,26 @@ inline reservation_actor::behavior_type fake_reservation(reservation_actor::poin
     return v;
   };
   return {
-      [s](caf::get_atom) { return s->get.answer(s->view); },
-      [s, with_status](pay_atom, int64_t saga) {
-        return s->pay.answer(with_status(reservation_status::paying, saga));
-      },
-      [s, with_status](unpay_atom, int64_t) {
-        return s->unpay.answer(with_status(reservation_status::held, 0));
-      },
-      [s](confirm_atom, int64_t) {
-        auto &v = s->view;
-        return s->confirm.answer(payment_view{77, v.id, v.user_id, v.price, "COMPLETED", 1});
-      },
-      [s, with_status](cancel_atom) {
-        return s->cancel.answer(with_status(reservation_status::cancelled, 0));
-      },
-      [s, with_status](refund_atom, int64_t) {
-        return s->refund.answer(with_status(reservation_status::cancelled, 0));
-      },
-      [](expire_atom, uint64_t) {},
-      [](idle_atom) {},
-      [](status_atom) { return caf::settings{}; },
+    [s](caf::get_atom) { return s->get.answer(s->view); },
+    [s, with_status](pay_atom, int64_t saga) {
+      return s->pay.answer(with_status(reservation_status::paying, saga));
+    },
+    [s, with_status](unpay_atom, int64_t) {
+      return s->unpay.answer(with_status(reservation_status::held, 0));
+    },
+    [s](confirm_atom, int64_t) {
+      auto& v = s->view;
+      return s->confirm.answer(payment_view{77, v.id, v.user_id, v.price, "COMPLETED", 1});
+    },
+    [s, with_status](cancel_atom) {
+      return s->cancel.answer(with_status(reservation_status::cancelled, 0));
+    },
+    [s, with_status](refund_atom, int64_t) {
+      return s->refund.answer(with_status(reservation_status::cancelled, 0));
+    },
+    [](expire_atom, uint64_t) {},
+    [](idle_atom) {},
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -109,11 +109,11 @@ inline reservation_registry_actor::behavior_type
 fake_reservation_registry(reservation_registry_actor::pointer,
                           std::shared_ptr<reservation_script> s, reservation_actor reservation) {
   return {
-      [s, reservation](caf::get_atom, int64_t) { return s->lookup.answer(reservation); },
-      [](adopt_atom, reservation_view) {},
-      [](load_atom) {},
-      [](caf::put_atom, caf::actor) {},
-      [](status_atom) { return caf::settings{}; },
+    [s, reservation](caf::get_atom, int64_t) { return s->lookup.answer(reservation); },
+    [](adopt_atom, reservation_view) {},
+    [](load_atom) {},
+    [](caf::put_atom, caf::actor) {},
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -127,14 +127,14 @@ inline wallet_actor::behavior_type fake_wallet(wallet_actor::pointer,
                                                std::shared_ptr<wallet_script> s) {
   auto unused = [](auto...) { return make_error(booking_errc::invalid_argument, "not scripted"); };
   return {
-      [s](caf::get_atom) -> caf::result<int64_t> { return s->balance; },
-      [unused](charge_atom, int64_t) -> caf::result<int64_t> { return unused(); },
-      [s](debit_atom, int64_t, int64_t amount) { return s->debit.answer(s->balance - amount); },
-      [s](refund_atom, int64_t, int64_t amount) { return s->refund.answer(s->balance + amount); },
-      [s](load_atom) { return s->load.answer(s->balance); },
-      [unused](history_atom) -> caf::result<ledger> { return unused(); },
-      [](idle_atom) {},
-      [](status_atom) { return caf::settings{}; },
+    [s](caf::get_atom) -> caf::result<int64_t> { return s->balance; },
+    [unused](charge_atom, int64_t) -> caf::result<int64_t> { return unused(); },
+    [s](debit_atom, int64_t, int64_t amount) { return s->debit.answer(s->balance - amount); },
+    [s](refund_atom, int64_t, int64_t amount) { return s->refund.answer(s->balance + amount); },
+    [s](load_atom) { return s->load.answer(s->balance); },
+    [unused](history_atom) -> caf::result<ledger> { return unused(); },
+    [](idle_atom) {},
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -142,8 +142,8 @@ inline wallet_registry_actor::behavior_type fake_wallet_registry(wallet_registry
                                                                  std::shared_ptr<wallet_script> s,
                                                                  wallet_actor wallet) {
   return {
-      [s, wallet](caf::get_atom, int64_t) { return s->lookup.answer(wallet); },
-      [](status_atom) { return caf::settings{}; },
+    [s, wallet](caf::get_atom, int64_t) { return s->lookup.answer(wallet); },
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -156,13 +156,13 @@ inline schedule_actor::behavior_type fake_schedule(schedule_actor::pointer,
                                                    std::shared_ptr<schedule_script> s) {
   auto unused = [](auto...) { return make_error(booking_errc::invalid_argument, "not scripted"); };
   return {
-      [unused](list_atom) -> caf::result<seat_list> { return unused(); },
-      [unused](caf::get_atom) -> caf::result<schedule_info> { return unused(); },
-      [unused](hold_atom, hold_request) -> caf::result<reservation_view> { return unused(); },
-      [s](sell_atom, int32_t, int64_t) { return s->sell.answer(caf::ok_atom_v); },
-      [s](release_atom, int32_t, int64_t) { return s->release.answer(caf::ok_atom_v); },
-      [](changed_atom, int32_t, seat_status) {},
-      [](status_atom) { return caf::settings{}; },
+    [unused](list_atom) -> caf::result<seat_list> { return unused(); },
+    [unused](caf::get_atom) -> caf::result<schedule_info> { return unused(); },
+    [unused](hold_atom, hold_request) -> caf::result<reservation_view> { return unused(); },
+    [s](sell_atom, int32_t, int64_t) { return s->sell.answer(caf::ok_atom_v); },
+    [s](release_atom, int32_t, int64_t) { return s->release.answer(caf::ok_atom_v); },
+    [](changed_atom, int32_t, seat_status) {},
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -171,11 +171,11 @@ inline catalogue_actor::behavior_type fake_catalogue(catalogue_actor::pointer,
                                                      schedule_actor schedule) {
   auto unused = [](auto...) { return make_error(booking_errc::invalid_argument, "not scripted"); };
   return {
-      [unused](list_atom) -> caf::result<concert_list> { return unused(); },
-      [unused](list_atom, int64_t) -> caf::result<schedule_list> { return unused(); },
-      [s, schedule](caf::get_atom, int64_t, int64_t) { return s->lookup.answer(schedule); },
-      [s, schedule](caf::get_atom, int64_t) { return s->lookup.answer(schedule); },
-      [](status_atom) { return caf::settings{}; },
+    [unused](list_atom) -> caf::result<concert_list> { return unused(); },
+    [unused](list_atom, int64_t) -> caf::result<schedule_list> { return unused(); },
+    [s, schedule](caf::get_atom, int64_t, int64_t) { return s->lookup.answer(schedule); },
+    [s, schedule](caf::get_atom, int64_t) { return s->lookup.answer(schedule); },
+    [](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -199,7 +199,7 @@ struct fakes_fixture : actor_fixture {
   db_actor db = track(sys.spawn(fake_db, db_calls));
   reservation_actor reservation = track(sys.spawn(fake_reservation, reservation_calls));
   reservation_registry_actor reservations =
-      track(sys.spawn(fake_reservation_registry, reservation_calls, reservation));
+    track(sys.spawn(fake_reservation_registry, reservation_calls, reservation));
   wallet_actor wallet = track(sys.spawn(fake_wallet, wallet_calls));
   wallet_registry_actor wallets = track(sys.spawn(fake_wallet_registry, wallet_calls, wallet));
   schedule_actor schedule = track(sys.spawn(fake_schedule, schedule_calls));
@@ -217,12 +217,12 @@ struct fakes_fixture : actor_fixture {
     CHECK_FALSE(no_reply_yet()); // keeps no_reply_yet() honest: it does see replies
     caf::expected<T> out{make_error(booking_errc::not_found, "no answer")};
     receive(
-        client, [&](T &x) { out = std::move(x); }, [&](caf::error &e) { out = std::move(e); });
+      client, [&](T& x) { out = std::move(x); }, [&](caf::error& e) { out = std::move(e); });
     return out;
   }
 
   ~fakes_fixture() {
-    for (auto &a : spawned)
+    for (auto& a : spawned)
       caf::anon_send_exit(a, caf::exit_reason::kill);
     run();
   }

@@ -69,7 +69,7 @@ TEST_CASE_METHOD(reservation_fixture,
   client->send(r, unpay_atom_v, int64_t{5});
   run();
   receive(
-      client, [](reservation_view &) {}, [](caf::error &) { FAIL("unpay refused"); });
+    client, [](reservation_view&) {}, [](caf::error&) { FAIL("unpay refused"); });
   CHECK(db_calls->task.calls == 1);
   // Both timers fire at expires_at; only the newer generation submits.
   advance(hold_ttl + std::chrono::seconds(1));

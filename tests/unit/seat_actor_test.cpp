@@ -18,19 +18,19 @@ struct fake_db_state {
 
 db_actor::behavior_type fake_db(db_actor::stateful_pointer<fake_db_state> self) {
   return {
-      [=](db_atom, storage::db_task_ptr) {
-        self->state.calls++;
-        auto rp = self->make_response_promise<caf::ok_atom>();
-        self->state.waiting.push_back(rp);
-        return rp;
-      },
-      [=](db_atom, uint64_t) {
-        for (auto &rp : self->state.waiting)
-          rp.deliver(make_error(booking_errc::storage_failure, "database down"));
-        self->state.waiting.clear();
-      },
-      [=](dispatcher_actor) {},
-      [=](status_atom) { return caf::settings{}; },
+    [=](db_atom, storage::db_task_ptr) {
+      self->state.calls++;
+      auto rp = self->make_response_promise<caf::ok_atom>();
+      self->state.waiting.push_back(rp);
+      return rp;
+    },
+    [=](db_atom, uint64_t) {
+      for (auto& rp : self->state.waiting)
+        rp.deliver(make_error(booking_errc::storage_failure, "database down"));
+      self->state.waiting.clear();
+    },
+    [=](dispatcher_actor) {},
+    [=](status_atom) { return caf::settings{}; },
   };
 }
 
@@ -50,7 +50,7 @@ struct seat_fixture : testing::actor_fixture {
   // or the system's destructor waits for them forever.
   ~seat_fixture() {
     spawned.push_back(caf::actor_cast<caf::actor>(db));
-    for (auto &a : spawned)
+    for (auto& a : spawned)
       caf::anon_send_exit(a, caf::exit_reason::kill);
     run();
   }
@@ -58,9 +58,9 @@ struct seat_fixture : testing::actor_fixture {
   std::vector<caf::actor> spawned;
 
   int db_calls() {
-    return dynamic_cast<caf::stateful_actor<fake_db_state, db_actor::base> &>(
-               *caf::actor_cast<caf::abstract_actor *>(db))
-        .state.calls;
+    return dynamic_cast<caf::stateful_actor<fake_db_state, db_actor::base>&>(
+             *caf::actor_cast<caf::abstract_actor*>(db))
+      .state.calls;
   }
 };
 
@@ -74,8 +74,8 @@ TEST_CASE_METHOD(seat_fixture, "a held seat is refused from memory") {
   CHECK(db_calls() == 0);
   bool refused = false;
   receive(
-      client, [&](reservation_view &) {},
-      [&](caf::error &err) { refused = is(err, booking_errc::seat_unavailable); });
+    client, [&](reservation_view&) {},
+    [&](caf::error& err) { refused = is(err, booking_errc::seat_unavailable); });
   CHECK(refused);
 }
 
@@ -92,8 +92,8 @@ TEST_CASE_METHOD(seat_fixture, "a hold in flight turns a racing hold away withou
   std::vector<bool> unavailable;
   for (int i = 0; i < 2; ++i)
     receive(
-        client, [&](reservation_view &) { unavailable.push_back(false); },
-        [&](caf::error &err) { unavailable.push_back(is(err, booking_errc::seat_unavailable)); });
+      client, [&](reservation_view&) { unavailable.push_back(false); },
+      [&](caf::error& err) { unavailable.push_back(is(err, booking_errc::seat_unavailable)); });
   CHECK(unavailable == std::vector<bool>{true, false}); // the racer first, then the failure
   client->send(s, hold_atom_v, hold_request{44, 1, 7});
   run();
@@ -108,7 +108,7 @@ TEST_CASE_METHOD(seat_fixture, "sell and release follow the owning reservation")
     client->send(s, xs...);
     run();
     receive(
-        client, [&](caf::ok_atom) { ok = true; }, [&](caf::error &) { ok = false; });
+      client, [&](caf::ok_atom) { ok = true; }, [&](caf::error&) { ok = false; });
     return ok;
   };
   CHECK_FALSE(ask(sell_atom_v, int64_t{8})); // another reservation cannot sell it
@@ -119,8 +119,8 @@ TEST_CASE_METHOD(seat_fixture, "sell and release follow the owning reservation")
   run();
   bool refused = false;
   receive(
-      client, [&](reservation_view &) {},
-      [&](caf::error &err) { refused = is(err, booking_errc::seat_unavailable); });
+    client, [&](reservation_view&) {},
+    [&](caf::error& err) { refused = is(err, booking_errc::seat_unavailable); });
   CHECK(refused); // ...the seat is still sold
   CHECK(ask(release_atom_v, int64_t{9}));
   CHECK(db_calls() == 0);

@@ -12,7 +12,7 @@ namespace {
 
 // Every state survives to_string/from_string, and its text is the stored one.
 template <class State>
-void check_round_trip(std::initializer_list<std::pair<State, const char *>> states) {
+void check_round_trip(std::initializer_list<std::pair<State, const char*>> states) {
   for (auto [state, text] : states) {
     CHECK(to_string(state) == text);
     CHECK(from_string<State>(text) == state);

@@ -31,15 +31,15 @@ struct waiting_room_fixture : testing::fakes_fixture {
       advance(tick);
   }
 
-  waiting_room_state &state() {
-    auto *self = caf::actor_cast<caf::abstract_actor *>(room);
-    return dynamic_cast<caf::stateful_actor<waiting_room_state, waiting_room_actor::base> &>(*self)
-        .state;
+  waiting_room_state& state() {
+    auto* self = caf::actor_cast<caf::abstract_actor*>(room);
+    return dynamic_cast<caf::stateful_actor<waiting_room_state, waiting_room_actor::base>&>(*self)
+      .state;
   }
 
   // What adopting a stored WAITING row does.
   void seat_waiters(int64_t count) {
-    auto &st = state();
+    auto& st = state();
     for (int64_t place = 1; place <= count; ++place) {
       auto token = "t" + std::to_string(place);
       st.tokens.emplace(token,
@@ -55,7 +55,7 @@ struct waiting_room_fixture : testing::fakes_fixture {
 
   int64_t admitted() {
     int64_t n = 0;
-    for (auto &[token, e] : state().tokens)
+    for (auto& [token, e] : state().tokens)
       n += e.status == token_status::active;
     return n;
   }
@@ -65,7 +65,7 @@ struct waiting_room_fixture : testing::fakes_fixture {
     client->send(room, poll_atom_v, "t" + std::to_string(place));
     run();
     receive(
-        client, [&](queue_ticket &t) { out = t; }, [](caf::error &) { FAIL("poll refused"); });
+      client, [&](queue_ticket& t) { out = t; }, [](caf::error&) { FAIL("poll refused"); });
     return out;
   }
 };

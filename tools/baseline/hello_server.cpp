@@ -70,7 +70,7 @@ private:
 
 class Listener {
 public:
-  Listener(asio::io_context &ioc, const tcp::endpoint &endpoint) : acceptor_(ioc) {
+  Listener(asio::io_context& ioc, const tcp::endpoint& endpoint) : acceptor_(ioc) {
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));
     acceptor_.bind(endpoint);
@@ -101,17 +101,17 @@ private:
 
 [[noreturn]] void usage(int code) {
   (code == 0 ? std::cout : std::cerr)
-      << "usage: hello_server [--host HOST] [--port PORT] [--port-file PATH]\n"
-         "Answers every HTTP request with 200 \"hello\" (one io thread, keep-alive).\n"
-         "  --host HOST       address to listen on (default 127.0.0.1)\n"
-         "  --port PORT       port (default 0 = any free port)\n"
-         "  --port-file PATH  write the bound port to PATH once listening\n";
+    << "usage: hello_server [--host HOST] [--port PORT] [--port-file PATH]\n"
+       "Answers every HTTP request with 200 \"hello\" (one io thread, keep-alive).\n"
+       "  --host HOST       address to listen on (default 127.0.0.1)\n"
+       "  --port PORT       port (default 0 = any free port)\n"
+       "  --port-file PATH  write the bound port to PATH once listening\n";
   std::exit(code);
 }
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   std::string host = "127.0.0.1";
   unsigned long port = 0;
   std::string port_file;
@@ -128,7 +128,7 @@ int main(int argc, char **argv) {
       host = value();
     else if (arg == "--port") {
       const std::string text = value();
-      char *end = nullptr;
+      char* end = nullptr;
       port = std::strtoul(text.c_str(), &end, 10);
       if (text.empty() || *end != '\0' || port > 65535)
         usage(2);
@@ -153,7 +153,7 @@ int main(int argc, char **argv) {
       ioc.stop();
     });
     ioc.run();
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "hello_server: " << e.what() << '\n';
     return 1;
   }

@@ -11,7 +11,7 @@ namespace {
 
 using nlohmann::json;
 
-Reply json_reply(unsigned status, const json &body) {
+Reply json_reply(unsigned status, const json& body) {
   Reply reply;
   reply.status = status;
   // Header values and paths can hold any bytes; replace invalid UTF-8 rather than throw.
@@ -19,17 +19,17 @@ Reply json_reply(unsigned status, const json &body) {
   return reply;
 }
 
-Reply error_reply(unsigned status, const std::string &message) {
+Reply error_reply(unsigned status, const std::string& message) {
   return json_reply(status, {{"ok", false}, {"error", message}});
 }
 
-bool is_control_path(const std::string &path) {
+bool is_control_path(const std::string& path) {
   return path == "/stats" || path == "/events" || path == "/faults" || path == "/reset" ||
          path == "/health";
 }
 
 // aggregateId is a string in the design; a number still gets a stable string form.
-std::string string_form(const json &value) {
+std::string string_form(const json& value) {
   if (value.is_string())
     return value.get<std::string>();
   if (value.is_null())
@@ -37,14 +37,14 @@ std::string string_form(const json &value) {
   return value.dump();
 }
 
-std::string string_field(const json &object, const char *name) {
+std::string string_field(const json& object, const char* name) {
   auto it = object.find(name);
   return it != object.end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
 
 } // namespace
 
-App::App(const Options &options) : secret_(options.secret) {
+App::App(const Options& options) : secret_(options.secret) {
   faults_.latency_ms = options.latency_ms;
   faults_.hang = options.hang;
   faults_.error_status = options.error_status;
@@ -53,9 +53,9 @@ App::App(const Options &options) : secret_(options.secret) {
   faults_.refuse_seconds = options.refuse_seconds;
 }
 
-Reply App::handle(const Request &request) {
+Reply App::handle(const Request& request) {
   const std::string path = request.target.substr(0, request.target.find('?'));
-  const std::string &method = request.method;
+  const std::string& method = request.method;
 
   if (method == "POST" && !is_control_path(path))
     return handle_event(request, path);
@@ -82,8 +82,8 @@ Reply App::handle(const Request &request) {
   return error_reply(404, "no such endpoint: " + method + " " + path);
 }
 
-Reply App::handle_event(const Request &request, const std::string &path) {
-  Counters &counters = recorder_.counters();
+Reply App::handle_event(const Request& request, const std::string& path) {
+  Counters& counters = recorder_.counters();
   const json body = json::parse(request.body, nullptr, /*allow_exceptions=*/false);
   const bool body_ok = body.is_object();
   const std::string aggregate_id = body_ok ? string_form(body.value("aggregateId", json())) : "";
@@ -142,7 +142,7 @@ Reply App::handle_event(const Request &request, const std::string &path) {
     event.occurred_at = string_field(body, "occurredAt");
 
     const bool duplicate =
-        recorder_.record(*request.idempotency_key, std::move(event), now_epoch_ms());
+      recorder_.record(*request.idempotency_key, std::move(event), now_epoch_ms());
     return json_reply(200, {{"ok", true}, {"duplicate", duplicate}});
   }();
   reply.delay_ms = faults_.latency_ms;
@@ -157,7 +157,7 @@ bool App::roll_error() {
   return std::bernoulli_distribution(faults_.error_rate)(rng_);
 }
 
-Reply App::change_faults(const std::string &body) {
+Reply App::change_faults(const std::string& body) {
   const json patch = json::parse(body, nullptr, /*allow_exceptions=*/false);
   if (patch.is_discarded())
     return error_reply(400, "body is not JSON");
@@ -183,7 +183,7 @@ Reply App::clear_faults() {
   return reply;
 }
 
-Reply App::faults_reply(const Faults &before) {
+Reply App::faults_reply(const Faults& before) {
   json current = to_json(faults_);
   std::cerr << "dpsim faults: " << current.dump(-1, ' ', false, json::error_handler_t::replace)
             << std::endl;

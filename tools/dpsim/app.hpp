@@ -38,18 +38,18 @@ struct Reply {
 
 class App {
 public:
-  explicit App(const Options &options);
+  explicit App(const Options& options);
 
-  Reply handle(const Request &request);
-  const Faults &faults() const { return faults_; }
+  Reply handle(const Request& request);
+  const Faults& faults() const { return faults_; }
   // The server calls this when a refusal window is over and it listens again.
   void refusal_ended() { faults_.refuse_seconds = 0; }
 
 private:
-  Reply handle_event(const Request &request, const std::string &path);
-  Reply change_faults(const std::string &body);
+  Reply handle_event(const Request& request, const std::string& path);
+  Reply change_faults(const std::string& body);
   Reply clear_faults();
-  Reply faults_reply(const Faults &before);
+  Reply faults_reply(const Faults& before);
   bool roll_error();
 
   std::string secret_;

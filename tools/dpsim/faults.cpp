@@ -12,7 +12,7 @@ bool is_status(std::int64_t code) {
 }
 
 // Reads a non-negative integer field; nullopt with `error` set when the value is unusable.
-std::optional<int> non_negative_int(const json &value, const char *name, std::string &error) {
+std::optional<int> non_negative_int(const json& value, const char* name, std::string& error) {
   if (!value.is_number_integer() || value.get<std::int64_t>() < 0 ||
       value.get<std::int64_t>() > 24 * 3600 * 1000) {
     error = std::string(name) + " must be a non-negative integer";
@@ -23,9 +23,9 @@ std::optional<int> non_negative_int(const json &value, const char *name, std::st
 
 } // namespace
 
-json to_json(const Faults &faults) {
+json to_json(const Faults& faults) {
   json fail = json::object();
-  for (const auto &[aggregate, status] : faults.fail_aggregates)
+  for (const auto& [aggregate, status] : faults.fail_aggregates)
     fail[aggregate] = status;
   return {{"latencyMs", faults.latency_ms},     {"hang", faults.hang},
           {"errorStatus", faults.error_status}, {"errorRate", faults.error_rate},
@@ -33,12 +33,12 @@ json to_json(const Faults &faults) {
           {"failAggregates", std::move(fail)}};
 }
 
-std::optional<std::string> apply_patch(Faults &faults, const json &patch) {
+std::optional<std::string> apply_patch(Faults& faults, const json& patch) {
   if (!patch.is_object())
     return "body must be a JSON object";
   Faults next = faults; // work on a copy: all or nothing
   std::string error;
-  for (const auto &[key, value] : patch.items()) {
+  for (const auto& [key, value] : patch.items()) {
     if (key == "latencyMs") {
       auto v = non_negative_int(value, "latencyMs", error);
       if (!v)
@@ -71,7 +71,7 @@ std::optional<std::string> apply_patch(Faults &faults, const json &patch) {
       if (!value.is_object())
         return "failAggregates must be an object of aggregateId -> status";
       next.fail_aggregates.clear();
-      for (const auto &[aggregate, status] : value.items()) {
+      for (const auto& [aggregate, status] : value.items()) {
         if (!status.is_number_integer() || !is_status(status.get<std::int64_t>()))
           return "failAggregates values must be HTTP statuses (100..599)";
         next.fail_aggregates[aggregate] = static_cast<unsigned>(status.get<std::int64_t>());

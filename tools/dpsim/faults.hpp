@@ -21,11 +21,11 @@ struct Faults {
   std::map<std::string, unsigned> fail_aggregates;
 };
 
-nlohmann::json to_json(const Faults &faults);
+nlohmann::json to_json(const Faults& faults);
 
 // Applies a POST /faults body. Fields not present keep their value; failAggregates, when
 // present, replaces the whole map. On invalid input returns the reason and leaves `faults`
 // unchanged, so a typo in a test never half-applies.
-std::optional<std::string> apply_patch(Faults &faults, const nlohmann::json &patch);
+std::optional<std::string> apply_patch(Faults& faults, const nlohmann::json& patch);
 
 } // namespace dpsim

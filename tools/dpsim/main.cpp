@@ -11,7 +11,7 @@
 
 namespace {
 
-constexpr const char *kUsage = R"(usage: dpsim [options]
+constexpr const char* kUsage = R"(usage: dpsim [options]
 
 Receives boxoffice outbox events over HTTP, deduplicates them by X-Idempotency-Key, checks
 signatures and per-aggregate order, and injects faults on command.
@@ -38,18 +38,18 @@ endpoints:
   POST /reset            clear recorded events and counters (not faults)
 )";
 
-[[noreturn]] void usage_error(const std::string &message) {
+[[noreturn]] void usage_error(const std::string& message) {
   std::cerr << "dpsim: " << message << "\n\n" << kUsage;
   std::exit(2);
 }
 
-long long parse_int(const std::string &flag, const std::string &text, long long low,
+long long parse_int(const std::string& flag, const std::string& text, long long low,
                     long long high) {
   std::size_t used = 0;
   long long value = 0;
   try {
     value = std::stoll(text, &used);
-  } catch (const std::exception &) {
+  } catch (const std::exception&) {
     used = 0;
   }
   if (used != text.size() || text.empty() || value < low || value > high)
@@ -58,12 +58,12 @@ long long parse_int(const std::string &flag, const std::string &text, long long 
   return value;
 }
 
-double parse_rate(const std::string &flag, const std::string &text) {
+double parse_rate(const std::string& flag, const std::string& text) {
   std::size_t used = 0;
   double value = -1;
   try {
     value = std::stod(text, &used);
-  } catch (const std::exception &) {
+  } catch (const std::exception&) {
     used = 0;
   }
   if (used != text.size() || text.empty() || !(value >= 0.0 && value <= 1.0))
@@ -71,7 +71,7 @@ double parse_rate(const std::string &flag, const std::string &text) {
   return value;
 }
 
-dpsim::Options parse_options(int argc, char **argv) {
+dpsim::Options parse_options(int argc, char** argv) {
   dpsim::Options options;
   constexpr long long kDay = 24LL * 3600;
   for (int i = 1; i < argc; ++i) {
@@ -83,7 +83,7 @@ dpsim::Options parse_options(int argc, char **argv) {
       flag.resize(eq);
       has_value = true;
     }
-    auto next = [&]() -> const std::string & {
+    auto next = [&]() -> const std::string& {
       if (!has_value) {
         if (i + 1 >= argc)
           usage_error(flag + " needs a value");
@@ -125,11 +125,11 @@ dpsim::Options parse_options(int argc, char **argv) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   const dpsim::Options options = parse_options(argc, argv);
   try {
     return dpsim::run_server(options);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "dpsim: " << e.what() << std::endl;
     return 1;
   }

@@ -13,7 +13,7 @@ using nlohmann::json;
 
 constexpr std::size_t kLastEvents = 20;
 
-json to_json(const EventRecord &e) {
+json to_json(const EventRecord& e) {
   return {{"eventId", e.event_id},
           {"eventType", e.event_type},
           {"aggregateType", e.aggregate_type},
@@ -26,7 +26,7 @@ json to_json(const EventRecord &e) {
 }
 
 // Nearest-rank percentile of an ascending list.
-std::int64_t percentile(const std::vector<std::int64_t> &sorted, double p) {
+std::int64_t percentile(const std::vector<std::int64_t>& sorted, double p) {
   if (sorted.empty())
     return 0;
   auto rank = static_cast<std::size_t>(std::ceil(p * static_cast<double>(sorted.size())));
@@ -44,7 +44,7 @@ std::int64_t days_from_civil(std::int64_t y, unsigned m, unsigned d) {
 }
 
 // Reads exactly `count` digits at `pos`, advancing it.
-std::optional<int> digits(std::string_view s, std::size_t &pos, std::size_t count) {
+std::optional<int> digits(std::string_view s, std::size_t& pos, std::size_t count) {
   if (pos + count > s.size())
     return std::nullopt;
   int value = 0;
@@ -58,7 +58,7 @@ std::optional<int> digits(std::string_view s, std::size_t &pos, std::size_t coun
   return value;
 }
 
-bool expect(std::string_view s, std::size_t &pos, char c) {
+bool expect(std::string_view s, std::size_t& pos, char c) {
   if (pos >= s.size() || s[pos] != c)
     return false;
   ++pos;
@@ -125,9 +125,9 @@ std::optional<std::int64_t> parse_iso8601_ms(std::string_view s) {
     return std::nullopt;
 
   const std::int64_t days =
-      days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day));
+    days_from_civil(*year, static_cast<unsigned>(*month), static_cast<unsigned>(*day));
   const std::int64_t seconds =
-      days * 86400 + *hour * 3600 + *minute * 60 + *second - offset_minutes * 60;
+    days * 86400 + *hour * 3600 + *minute * 60 + *second - offset_minutes * 60;
   return seconds * 1000 + millis;
 }
 
@@ -136,7 +136,7 @@ std::int64_t now_epoch_ms() {
   return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
 }
 
-bool Recorder::record(const std::string &idempotency_key, EventRecord event, std::int64_t now_ms) {
+bool Recorder::record(const std::string& idempotency_key, EventRecord event, std::int64_t now_ms) {
   if (!keys_.insert(idempotency_key).second) {
     ++counters_.duplicates;
     return true;
@@ -167,7 +167,7 @@ bool Recorder::record(const std::string &idempotency_key, EventRecord event, std
 json Recorder::stats_json() const {
   std::vector<std::int64_t> latencies;
   latencies.reserve(events_.size());
-  for (const auto &e : events_)
+  for (const auto& e : events_)
     if (e.latency_ms)
       latencies.push_back(*e.latency_ms);
   std::sort(latencies.begin(), latencies.end());
@@ -197,7 +197,7 @@ json Recorder::stats_json() const {
 
 json Recorder::events_json() const {
   json events = json::array();
-  for (const auto &e : events_)
+  for (const auto& e : events_)
     events.push_back(to_json(e));
   return {{"events", std::move(events)}};
 }

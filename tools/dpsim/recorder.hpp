@@ -42,9 +42,9 @@ class Recorder {
 public:
   // Records a delivery that passed every check. Returns true when its key was seen before.
   // Fills in received_at_ms and latency_ms.
-  bool record(const std::string &idempotency_key, EventRecord event, std::int64_t now_ms);
+  bool record(const std::string& idempotency_key, EventRecord event, std::int64_t now_ms);
 
-  Counters &counters() { return counters_; }
+  Counters& counters() { return counters_; }
   nlohmann::json stats_json() const;
   nlohmann::json events_json() const;
   void reset();

@@ -35,10 +35,10 @@ class Server;
 // never while hung). Keep-alive: loops until the client closes, a timeout, or the server drops it.
 class Session : public std::enable_shared_from_this<Session> {
 public:
-  Session(tcp::socket socket, Server &server);
+  Session(tcp::socket socket, Server& server);
   ~Session();
-  Session(const Session &) = delete;
-  Session &operator=(const Session &) = delete;
+  Session(const Session&) = delete;
+  Session& operator=(const Session&) = delete;
 
   void start() { read_request(); }
   // Drops the connection; pending operations finish with operation_aborted and release us.
@@ -47,7 +47,7 @@ public:
 private:
   void read_request();
   void on_read(beast::error_code ec);
-  void answer(const Reply &reply, unsigned version, bool keep_alive);
+  void answer(const Reply& reply, unsigned version, bool keep_alive);
   void write_response();
   void watch_while_hung();
 
@@ -56,41 +56,41 @@ private:
   std::optional<http::request_parser<http::string_body>> parser_; // fresh one per request
   http::response<http::string_body> response_;
   asio::steady_timer delay_timer_;
-  Server &server_;
+  Server& server_;
   bool closed_ = false;
   char discard_[512]; // bytes a hung client sends; read only to notice it going away
 };
 
 class Server {
 public:
-  Server(asio::io_context &ioc, const Options &options)
+  Server(asio::io_context& ioc, const Options& options)
       : ioc_(ioc), options_(options), app_(options), acceptor_(ioc), relisten_timer_(ioc),
         accept_retry_timer_(ioc), signals_(ioc, SIGINT, SIGTERM) {}
 
   void start();
   void shutdown();
   bool stopping() const { return stopping_; }
-  App &app() { return app_; }
+  App& app() { return app_; }
 
-  void add(Session *session) { sessions_.insert(session); }
-  void remove(Session *session) { sessions_.erase(session); }
+  void add(Session* session) { sessions_.insert(session); }
+  void remove(Session* session) { sessions_.erase(session); }
   void park(std::shared_ptr<Session> session) { hung_.emplace(session.get(), std::move(session)); }
-  void unpark(Session *session) { hung_.erase(session); }
+  void unpark(Session* session) { hung_.erase(session); }
 
   // Carries out the connection-level effects of a reply. Returns true when `current` (the
   // connection that asked) must be closed once its answer is written.
-  bool apply(const Reply &reply, Session *current);
+  bool apply(const Reply& reply, Session* current);
 
 private:
   void open_listener();
   void accept();
-  void refuse_for(int seconds, Session *current);
+  void refuse_for(int seconds, Session* current);
   void relisten();
   void release_hung();
-  void close_sessions(Session *except);
+  void close_sessions(Session* except);
   void write_port_file();
 
-  asio::io_context &ioc_;
+  asio::io_context& ioc_;
   Options options_;
   App app_;
   tcp::endpoint endpoint_;
@@ -98,14 +98,14 @@ private:
   asio::steady_timer relisten_timer_;
   asio::steady_timer accept_retry_timer_;
   asio::signal_set signals_;
-  std::unordered_set<Session *> sessions_; // every live connection, to drop them on refusal
-  std::unordered_map<Session *, std::shared_ptr<Session>> hung_; // owned until hang ends
+  std::unordered_set<Session*> sessions_; // every live connection, to drop them on refusal
+  std::unordered_map<Session*, std::shared_ptr<Session>> hung_; // owned until hang ends
   bool stopping_ = false;
 };
 
 // ---- Session ---------------------------------------------------------------------------------
 
-Session::Session(tcp::socket socket, Server &server)
+Session::Session(tcp::socket socket, Server& server)
     : stream_(std::move(socket)), delay_timer_(stream_.get_executor()), server_(server) {
   server_.add(this);
 }
@@ -131,8 +131,8 @@ void Session::read_request() {
   parser_->body_limit(kBodyLimit);
   stream_.expires_after(kReadTimeout);
   http::async_read(
-      stream_, buffer_, *parser_,
-      [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
+    stream_, buffer_, *parser_,
+    [self = shared_from_this()](beast::error_code ec, std::size_t) { self->on_read(ec); });
 }
 
 void Session::on_read(beast::error_code ec) {
@@ -173,7 +173,7 @@ void Session::on_read(beast::error_code ec) {
   Reply reply;
   try {
     reply = server_.app().handle(request);
-  } catch (const std::exception &e) { // a bug must cost one request, not the simulator
+  } catch (const std::exception& e) { // a bug must cost one request, not the simulator
     reply = Reply{};
     reply.status = 500;
     reply.body = R"({"ok":false,"error":"internal error"})";
@@ -189,7 +189,7 @@ void Session::on_read(beast::error_code ec) {
   answer(reply, message.version(), message.keep_alive() && !close_after);
 }
 
-void Session::answer(const Reply &reply, unsigned version, bool keep_alive) {
+void Session::answer(const Reply& reply, unsigned version, bool keep_alive) {
   response_ = {};
   response_.version(version);
   response_.result(reply.status);
@@ -307,7 +307,7 @@ void Server::accept() {
   });
 }
 
-bool Server::apply(const Reply &reply, Session *current) {
+bool Server::apply(const Reply& reply, Session* current) {
   if (reply.release_hung)
     release_hung();
   if (reply.refuse_seconds > 0) {
@@ -321,7 +321,7 @@ bool Server::apply(const Reply &reply, Session *current) {
   return false;
 }
 
-void Server::refuse_for(int seconds, Session *current) {
+void Server::refuse_for(int seconds, Session* current) {
   std::cerr << "dpsim: refusing connections for " << seconds << " s" << std::endl;
   beast::error_code ignored;
   acceptor_.close(ignored);
@@ -342,7 +342,7 @@ void Server::relisten() {
   beast::error_code ec;
   try {
     open_listener();
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "dpsim: cannot listen again yet: " << e.what() << std::endl;
     acceptor_.close(ec);
     relisten_timer_.expires_after(kRelistenRetry);
@@ -360,14 +360,14 @@ void Server::relisten() {
 void Server::release_hung() {
   auto hung = std::move(hung_); // closing may re-enter unpark; work on our own copy
   hung_.clear();
-  for (auto &[session, owner] : hung)
+  for (auto& [session, owner] : hung)
     owner->close();
 }
 
-void Server::close_sessions(Session *except) {
+void Server::close_sessions(Session* except) {
   // Copy first: closing can end a session and erase it from sessions_.
-  const std::vector<Session *> sessions(sessions_.begin(), sessions_.end());
-  for (Session *session : sessions)
+  const std::vector<Session*> sessions(sessions_.begin(), sessions_.end());
+  for (Session* session : sessions)
     if (session != except && sessions_.count(session))
       session->close();
 }
@@ -387,7 +387,7 @@ void Server::shutdown() {
 
 } // namespace
 
-int run_server(const Options &options) {
+int run_server(const Options& options) {
   asio::io_context ioc{1};
   Server server(ioc, options);
   server.start();

@@ -8,6 +8,6 @@ namespace dpsim {
 
 // Listens, serves until SIGINT/SIGTERM, then closes every connection and returns 0.
 // Throws std::exception when the listening socket cannot be set up.
-int run_server(const Options &options);
+int run_server(const Options& options);
 
 } // namespace dpsim

@@ -12,7 +12,7 @@ std::string hmac_sha256_hex(std::string_view secret, std::string_view body) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   HMAC(EVP_sha256(), secret.data(), static_cast<int>(secret.size()),
-       reinterpret_cast<const unsigned char *>(body.data()), body.size(), digest, &length);
+       reinterpret_cast<const unsigned char*>(body.data()), body.size(), digest, &length);
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(length * 2);
@@ -28,7 +28,7 @@ bool signature_matches(std::string_view secret, std::string_view body, std::stri
   if (header.substr(0, prefix.size()) != prefix)
     return false;
   std::string given(header.substr(prefix.size()));
-  for (char &c : given)
+  for (char& c : given)
     c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   const std::string expected = hmac_sha256_hex(secret, body);
   return given.size() == expected.size() &&

@@ -63,7 +63,7 @@ public:
     max_ = std::max(max_, v);
   }
 
-  void merge(const LogLinearHistogram &other) {
+  void merge(const LogLinearHistogram& other) {
     if (other.count_ == 0)
       return;
     for (std::size_t i = 0; i < kBuckets; ++i)

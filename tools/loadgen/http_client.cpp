@@ -78,14 +78,14 @@ double parse_retry_after(std::string_view v) {
   if (v.empty())
     return -1;
   const std::string s(v);
-  char *end = nullptr;
+  char* end = nullptr;
   const double secs = std::strtod(s.c_str(), &end);
   if (end == s.c_str() || secs < 0)
     return 1.0; // an HTTP-date or garbage: wait a second
   return secs;
 }
 
-bool stale_connection_error(const beast::error_code &ec) {
+bool stale_connection_error(const beast::error_code& ec) {
   return ec == http::error::end_of_stream || ec == asio::error::eof ||
          ec == asio::error::connection_reset || ec == asio::error::broken_pipe ||
          ec == http::error::partial_message;
@@ -106,7 +106,7 @@ std::string normalise_path(std::string_view path) {
     }
     const auto next = path.find('/', pos);
     const auto seg =
-        path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
+      path.substr(pos, next == std::string_view::npos ? std::string_view::npos : next - pos);
     if (id_like(seg))
       out += "{id}";
     else
@@ -120,9 +120,9 @@ std::string normalise_path(std::string_view path) {
 // with exactly one Pending request.
 class Pool::Connection {
 public:
-  explicit Connection(Pool &pool) : pool_(pool), stream_(pool.ioc_) {}
+  explicit Connection(Pool& pool) : pool_(pool), stream_(pool.ioc_) {}
 
-  void start(Pending &&p) {
+  void start(Pending&& p) {
     cur_ = std::move(p);
     sent_ = Clock::now();
     retried_stale_ = false;
@@ -147,7 +147,7 @@ private:
     req_.set(http::field::host, pool_.url_.host + ":" + pool_.url_.port);
     req_.set(http::field::user_agent, "boxoffice-loadgen");
     req_.set(http::field::accept, "application/json");
-    for (const auto &[name, value] : cur_.req.headers)
+    for (const auto& [name, value] : cur_.req.headers)
       req_.set(name, value);
     if (!cur_.req.body.empty() || cur_.req.method == http::verb::post ||
         cur_.req.method == http::verb::put) {
@@ -160,7 +160,7 @@ private:
 
   void connect() {
     stream_.async_connect(pool_.endpoints_,
-                          [this](const beast::error_code &ec, const tcp::endpoint &) {
+                          [this](const beast::error_code& ec, const tcp::endpoint&) {
                             if (ec)
                               return fail(ec, "connect");
                             connected_ = true;
@@ -171,7 +171,7 @@ private:
   }
 
   void write() {
-    http::async_write(stream_, req_, [this](const beast::error_code &ec, std::size_t) {
+    http::async_write(stream_, req_, [this](const beast::error_code& ec, std::size_t) {
       if (ec)
         return fail(ec, "write");
       read();
@@ -181,7 +181,7 @@ private:
   void read() {
     parser_.emplace();
     parser_->body_limit(pool_.config_.body_limit);
-    http::async_read(stream_, buffer_, *parser_, [this](const beast::error_code &ec, std::size_t) {
+    http::async_read(stream_, buffer_, *parser_, [this](const beast::error_code& ec, std::size_t) {
       if (ec)
         return fail(ec, "read");
       finish();
@@ -200,7 +200,7 @@ private:
     pool_.complete(*this, std::move(cur_), std::move(r), sent_);
   }
 
-  void fail(const beast::error_code &ec, const char *what) {
+  void fail(const beast::error_code& ec, const char* what) {
     close();
     // A keep-alive connection the server closed while idle: reconnect and try once more.
     if (reused_ && !retried_stale_ && stale_connection_error(ec)) {
@@ -226,7 +226,7 @@ private:
     parser_.reset();
   }
 
-  Pool &pool_;
+  Pool& pool_;
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   http::request<http::string_body> req_;
@@ -238,7 +238,7 @@ private:
   bool retried_stale_ = false;
 };
 
-Pool::Pool(asio::io_context &ioc, Url url, PoolConfig config, Observer observer)
+Pool::Pool(asio::io_context& ioc, Url url, PoolConfig config, Observer observer)
     : ioc_(ioc), url_(std::move(url)), config_(config), observer_(std::move(observer)) {
   if (config_.connections == 0)
     config_.connections = 1;
@@ -255,7 +255,7 @@ void Pool::request(Request req, Callback cb) {
   enqueue(std::move(p));
 }
 
-void Pool::enqueue(Pending &&p) {
+void Pool::enqueue(Pending&& p) {
   p.enqueued = Clock::now();
   queue_.push_back(std::move(p));
   dispatch();
@@ -263,7 +263,7 @@ void Pool::enqueue(Pending &&p) {
 
 void Pool::dispatch() {
   while (!queue_.empty()) {
-    Connection *conn = nullptr;
+    Connection* conn = nullptr;
     if (!idle_.empty()) {
       conn = idle_.back();
       idle_.pop_back();
@@ -279,7 +279,7 @@ void Pool::dispatch() {
   }
 }
 
-void Pool::complete(Connection &conn, Pending p, Response &&r, Clock::time_point sent) {
+void Pool::complete(Connection& conn, Pending p, Response&& r, Clock::time_point sent) {
   const auto now = Clock::now();
   r.started = config_.measure_from_enqueue ? p.req.intended.value_or(p.enqueued) : sent;
   r.latency = now - r.started;
@@ -292,9 +292,9 @@ void Pool::complete(Connection &conn, Pending p, Response &&r, Clock::time_point
     ++p.shed_retries;
     const double secs = std::clamp(r.retry_after < 0 ? 1.0 : r.retry_after, 0.0, 60.0);
     auto timer = std::make_shared<asio::steady_timer>(
-        ioc_, std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs)));
+      ioc_, std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(secs)));
     auto pending = std::make_shared<Pending>(std::move(p));
-    timer->async_wait([this, timer, pending](const beast::error_code &) {
+    timer->async_wait([this, timer, pending](const beast::error_code&) {
       pending->req.intended.reset();
       enqueue(std::move(*pending));
     });
@@ -305,8 +305,8 @@ void Pool::complete(Connection &conn, Pending p, Response &&r, Clock::time_point
   dispatch();
 }
 
-Response http_call(const Url &url, http::verb method, const std::string &target,
-                   const std::string &body, const Headers &headers, Clock::duration timeout) {
+Response http_call(const Url& url, http::verb method, const std::string& target,
+                   const std::string& body, const Headers& headers, Clock::duration timeout) {
   asio::io_context ioc;
   PoolConfig config;
   config.connections = 1;
@@ -321,9 +321,9 @@ Response http_call(const Url &url, http::verb method, const std::string &target,
     req.target = target;
     req.body = body;
     req.headers = headers;
-    pool.request(std::move(req), [&out](Response &&r) { out = std::move(r); });
+    pool.request(std::move(req), [&out](Response&& r) { out = std::move(r); });
     ioc.run();
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     out.status = 0;
     out.error = e.what();
   }

@@ -72,19 +72,19 @@ struct PoolConfig {
 
 class Pool {
 public:
-  using Callback = std::function<void(Response &&)>;
+  using Callback = std::function<void(Response&&)>;
   /// Sees every attempt's response (including the 429/503 ones that are retried).
-  using Observer = std::function<void(const Request &, const Response &)>;
+  using Observer = std::function<void(const Request&, const Response&)>;
 
   /// Resolves the host synchronously; throws boost::system::system_error on failure.
-  Pool(boost::asio::io_context &ioc, Url url, PoolConfig config, Observer observer = {});
+  Pool(boost::asio::io_context& ioc, Url url, PoolConfig config, Observer observer = {});
   ~Pool();
-  Pool(const Pool &) = delete;
-  Pool &operator=(const Pool &) = delete;
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
 
   void request(Request req, Callback cb);
 
-  const Url &url() const { return url_; }
+  const Url& url() const { return url_; }
   std::size_t queued() const { return queue_.size(); }
   std::size_t open_connections() const { return conns_.size(); }
 
@@ -97,23 +97,23 @@ private:
     int shed_retries = 0;
   };
 
-  void enqueue(Pending &&p);
+  void enqueue(Pending&& p);
   void dispatch();
-  void complete(Connection &conn, Pending p, Response &&r, Clock::time_point sent);
+  void complete(Connection& conn, Pending p, Response&& r, Clock::time_point sent);
 
-  boost::asio::io_context &ioc_;
+  boost::asio::io_context& ioc_;
   Url url_;
   PoolConfig config_;
   Observer observer_;
   boost::asio::ip::tcp::resolver::results_type endpoints_;
   std::deque<Pending> queue_;
   std::vector<std::unique_ptr<Connection>> conns_;
-  std::vector<Connection *> idle_;
+  std::vector<Connection*> idle_;
 };
 
 /// One request on a private io_context, for setup and checks outside the run.
-Response http_call(const Url &url, boost::beast::http::verb method, const std::string &target,
-                   const std::string &body = {}, const Headers &headers = {},
+Response http_call(const Url& url, boost::beast::http::verb method, const std::string& target,
+                   const std::string& body = {}, const Headers& headers = {},
                    Clock::duration timeout = std::chrono::seconds(30));
 
 } // namespace boxoffice::loadgen

@@ -48,11 +48,11 @@ struct CheckReport {
 /// Connects, waits for sagas to finish and (with a simulator) the outbox to
 /// drain, then runs every check. A connection failure is reported as a failed
 /// check named "database".
-CheckReport run_checks(const CheckInput &in, std::ostream &log);
+CheckReport run_checks(const CheckInput& in, std::ostream& log);
 
-void print_report(std::ostream &out, const CheckReport &report);
+void print_report(std::ostream& out, const CheckReport& report);
 
 /// Max user id known to the database + 1, or nullopt when unreachable.
-std::optional<std::int64_t> next_free_user_id(const std::string &conninfo);
+std::optional<std::int64_t> next_free_user_id(const std::string& conninfo);
 
 } // namespace boxoffice::loadgen

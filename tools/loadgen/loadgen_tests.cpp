@@ -122,8 +122,8 @@ TEST_CASE("seat map scanner") {
   CHECK(scan.seats == 4);
   CHECK(scan.available == 2);
   REQUIRE(scan.sample.size() == 2);
-  CHECK(((scan.sample[0] == 2 && scan.sample[1] == 4) ||
-         (scan.sample[0] == 4 && scan.sample[1] == 2)));
+  CHECK(
+    ((scan.sample[0] == 2 && scan.sample[1] == 4) || (scan.sample[0] == 4 && scan.sample[1] == 2)));
 
   REQUIRE(scan_seat_map(R"({"seats":[]})", 10, rng, scan));
   CHECK(scan.seats == 0);

@@ -30,7 +30,7 @@ constexpr int kExitCannotRun = 3;
 /// Prints one progress line per second on stderr until stopped.
 class Progress {
 public:
-  Progress(const Counters &c, bool enabled) : c_(c), enabled_(enabled), tty_(isatty(2) != 0) {
+  Progress(const Counters& c, bool enabled) : c_(c), enabled_(enabled), tty_(isatty(2) != 0) {
     if (enabled_)
       thread_ = std::thread([this] { loop(); });
   }
@@ -61,19 +61,19 @@ private:
       const double dt = std::chrono::duration<double>(now - last).count();
       char line[400];
       std::snprintf(
-          line, sizeof line,
-          "[%6.1fs] req %llu (%.0f/s) err %llu shed %llu | fans done %llu/%llu admitted %llu | "
-          "holds %llu (409 %llu) paid %llu",
-          std::chrono::duration<double>(now - start).count(), static_cast<unsigned long long>(req),
-          dt > 0 ? static_cast<double>(req - last_requests) / dt : 0.0,
-          static_cast<unsigned long long>(c_.errors.load()),
-          static_cast<unsigned long long>(c_.shed.load()),
-          static_cast<unsigned long long>(c_.fans_done.load()),
-          static_cast<unsigned long long>(c_.fans_started.load()),
-          static_cast<unsigned long long>(c_.admitted.load()),
-          static_cast<unsigned long long>(c_.holds.load()),
-          static_cast<unsigned long long>(c_.hold_conflicts.load()),
-          static_cast<unsigned long long>(c_.payments.load()));
+        line, sizeof line,
+        "[%6.1fs] req %llu (%.0f/s) err %llu shed %llu | fans done %llu/%llu admitted %llu | "
+        "holds %llu (409 %llu) paid %llu",
+        std::chrono::duration<double>(now - start).count(), static_cast<unsigned long long>(req),
+        dt > 0 ? static_cast<double>(req - last_requests) / dt : 0.0,
+        static_cast<unsigned long long>(c_.errors.load()),
+        static_cast<unsigned long long>(c_.shed.load()),
+        static_cast<unsigned long long>(c_.fans_done.load()),
+        static_cast<unsigned long long>(c_.fans_started.load()),
+        static_cast<unsigned long long>(c_.admitted.load()),
+        static_cast<unsigned long long>(c_.holds.load()),
+        static_cast<unsigned long long>(c_.hold_conflicts.load()),
+        static_cast<unsigned long long>(c_.payments.load()));
       if (tty_)
         std::cerr << "\r" << line << "\033[K" << std::flush;
       else
@@ -83,7 +83,7 @@ private:
     }
   }
 
-  const Counters &c_;
+  const Counters& c_;
   bool enabled_;
   bool tty_;
   std::mutex m_;
@@ -101,7 +101,7 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
-nlohmann::ordered_json counters_json(const Counters &c) {
+nlohmann::ordered_json counters_json(const Counters& c) {
   nlohmann::ordered_json j;
   j["requests"] = c.requests.load();
   j["errors"] = c.errors.load();
@@ -123,7 +123,7 @@ nlohmann::ordered_json counters_json(const Counters &c) {
   return j;
 }
 
-int run(Options &opt) {
+int run(Options& opt) {
   // Users: a fresh id range unless told otherwise.
   if (!opt.user_base_given) {
     std::optional<std::int64_t> base;
@@ -131,8 +131,8 @@ int run(Options &opt) {
       base = next_free_user_id(opt.db);
     if (!base) {
       const auto secs = std::chrono::duration_cast<std::chrono::seconds>(
-                            std::chrono::system_clock::now().time_since_epoch())
-                            .count();
+                          std::chrono::system_clock::now().time_since_epoch())
+                          .count();
       base = 1'000'000 + (secs % 1'000'000) * 1000;
     }
     opt.user_base = *base;
@@ -159,17 +159,17 @@ int run(Options &opt) {
     Progress progress(shared.counters, opt.progress);
     result = run_scenario(shared);
     progress.stop();
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "loadgen: run failed: " << e.what() << "\n";
     return kExitCannotRun;
   }
 
-  const auto &c = shared.counters;
+  const auto& c = shared.counters;
   const double secs = result.seconds;
   const double hold_window =
-      opt.scenario == Scenario::hot_seat && result.storm_seconds > 0 ? result.storm_seconds : secs;
+    opt.scenario == Scenario::hot_seat && result.storm_seconds > 0 ? result.storm_seconds : secs;
   const double hold_rate =
-      hold_window > 0 ? static_cast<double>(c.hold_attempts.load()) / hold_window : 0;
+    hold_window > 0 ? static_cast<double>(c.hold_attempts.load()) / hold_window : 0;
   const double booking_rate = secs > 0 ? static_cast<double>(c.payments.load()) / secs : 0;
 
   std::cout << "\n== " << scenario_name(opt.scenario) << ": " << secs << " s, "
@@ -180,8 +180,8 @@ int run(Options &opt) {
             << c.gave_up.load() << " gave up, " << c.failed.load() << " failed\n"
             << "   hold attempts/s " << hold_rate
             << (opt.scenario == Scenario::hot_seat
-                    ? " (over the storm window of " + std::to_string(hold_window) + " s)"
-                    : std::string())
+                  ? " (over the storm window of " + std::to_string(hold_window) + " s)"
+                  : std::string())
             << ", bookings/s " << booking_rate << ", 429/503 answers " << c.shed.load()
             << ", errors " << c.errors.load() << ", payment retries " << c.payment_retries.load()
             << "\n   points charged " << c.points_charged.load() << ", paid "
@@ -205,7 +205,7 @@ int run(Options &opt) {
     report = run_checks(in, std::cerr);
     print_report(std::cout, report);
     if (!report.facts.empty()) {
-      const auto &f = report.facts;
+      const auto& f = report.facts;
       std::cout << "sold seats on schedule " << target->schedule_id << ": "
                 << f.value("soldSeats", std::int64_t{0}) << " of "
                 << f.value("scheduleSeats", std::int64_t{0}) << " (held "
@@ -230,7 +230,7 @@ int run(Options &opt) {
     j["durationSeconds"] = secs;
     j["endpoints"] = endpoints_json(result.stats.endpoints, secs);
     nlohmann::ordered_json phases = nlohmann::ordered_json::object();
-    for (const auto &[name, h] : result.stats.phases)
+    for (const auto& [name, h] : result.stats.phases)
       phases[name] = histogram_json(h, secs);
     j["phases"] = phases;
     j["holdAttemptsPerSecond"] = hold_rate;
@@ -249,7 +249,7 @@ int run(Options &opt) {
                      {"seconds", opt.outage_seconds},
                      {"faultStatus", shared.fault_status.load()}};
     nlohmann::ordered_json inv = nlohmann::ordered_json::object();
-    for (const auto &ch : report.checks)
+    for (const auto& ch : report.checks)
       inv[ch.name] = ch.pass ? "pass" : "fail";
     j["invariants"] = inv;
     j["facts"] = report.facts;
@@ -268,11 +268,11 @@ int run(Options &opt) {
 
 } // namespace
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   std::optional<Options> opt;
   try {
     opt = parse_options(argc, argv);
-  } catch (const UsageError &e) {
+  } catch (const UsageError& e) {
     std::cerr << "loadgen: " << e.what() << "\n";
     return kExitUsage;
   }
@@ -280,7 +280,7 @@ int main(int argc, char **argv) {
     return kExitOk; // --help
   try {
     return run(*opt);
-  } catch (const std::exception &e) {
+  } catch (const std::exception& e) {
     std::cerr << "loadgen: " << e.what() << "\n";
     return kExitCannotRun;
   }

@@ -8,28 +8,28 @@ namespace boxoffice::loadgen {
 
 namespace po = boost::program_options;
 
-const char *scenario_name(Scenario s) {
+const char* scenario_name(Scenario s) {
   switch (s) {
-  case Scenario::flash_crowd:
-    return "flash-crowd";
-  case Scenario::hot_seat:
-    return "hot-seat";
-  case Scenario::steady:
-    return "steady";
-  case Scenario::outage:
-    return "outage";
+    case Scenario::flash_crowd:
+      return "flash-crowd";
+    case Scenario::hot_seat:
+      return "hot-seat";
+    case Scenario::steady:
+      return "steady";
+    case Scenario::outage:
+      return "outage";
   }
   return "?";
 }
 
-std::optional<Options> parse_options(int argc, char **argv) {
+std::optional<Options> parse_options(int argc, char** argv) {
   Options o;
   std::string scenario = "flash-crowd";
   bool no_pay = false;
   bool quiet = false;
   po::options_description desc(
-      "loadgen: load driver for boxoffice\n"
-      "usage: loadgen --scenario flash-crowd|hot-seat|steady|outage [options]\n\noptions");
+    "loadgen: load driver for boxoffice\n"
+    "usage: loadgen --scenario flash-crowd|hot-seat|steady|outage [options]\n\noptions");
   // clang-format off
   desc.add_options()
     ("help,h", "print this help")
@@ -81,7 +81,7 @@ std::optional<Options> parse_options(int argc, char **argv) {
   try {
     po::store(po::parse_command_line(argc, argv, desc), vm);
     po::notify(vm);
-  } catch (const po::error &e) {
+  } catch (const po::error& e) {
     throw UsageError(std::string(e.what()) + " (see --help)");
   }
   if (vm.count("help")) {
@@ -149,7 +149,7 @@ std::optional<Options> parse_options(int argc, char **argv) {
   return o;
 }
 
-nlohmann::ordered_json options_json(const Options &o) {
+nlohmann::ordered_json options_json(const Options& o) {
   nlohmann::ordered_json j;
   j["target"] = o.target;
   j["users"] = o.users;

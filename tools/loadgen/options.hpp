@@ -14,7 +14,7 @@ namespace boxoffice::loadgen {
 
 enum class Scenario { flash_crowd, hot_seat, steady, outage };
 
-const char *scenario_name(Scenario s);
+const char* scenario_name(Scenario s);
 
 struct Options {
   Scenario scenario = Scenario::flash_crowd;
@@ -54,9 +54,9 @@ struct UsageError : std::runtime_error {
 };
 
 /// Parses argv. Returns nullopt after printing --help. Throws UsageError.
-std::optional<Options> parse_options(int argc, char **argv);
+std::optional<Options> parse_options(int argc, char** argv);
 
 /// The options as JSON, for --json.
-nlohmann::ordered_json options_json(const Options &o);
+nlohmann::ordered_json options_json(const Options& o);
 
 } // namespace boxoffice::loadgen

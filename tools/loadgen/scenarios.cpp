@@ -31,12 +31,12 @@ std::uint64_t micros(Clock::duration d) {
   return us < 0 ? 0 : static_cast<std::uint64_t>(us);
 }
 
-json parse(const Response &r) {
+json parse(const Response& r) {
   auto j = json::parse(r.body, nullptr, false);
   return j.is_discarded() ? json{} : j;
 }
 
-template <class T> T get_or(const json &j, const char *key, T fallback) {
+template <class T> T get_or(const json& j, const char* key, T fallback) {
   if (!j.is_object())
     return fallback;
   const auto it = j.find(key);
@@ -44,23 +44,23 @@ template <class T> T get_or(const json &j, const char *key, T fallback) {
     return fallback;
   try {
     return it->get<T>();
-  } catch (const json::exception &) {
+  } catch (const json::exception&) {
     return fallback;
   }
 }
 
-std::string error_code_of(const Response &r) {
+std::string error_code_of(const Response& r) {
   const auto j = parse(r);
   if (j.is_object() && j.contains("error") && j["error"].is_object())
     return get_or<std::string>(j["error"], "code", "");
   return {};
 }
 
-bool ok(const Response &r) {
+bool ok(const Response& r) {
   return r.status >= 200 && r.status < 300;
 }
 
-std::string describe(const Response &r) {
+std::string describe(const Response& r) {
   if (r.status == 0)
     return r.error;
   std::string s = std::to_string(r.status);
@@ -77,17 +77,17 @@ std::uint64_t mix_seed(std::uint64_t seed, std::int64_t user) {
   return z ^ (z >> 31);
 }
 
-bool open_loop(const Options &o) {
+bool open_loop(const Options& o) {
   return o.scenario == Scenario::steady || (o.scenario == Scenario::outage && o.rate > 0);
 }
 
 } // namespace
 
-double since_start(const Shared &s, Clock::time_point t) {
+double since_start(const Shared& s, Clock::time_point t) {
   return std::chrono::duration<double>(t - s.start).count();
 }
 
-Shared::Shared(const Options &o, const Target &t)
+Shared::Shared(const Options& o, const Target& t)
     : opt(o), target(t), prefix(o.target_url.path + "/api/v1") {}
 
 // ---------------------------------------------------------------------------
@@ -95,16 +95,16 @@ Shared::Shared(const Options &o, const Target &t)
 
 class Worker {
 public:
-  Worker(Shared &s, unsigned index, unsigned count) : s_(s), index_(index), count_(count) {
+  Worker(Shared& s, unsigned index, unsigned count) : s_(s), index_(index), count_(count) {
     PoolConfig pc;
     // --connections is the total; spread it over the io threads.
     pc.connections = std::max<std::size_t>(1, s.opt.connections / count +
-                                                  (index < s.opt.connections % count ? 1 : 0));
+                                                (index < s.opt.connections % count ? 1 : 0));
     pc.timeout = seconds_d(s.opt.timeout);
     pc.measure_from_enqueue = open_loop(s.opt);
     pc.max_shed_retries = s.opt.shed_retries;
     api = std::make_unique<Pool>(ioc, s.opt.target_url, pc,
-                                 [this](const Request &rq, const Response &r) { observe(rq, r); });
+                                 [this](const Request& rq, const Response& r) { observe(rq, r); });
     if (index_ == 0 && s.outage) {
       PoolConfig dc;
       dc.connections = 1;
@@ -117,10 +117,10 @@ public:
   void start();
   void run() { ioc.run(); }
 
-  Shared &shared() { return s_; }
+  Shared& shared() { return s_; }
 
   void hold_answered(bool success) {
-    auto &c = s_.counters;
+    auto& c = s_.counters;
     ++c.hold_attempts;
     ++(success ? c.holds : c.hold_conflicts);
     const auto now = Clock::now();
@@ -135,8 +135,8 @@ public:
   Clock::time_point last_hold_answer{};
 
 private:
-  void observe(const Request &rq, const Response &r) {
-    auto &c = s_.counters;
+  void observe(const Request& rq, const Response& r) {
+    auto& c = s_.counters;
     ++c.requests;
     if (r.status == 429 || r.status == 503)
       ++c.shed;
@@ -155,7 +155,7 @@ private:
   void arrivals_tick();
   void inject_fault();
 
-  Shared &s_;
+  Shared& s_;
   unsigned index_;
   unsigned count_;
   std::int64_t next_arrival_ = 0;
@@ -173,7 +173,7 @@ enum class Outcome { booked, held, sold_out, gave_up, insufficient, stopped, fai
 
 class Client : public std::enable_shared_from_this<Client> {
 public:
-  Client(Worker &w, std::int64_t user, Clock::time_point arrival)
+  Client(Worker& w, std::int64_t user, Clock::time_point arrival)
       : w_(w), s_(w.shared()), user_(user), rng_(mix_seed(s_.opt.seed, user)), timer_(w.ioc),
         arrival_(arrival), open_loop_(open_loop(s_.opt)) {}
   virtual ~Client() = default;
@@ -187,14 +187,14 @@ public:
   }
 
 protected:
-  using Handler = std::function<void(Response &&)>;
+  using Handler = std::function<void(Response&&)>;
 
   virtual bool wants_points() const { return true; }
   virtual void on_admitted() = 0;
   virtual bool stopping() const { return false; }
   virtual void on_paid() { finish(Outcome::booked); }
 
-  void call(http::verb m, const std::string &path, const json &body, bool with_token, Headers extra,
+  void call(http::verb m, const std::string& path, const json& body, bool with_token, Headers extra,
             Handler h) {
     Request rq;
     rq.method = m;
@@ -212,20 +212,20 @@ protected:
         rq.intended = arrival_;
     }
     auto self = shared_from_this();
-    w_.api->request(std::move(rq), [self, h = std::move(h)](Response &&r) { h(std::move(r)); });
+    w_.api->request(std::move(rq), [self, h = std::move(h)](Response&& r) { h(std::move(r)); });
   }
 
   void after(Clock::duration d, std::function<void()> f) {
     timer_.expires_after(d);
     auto self = shared_from_this();
-    timer_.async_wait([self, f = std::move(f)](const boost::system::error_code &ec) {
+    timer_.async_wait([self, f = std::move(f)](const boost::system::error_code& ec) {
       if (!ec)
         f();
     });
   }
 
   /// Retries a step after an unexpected answer while the fan's error budget lasts.
-  bool retry_step(const Response &, std::function<void()> step) {
+  bool retry_step(const Response&, std::function<void()> step) {
     if (++errors_ > max_errors_)
       return false;
     after(std::chrono::milliseconds(100 * errors_), std::move(step));
@@ -233,7 +233,7 @@ protected:
   }
 
   /// 401: take a token again; 403: not (or no longer) active, poll again.
-  bool token_problem(const Response &r) {
+  bool token_problem(const Response& r) {
     if (r.status != 401 && r.status != 403)
       return false;
     if (++token_problems_ > 5)
@@ -249,7 +249,7 @@ protected:
 
   void charge() {
     call(http::verb::post, "/points/charge", {{"userId", user_}, {"amount", s_.opt.points}}, false,
-         {}, [this](Response &&r) {
+         {}, [this](Response&& r) {
            if (ok(r)) {
              s_.counters.points_charged += static_cast<std::uint64_t>(s_.opt.points);
              return take_token();
@@ -270,7 +270,7 @@ protected:
       first_token_at_ = now;
       wait_deadline_ = now + seconds_d(s_.opt.max_wait);
     }
-    call(http::verb::post, "/queue/token", {{"userId", user_}}, false, {}, [this](Response &&r) {
+    call(http::verb::post, "/queue/token", {{"userId", user_}}, false, {}, [this](Response&& r) {
       if (ok(r)) {
         const auto j = parse(r);
         token_ = get_or<std::string>(j, "token", "");
@@ -287,7 +287,7 @@ protected:
     });
   }
 
-  void on_queue_state(const json &j) {
+  void on_queue_state(const json& j) {
     const auto status = get_or<std::string>(j, "status", "");
     if (status == "ACTIVE")
       return admitted();
@@ -296,7 +296,7 @@ protected:
       return take_token();
     }
     const auto ms =
-        std::clamp<std::int64_t>(get_or<std::int64_t>(j, "pollAfterMs", 1000), 10, 30000);
+      std::clamp<std::int64_t>(get_or<std::int64_t>(j, "pollAfterMs", 1000), 10, 30000);
     after(std::chrono::milliseconds(ms), [this] { poll(); });
   }
 
@@ -305,7 +305,7 @@ protected:
       return finish(Outcome::stopped);
     if (Clock::now() > wait_deadline_)
       return fail_text("still waiting after --max-wait");
-    call(http::verb::get, "/queue/status", nullptr, true, {}, [this](Response &&r) {
+    call(http::verb::get, "/queue/status", nullptr, true, {}, [this](Response&& r) {
       if (ok(r))
         return on_queue_state(parse(r));
       if (r.status == 401 && ++token_problems_ <= 5) {
@@ -332,7 +332,7 @@ protected:
   void hold_seat(int seat, Handler then) {
     call(http::verb::post, "/reservations",
          {{"userId", user_}, {"scheduleId", s_.target.schedule_id}, {"seatNumber", seat}}, true, {},
-         [this, then = std::move(then)](Response &&r) {
+         [this, then = std::move(then)](Response&& r) {
            if (r.status == 201 || r.status == 200) {
              const auto j = parse(r);
              reservation_ = get_or<std::int64_t>(j, "reservationId", 0);
@@ -350,10 +350,10 @@ protected:
     if (idempotency_key_.empty())
       idempotency_key_ = "loadgen-" + std::to_string(user_) + "-" + std::to_string(reservation_);
     call(http::verb::post, "/payments", {{"userId", user_}, {"reservationId", reservation_}}, true,
-         {{"Idempotency-Key", idempotency_key_}}, [this](Response &&r) {
+         {{"Idempotency-Key", idempotency_key_}}, [this](Response&& r) {
            if (r.status == 201 || r.status == 200) {
              paid_ = true;
-             auto &c = s_.counters;
+             auto& c = s_.counters;
              ++c.payments;
              const auto amount = get_or<std::int64_t>(parse(r), "amount", 0);
              if (amount > 0)
@@ -388,11 +388,11 @@ protected:
          });
   }
 
-  void fail(const Response &r, const char *what) {
+  void fail(const Response& r, const char* what) {
     fail_text(std::string(what) + ": " + describe(r));
   }
 
-  void fail_text(const std::string &why) {
+  void fail_text(const std::string& why) {
     if (done_)
       return;
     if (s_.counters.failed < 5)
@@ -404,30 +404,30 @@ protected:
     if (done_)
       return;
     done_ = true;
-    auto &c = s_.counters;
+    auto& c = s_.counters;
     switch (o) {
-    case Outcome::booked:
-    case Outcome::held:
-    case Outcome::stopped:
-      break;
-    case Outcome::sold_out:
-      ++c.sold_out;
-      break;
-    case Outcome::gave_up:
-      ++c.gave_up;
-      break;
-    case Outcome::insufficient:
-      break; // counted where seen
-    case Outcome::failed:
-      ++c.failed;
-      break;
+      case Outcome::booked:
+      case Outcome::held:
+      case Outcome::stopped:
+        break;
+      case Outcome::sold_out:
+        ++c.sold_out;
+        break;
+      case Outcome::gave_up:
+        ++c.gave_up;
+        break;
+      case Outcome::insufficient:
+        break; // counted where seen
+      case Outcome::failed:
+        ++c.failed;
+        break;
     }
     ++c.fans_done;
     timer_.cancel();
   }
 
-  Worker &w_;
-  Shared &s_;
+  Worker& w_;
+  Shared& s_;
   std::int64_t user_;
   std::mt19937_64 rng_;
   asio::steady_timer timer_;
@@ -464,7 +464,7 @@ private:
   void read_seats() {
     const auto path = "/concerts/" + std::to_string(s_.target.concert_id) + "/schedules/" +
                       std::to_string(s_.target.schedule_id) + "/seats";
-    call(http::verb::get, path, nullptr, true, {}, [this](Response &&r) {
+    call(http::verb::get, path, nullptr, true, {}, [this](Response&& r) {
       if (ok(r)) {
         SeatScan scan;
         const auto sample = static_cast<std::size_t>(std::max(32, s_.opt.hold_tries * 4));
@@ -494,7 +494,7 @@ private:
     candidates_[i] = candidates_.back();
     candidates_.pop_back();
     ++tries_;
-    hold_seat(seat, [this, seat](Response &&r) {
+    hold_seat(seat, [this, seat](Response&& r) {
       if (done_)
         return;
       if (r.status == 201 || r.status == 200)
@@ -520,7 +520,7 @@ private:
 // Hot-seat: hammer holds on seats 1..--seats until the storm window ends.
 class HotSeatClient final : public Client {
 public:
-  HotSeatClient(Worker &w, std::int64_t user, Clock::time_point arrival)
+  HotSeatClient(Worker& w, std::int64_t user, Clock::time_point arrival)
       : Client(w, user, arrival) {
     max_errors_ = 50;
   }
@@ -544,12 +544,12 @@ private:
   void attempt() {
     std::int64_t expected = -1;
     const auto now_ns =
-        std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s_.start).count();
+      std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s_.start).count();
     s_.storm_start_ns.compare_exchange_strong(expected, now_ns);
     if (stopping())
       return finish(Outcome::stopped);
     std::uniform_int_distribution<int> pick(1, s_.opt.seats);
-    hold_seat(pick(rng_), [this](Response &&r) {
+    hold_seat(pick(rng_), [this](Response&& r) {
       if (done_)
         return;
       if (r.status == 201 || r.status == 200) {
@@ -583,7 +583,7 @@ void Worker::spawn(std::int64_t index, Clock::time_point arrival) {
 void Worker::start() {
   if (index_ == 0 && dpsim) {
     fault_timer_ = std::make_unique<asio::steady_timer>(ioc, s_.outage_begin);
-    fault_timer_->async_wait([this](const boost::system::error_code &ec) {
+    fault_timer_->async_wait([this](const boost::system::error_code& ec) {
       if (!ec)
         inject_fault();
     });
@@ -614,7 +614,7 @@ void Worker::arrivals_tick() {
   }
   if (next_arrival_ < total_arrivals_) {
     arrival_timer_->expires_at(intended(next_arrival_));
-    arrival_timer_->async_wait([this](const boost::system::error_code &ec) {
+    arrival_timer_->async_wait([this](const boost::system::error_code& ec) {
       if (!ec)
         arrivals_tick();
     });
@@ -628,10 +628,10 @@ void Worker::inject_fault() {
   const double secs = s_.opt.outage_seconds;
   rq.body = (secs == std::floor(secs) ? json{{"refuseSeconds", static_cast<std::int64_t>(secs)}}
                                       : json{{"refuseSeconds", secs}})
-                .dump();
+              .dump();
   std::cerr << (s_.opt.progress ? "\n" : "") << "[" << since_start(s_, Clock::now())
             << "s] data platform outage: refusing for " << s_.opt.outage_seconds << " s\n";
-  dpsim->request(std::move(rq), [this](Response &&r) {
+  dpsim->request(std::move(rq), [this](Response&& r) {
     s_.fault_status = r.status;
     if (!ok(r))
       std::cerr << (s_.opt.progress ? "\n" : "") << "fault injection failed: POST "
@@ -640,10 +640,10 @@ void Worker::inject_fault() {
   });
 }
 
-RunResult run_scenario(Shared &shared) {
-  const auto &opt = shared.opt;
+RunResult run_scenario(Shared& shared) {
+  const auto& opt = shared.opt;
   shared.user_count =
-      open_loop(opt) ? static_cast<std::int64_t>(std::llround(opt.rate * opt.duration)) : opt.users;
+    open_loop(opt) ? static_cast<std::int64_t>(std::llround(opt.rate * opt.duration)) : opt.users;
   shared.outage = opt.scenario == Scenario::outage;
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < opt.threads; ++i)
@@ -654,42 +654,42 @@ RunResult run_scenario(Shared &shared) {
     shared.outage_begin = shared.start + seconds_d(opt.outage_start);
     shared.outage_end = shared.outage_begin + seconds_d(opt.outage_seconds);
   }
-  for (auto &w : workers)
+  for (auto& w : workers)
     w->start();
   std::vector<std::thread> threads;
   for (std::size_t i = 1; i < workers.size(); ++i)
     threads.emplace_back([&w = *workers[i]] { w.run(); });
   workers[0]->run();
-  for (auto &t : threads)
+  for (auto& t : threads)
     t.join();
 
   RunResult result;
   result.seconds = since_start(shared, Clock::now());
   Clock::time_point last_hold{};
-  for (auto &w : workers) {
+  for (auto& w : workers) {
     result.stats.merge(w->stats);
     last_hold = std::max(last_hold, w->last_hold_answer);
   }
   const auto storm_ns = shared.storm_start_ns.load();
   if (storm_ns >= 0 && last_hold != Clock::time_point{})
-    result.storm_seconds = std::chrono::duration<double>(
-                               last_hold - (shared.start + std::chrono::nanoseconds(storm_ns)))
-                               .count();
+    result.storm_seconds =
+      std::chrono::duration<double>(last_hold - (shared.start + std::chrono::nanoseconds(storm_ns)))
+        .count();
   return result;
 }
 
 // ---------------------------------------------------------------------------
 
-std::optional<Target> discover(const Options &opt, std::string &error) {
+std::optional<Target> discover(const Options& opt, std::string& error) {
   const std::string prefix = opt.target_url.path + "/api/v1";
-  auto get = [&](const std::string &path) -> std::optional<json> {
+  auto get = [&](const std::string& path) -> std::optional<json> {
     Response r;
     for (int attempt = 0; attempt < 5; ++attempt) {
       r = http_call(opt.target_url, http::verb::get, prefix + path, {}, {}, seconds_d(opt.timeout));
       if (r.status != 0 && r.status != 503 && r.status != 429)
         break;
       std::this_thread::sleep_for(std::chrono::milliseconds(
-          r.retry_after > 0 ? static_cast<long>(std::min(r.retry_after, 10.0) * 1000) : 1000));
+        r.retry_after > 0 ? static_cast<long>(std::min(r.retry_after, 10.0) * 1000) : 1000));
     }
     if (r.status != 200) {
       error = "GET " + prefix + path + " -> " + describe(r);
@@ -714,14 +714,14 @@ std::optional<Target> discover(const Options &opt, std::string &error) {
       error = "GET /concerts: no \"concerts\" array";
       return std::nullopt;
     }
-    for (const auto &c : (*j)["concerts"])
+    for (const auto& c : (*j)["concerts"])
       concerts.emplace_back(get_or<std::int64_t>(c, "id", 0), get_or<std::string>(c, "title", ""));
     if (concerts.empty()) {
       error = "GET /concerts: no concerts (is the catalogue seeded?)";
       return std::nullopt;
     }
   }
-  for (const auto &[cid, title] : concerts) {
+  for (const auto& [cid, title] : concerts) {
     const auto j = get("/concerts/" + std::to_string(cid) + "/schedules");
     if (!j)
       return std::nullopt;
@@ -729,7 +729,7 @@ std::optional<Target> discover(const Options &opt, std::string &error) {
       error = "GET /concerts/" + std::to_string(cid) + "/schedules: no \"schedules\" array";
       return std::nullopt;
     }
-    for (const auto &s : (*j)["schedules"]) {
+    for (const auto& s : (*j)["schedules"]) {
       const auto sid = get_or<std::int64_t>(s, "id", 0);
       if (sid == 0 || (opt.schedule != 0 && sid != opt.schedule))
         continue;

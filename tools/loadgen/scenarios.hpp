@@ -27,12 +27,12 @@ struct Target {
 };
 
 /// Finds the concert and schedule (GET /concerts, GET /concerts/{id}/schedules).
-std::optional<Target> discover(const Options &opt, std::string &error);
+std::optional<Target> discover(const Options& opt, std::string& error);
 
 /// State shared by all io threads: read-only after setup, plus atomics.
 struct Shared {
-  Shared(const Options &o, const Target &t);
-  const Options &opt;
+  Shared(const Options& o, const Target& t);
+  const Options& opt;
   Target target;
   std::string prefix; // target path + "/api/v1"
   Counters counters;
@@ -53,9 +53,9 @@ struct RunResult {
 };
 
 /// Runs the scenario on opt.threads io threads; returns when every fan is done.
-RunResult run_scenario(Shared &shared);
+RunResult run_scenario(Shared& shared);
 
 /// Seconds since the start of the run.
-double since_start(const Shared &s, Clock::time_point t);
+double since_start(const Shared& s, Clock::time_point t);
 
 } // namespace boxoffice::loadgen

@@ -10,7 +10,7 @@ namespace boxoffice::loadgen {
 
 namespace {
 
-void skip_ws(std::string_view s, std::size_t &i) {
+void skip_ws(std::string_view s, std::size_t& i) {
   while (i < s.size() && std::isspace(static_cast<unsigned char>(s[i])))
     ++i;
 }
@@ -29,7 +29,7 @@ std::size_t value_of(std::string_view obj, std::string_view quoted_key) {
   return i;
 }
 
-void offer(SeatScan &out, int seat, std::size_t max_sample, std::mt19937_64 &rng) {
+void offer(SeatScan& out, int seat, std::size_t max_sample, std::mt19937_64& rng) {
   ++out.available;
   if (max_sample == 0)
     return;
@@ -43,7 +43,7 @@ void offer(SeatScan &out, int seat, std::size_t max_sample, std::mt19937_64 &rng
     out.sample[j] = seat;
 }
 
-bool fast_scan(std::string_view body, std::size_t max_sample, std::mt19937_64 &rng, SeatScan &out) {
+bool fast_scan(std::string_view body, std::size_t max_sample, std::mt19937_64& rng, SeatScan& out) {
   const auto key = body.find("\"seats\"");
   if (key == std::string_view::npos)
     return false;
@@ -72,7 +72,7 @@ bool fast_scan(std::string_view body, std::size_t max_sample, std::mt19937_64 &r
     if (n == std::string_view::npos || st == std::string_view::npos)
       continue;
     const std::string num(obj.substr(n, 12));
-    char *end = nullptr;
+    char* end = nullptr;
     const long seat = std::strtol(num.c_str(), &end, 10);
     if (end == num.c_str())
       continue;
@@ -84,8 +84,8 @@ bool fast_scan(std::string_view body, std::size_t max_sample, std::mt19937_64 &r
 
 } // namespace
 
-bool scan_seat_map(std::string_view body, std::size_t max_sample, std::mt19937_64 &rng,
-                   SeatScan &out) {
+bool scan_seat_map(std::string_view body, std::size_t max_sample, std::mt19937_64& rng,
+                   SeatScan& out) {
   out = {};
   if (fast_scan(body, max_sample, rng, out) && out.seats > 0)
     return true;
@@ -93,7 +93,7 @@ bool scan_seat_map(std::string_view body, std::size_t max_sample, std::mt19937_6
   const auto j = nlohmann::json::parse(body, nullptr, false);
   if (j.is_discarded() || !j.is_object() || !j.contains("seats") || !j["seats"].is_array())
     return false;
-  for (const auto &s : j["seats"]) {
+  for (const auto& s : j["seats"]) {
     ++out.seats;
     if (!s.is_object() || !s.contains("seatNumber") || !s["seatNumber"].is_number_integer())
       continue;

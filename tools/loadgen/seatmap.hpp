@@ -20,7 +20,7 @@ struct SeatScan {
 /// Scans body for seats; keeps a reservoir sample of at most max_sample
 /// AVAILABLE seat numbers. Falls back to a full JSON parse when the fast scan
 /// finds no seat objects; returns false when the body has no "seats" array.
-bool scan_seat_map(std::string_view body, std::size_t max_sample, std::mt19937_64 &rng,
-                   SeatScan &out);
+bool scan_seat_map(std::string_view body, std::size_t max_sample, std::mt19937_64& rng,
+                   SeatScan& out);
 
 } // namespace boxoffice::loadgen

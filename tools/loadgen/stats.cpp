@@ -6,19 +6,19 @@
 
 namespace boxoffice::loadgen {
 
-void EndpointStats::merge(const EndpointStats &o) {
+void EndpointStats::merge(const EndpointStats& o) {
   latency_us.merge(o.latency_us);
-  for (const auto &[code, n] : o.statuses)
+  for (const auto& [code, n] : o.statuses)
     statuses[code] += n;
 }
 
-void Stats::record(const std::string &endpoint, int status, std::uint64_t latency_us) {
-  auto &ep = endpoints[endpoint];
+void Stats::record(const std::string& endpoint, int status, std::uint64_t latency_us) {
+  auto& ep = endpoints[endpoint];
   ep.latency_us.record(latency_us);
   ++ep.statuses[status];
 }
 
-void Stats::record_phase(const std::string &phase, std::uint64_t latency_us) {
+void Stats::record_phase(const std::string& phase, std::uint64_t latency_us) {
   phases[phase].record(latency_us);
 }
 
@@ -32,10 +32,10 @@ void Stats::hold_answered(std::size_t sec, bool success) {
     ++holds_by_second[sec];
 }
 
-void Stats::merge(const Stats &o) {
-  for (const auto &[name, ep] : o.endpoints)
+void Stats::merge(const Stats& o) {
+  for (const auto& [name, ep] : o.endpoints)
     endpoints[name].merge(ep);
-  for (const auto &[name, h] : o.phases)
+  for (const auto& [name, h] : o.phases)
     phases[name].merge(h);
   const auto n = std::max(hold_attempts_by_second.size(), o.hold_attempts_by_second.size());
   hold_attempts_by_second.resize(n, 0);
@@ -54,9 +54,9 @@ double ms(std::uint64_t us) {
   return static_cast<double>(us) / 1000.0;
 }
 
-std::string statuses_text(const std::map<int, std::uint64_t> &statuses) {
+std::string statuses_text(const std::map<int, std::uint64_t>& statuses) {
   std::string s;
-  for (const auto &[code, n] : statuses) {
+  for (const auto& [code, n] : statuses) {
     if (!s.empty())
       s += ' ';
     s += (code == 0 ? std::string("ERR") : std::to_string(code)) + ":" + std::to_string(n);
@@ -70,12 +70,12 @@ double round3(double v) {
 
 } // namespace
 
-void print_summary(std::ostream &out, const Stats &stats, double seconds) {
+void print_summary(std::ostream& out, const Stats& stats, double seconds) {
   char line[512];
   std::snprintf(line, sizeof line, "%-44s %9s %9s %9s %9s %9s %9s  %s\n", "endpoint", "count",
                 "req/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "statuses (ERR = no response)");
   out << line;
-  auto row = [&](const std::string &name, const LogLinearHistogram &h, const std::string &st) {
+  auto row = [&](const std::string& name, const LogLinearHistogram& h, const std::string& st) {
     std::snprintf(line, sizeof line, "%-44s %9llu %9.1f %9.2f %9.2f %9.2f %9.2f  %s\n",
                   name.c_str(), static_cast<unsigned long long>(h.count()),
                   seconds > 0 ? static_cast<double>(h.count()) / seconds : 0.0,
@@ -85,21 +85,21 @@ void print_summary(std::ostream &out, const Stats &stats, double seconds) {
   };
   LogLinearHistogram all;
   std::map<int, std::uint64_t> all_statuses;
-  for (const auto &[name, ep] : stats.endpoints) {
+  for (const auto& [name, ep] : stats.endpoints) {
     row(name, ep.latency_us, statuses_text(ep.statuses));
     all.merge(ep.latency_us);
-    for (const auto &[code, n] : ep.statuses)
+    for (const auto& [code, n] : ep.statuses)
       all_statuses[code] += n;
   }
   row("(all requests)", all, statuses_text(all_statuses));
   if (!stats.phases.empty()) {
     out << "phases (not single requests):\n";
-    for (const auto &[name, h] : stats.phases)
+    for (const auto& [name, h] : stats.phases)
       row("  " + name, h, "");
   }
 }
 
-nlohmann::ordered_json histogram_json(const LogLinearHistogram &h, double seconds) {
+nlohmann::ordered_json histogram_json(const LogLinearHistogram& h, double seconds) {
   nlohmann::ordered_json j;
   j["count"] = h.count();
   j["rps"] = round3(seconds > 0 ? static_cast<double>(h.count()) / seconds : 0.0);
@@ -111,13 +111,13 @@ nlohmann::ordered_json histogram_json(const LogLinearHistogram &h, double second
   return j;
 }
 
-nlohmann::ordered_json endpoints_json(const std::map<std::string, EndpointStats> &eps,
+nlohmann::ordered_json endpoints_json(const std::map<std::string, EndpointStats>& eps,
                                       double seconds) {
   nlohmann::ordered_json out = nlohmann::ordered_json::object();
-  for (const auto &[name, ep] : eps) {
+  for (const auto& [name, ep] : eps) {
     auto j = histogram_json(ep.latency_us, seconds);
     nlohmann::ordered_json st = nlohmann::ordered_json::object();
-    for (const auto &[code, n] : ep.statuses)
+    for (const auto& [code, n] : ep.statuses)
       st[std::to_string(code)] = n;
     j["statuses"] = st;
     out[name] = j;

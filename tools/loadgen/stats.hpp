@@ -39,16 +39,16 @@ struct Counters {
 struct EndpointStats {
   LogLinearHistogram latency_us;
   std::map<int, std::uint64_t> statuses; // 0: no HTTP response
-  void merge(const EndpointStats &o);
+  void merge(const EndpointStats& o);
 };
 
 class Stats {
 public:
-  void record(const std::string &endpoint, int status, std::uint64_t latency_us);
-  void record_phase(const std::string &phase, std::uint64_t latency_us);
+  void record(const std::string& endpoint, int status, std::uint64_t latency_us);
+  void record_phase(const std::string& phase, std::uint64_t latency_us);
   /// A hold answered (201/409) at second `sec` of the run.
   void hold_answered(std::size_t sec, bool success);
-  void merge(const Stats &o);
+  void merge(const Stats& o);
 
   std::map<std::string, EndpointStats> endpoints;
   std::map<std::string, LogLinearHistogram> phases;
@@ -58,11 +58,11 @@ public:
 };
 
 /// The endpoint table printed after the run.
-void print_summary(std::ostream &out, const Stats &stats, double seconds);
+void print_summary(std::ostream& out, const Stats& stats, double seconds);
 
 /// {name: {count, rps, p50, p95, p99, max, mean, statuses}} with latencies in ms.
-nlohmann::ordered_json endpoints_json(const std::map<std::string, EndpointStats> &eps,
+nlohmann::ordered_json endpoints_json(const std::map<std::string, EndpointStats>& eps,
                                       double seconds);
-nlohmann::ordered_json histogram_json(const LogLinearHistogram &h, double seconds);
+nlohmann::ordered_json histogram_json(const LogLinearHistogram& h, double seconds);
 
 } // namespace boxoffice::loadgen
