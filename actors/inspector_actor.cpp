@@ -90,7 +90,11 @@ inspector_actor_impl(inspector_actor::stateful_pointer<inspector_state> self) {
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& st = self->state;
     if (auto i = st.members.find(msg.source); i != st.members.end()) {
-      st.by_key.erase({i->second.type, i->second.id});
+      // A passivated entity's successor may already be listed under the same
+      // type/id: only the departed actor's own listing goes.
+      auto key = std::make_pair(i->second.type, i->second.id);
+      if (auto k = st.by_key.find(key); k != st.by_key.end() && k->second.address() == msg.source)
+        st.by_key.erase(k);
       st.members.erase(i);
     }
   });
