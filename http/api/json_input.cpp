@@ -36,6 +36,16 @@ std::optional<int64_t> id_field(const nlohmann::json& body, const char* field,
   return std::nullopt;
 }
 
+std::optional<user_body> user_body_of(const api_exchange_ptr& ex) {
+  auto body = json_body(ex);
+  if (!body)
+    return std::nullopt;
+  auto user = id_field(*body, "userId", ex);
+  if (!user)
+    return std::nullopt;
+  return user_body{std::move(*body), *user};
+}
+
 std::optional<int64_t> user_query(const api_exchange_ptr& ex) {
   int64_t id = 0;
   if (parse_id(query_param(ex->request.query, "userId"), id))

@@ -48,6 +48,15 @@ std::optional<nlohmann::json> json_body(const api_exchange_ptr& ex);
 std::optional<int64_t> id_field(const nlohmann::json& body, const char* field,
                                 const api_exchange_ptr& ex);
 
+// A JSON body that names its user: most writes start with it.
+struct user_body {
+  nlohmann::json body;
+  int64_t user_id = 0;
+};
+
+// The body and its positive integer userId, or a 400 already sent.
+std::optional<user_body> user_body_of(const api_exchange_ptr& ex);
+
 // The userId query parameter, or a 400 already sent.
 std::optional<int64_t> user_query(const api_exchange_ptr& ex);
 

@@ -106,13 +106,10 @@ void with_own_reservation(api_ptr self, const api_exchange_ptr& ex, int64_t rese
 }
 
 void handle_queue_token(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
-  auto body = json_body(ex);
-  if (!body)
+  auto in = user_body_of(ex);
+  if (!in)
     return;
-  auto user = id_field(*body, "userId", ex);
-  if (!user)
-    return;
-  self->request(self->state.services.waiting_room, ask_timeout, token_atom_v, *user)
+  self->request(self->state.services.waiting_room, ask_timeout, token_atom_v, in->user_id)
     .then([ex](queue_ticket t) { ex->respond(json_response(201, render_json(to_json(t)))); },
           fail_with(ex));
 }
@@ -126,20 +123,17 @@ void handle_queue_status(api_ptr self, const route_match&, const api_exchange_pt
 }
 
 void handle_hold(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
-  auto body = json_body(ex);
-  if (!body)
+  auto in = user_body_of(ex);
+  if (!in)
     return;
-  auto user = id_field(*body, "userId", ex);
-  if (!user)
-    return;
-  auto schedule = id_field(*body, "scheduleId", ex);
+  auto schedule = id_field(in->body, "scheduleId", ex);
   if (!schedule)
     return;
-  auto seat = seat_field(*body, ex);
+  auto seat = seat_field(in->body, ex);
   if (!seat)
     return;
-  hold_request req{*user, *schedule, *seat};
-  with_active_token(self, ex, *user, [self, ex, req] {
+  hold_request req{in->user_id, *schedule, *seat};
+  with_active_token(self, ex, in->user_id, [self, ex, req] {
     self->request(self->state.services.catalogue, ask_timeout, caf::get_atom_v, req.schedule_id)
       .then(
         [self, ex, req](schedule_actor s) {
@@ -178,13 +172,10 @@ void handle_reservation(api_ptr self, const route_match& m, const api_exchange_p
 }
 
 void handle_payment(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
-  auto body = json_body(ex);
-  if (!body)
+  auto in = user_body_of(ex);
+  if (!in)
     return;
-  auto user = id_field(*body, "userId", ex);
-  if (!user)
-    return;
-  auto reservation = id_field(*body, "reservationId", ex);
+  auto reservation = id_field(in->body, "reservationId", ex);
   if (!reservation)
     return;
   auto& key = ex->request.idempotency_key;
@@ -195,23 +186,20 @@ void handle_payment(api_ptr self, const route_match&, const api_exchange_ptr& ex
   // state: the payment expired it); the saga manager checks whose it is.
   if (ex->request.token.empty())
     return ex->respond(error_response(401, "TOKEN_INVALID", "header X-Queue-Token is required"));
-  payment_request req{*user, *reservation, key, ex->request.token};
+  payment_request req{in->user_id, *reservation, key, ex->request.token};
   // The same fields in any order or spacing are the same request.
-  auto hash = sha256_hex(std::to_string(*user) + "/" + std::to_string(*reservation));
+  auto hash = sha256_hex(std::to_string(in->user_id) + "/" + std::to_string(*reservation));
   self->request(self->state.services.sagas, ask_timeout * 4, pay_atom_v, req, hash)
     .then([ex](api_answer a) { ex->respond(json_response(a.status, a.body)); }, fail_with(ex));
 }
 
 void handle_charge(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
-  auto body = json_body(ex);
-  if (!body)
-    return;
-  auto user = id_field(*body, "userId", ex);
-  if (!user)
+  auto in = user_body_of(ex);
+  if (!in)
     return;
   auto& svc = self->state.services;
-  auto i = body->find("amount");
-  if (i == body->end() || !i->is_number_integer() || i->get<int64_t>() < svc.min_charge ||
+  auto i = in->body.find("amount");
+  if (i == in->body.end() || !i->is_number_integer() || i->get<int64_t>() < svc.min_charge ||
       (i->is_number_unsigned() && i->get<uint64_t>() > static_cast<uint64_t>(svc.max_charge)) ||
       i->get<int64_t>() > svc.max_charge)
     return ex->respond(error_response(400, "INVALID_ARGUMENT",
@@ -219,7 +207,7 @@ void handle_charge(api_ptr self, const route_match&, const api_exchange_ptr& ex)
                                         std::to_string(svc.min_charge) + " to " +
                                         std::to_string(svc.max_charge)));
   auto amount = i->get<int64_t>();
-  with_wallet(self, ex, *user, [self, ex, user = *user, amount](wallet_actor w) {
+  with_wallet(self, ex, in->user_id, [self, ex, user = in->user_id, amount](wallet_actor w) {
     self->request(w, ask_timeout, charge_atom_v, amount)
       .then(balance_answer(ex, user), fail_with(ex));
   });
