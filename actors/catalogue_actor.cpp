@@ -4,6 +4,7 @@
 
 #include "actors/db_call.hpp"
 #include "actors/schedule_actor.hpp"
+#include "actors/schedule_directory.hpp"
 #include "storage/catalogue_store.hpp"
 
 namespace boxoffice {
@@ -98,8 +99,11 @@ catalogue_actor_impl(catalogue_actor::stateful_pointer<catalogue_state> self, se
   self->set_down_handler([self](const caf::down_msg& msg) {
     auto& actors = self->state.schedule_actors;
     for (auto i = actors.begin(); i != actors.end(); ++i)
-      if (i->second.address() == msg.source)
+      if (i->second.address() == msg.source) {
+        if (auto& directory = self->state.ctx.directory)
+          directory->withdraw(i->first, msg.source);
         return static_cast<void>(actors.erase(i));
+      }
   });
   load(self);
   return {

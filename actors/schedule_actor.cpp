@@ -1,11 +1,9 @@
 #include "actors/schedule_actor.hpp"
 
-#include <algorithm>
-
+#include "actors/db_call.hpp"
 #include "actors/inspector_actor.hpp"
 #include "actors/log_failure.hpp"
-
-#include "actors/db_call.hpp"
+#include "actors/schedule_directory.hpp"
 #include "actors/seat_actor.hpp"
 #include "storage/catalogue_store.hpp"
 
@@ -23,6 +21,21 @@ seat_status seat_status_of(const storage::seat_row& row) {
 
 using schedule_ptr = schedule_actor::stateful_pointer<schedule_state>;
 
+void adopt(schedule_ptr self, storage::schedule_snapshot snap) {
+  auto& st = self->state;
+  st.info = snap.info;
+  std::vector<seat_board::seat> seats;
+  seats.reserve(snap.seats.size());
+  for (auto& row : snap.seats) {
+    seats.push_back({row.seat_number, row.price, seat_status_of(row)});
+    if (row.reservation_id != 0)
+      st.owners_at_load.emplace(row.seat_number, row.reservation_id);
+  }
+  st.board = std::make_shared<seat_board>(st.info.id, st.info.concert_id, std::move(seats));
+  if (st.ctx.directory)
+    st.ctx.directory->publish(st.info.id, {self, st.board});
+}
+
 void load(schedule_ptr self, int64_t schedule_id) {
   db_await(
     self, self->state.ctx.db,
@@ -32,15 +45,7 @@ void load(schedule_ptr self, int64_t schedule_id) {
         self->quit(); // the catalogue only spawns known schedules; it notices the exit
         return;
       }
-      self->state.info = snap->info;
-      self->state.seats.reserve(snap->seats.size());
-      for (auto& row : snap->seats)
-        self->state.seats.push_back(
-          {row.seat_number, row.price, seat_status_of(row), row.reservation_id, {}});
-      // slot() searches by number: keep the view sorted whatever the query did.
-      std::sort(
-        self->state.seats.begin(), self->state.seats.end(),
-        [](const seat_slot& a, const seat_slot& b) { return a.seat_number < b.seat_number; });
+      adopt(self, std::move(*snap));
     },
     [self, schedule_id](caf::error& err) {
       log_failure_of("schedule " + std::to_string(schedule_id) + ": loading (it stops)", err);
@@ -53,47 +58,63 @@ caf::error no_such_seat(int32_t seat_number) {
                     "seat " + std::to_string(seat_number) + " does not exist in this schedule");
 }
 
-seat_actor seat_of(schedule_ptr self, seat_slot& slot) {
-  if (!slot.actor) {
-    seat_init init{self->state.info.id, slot.seat_number, slot.price, slot.status,
-                   slot.reservation_id};
-    slot.actor = self->spawn<caf::linked>(seat_actor_impl, init, self->state.ctx,
-                                          caf::actor_cast<schedule_actor>(self));
+// The seat's actor, spawned on first use from what the board and the load knew.
+seat_actor seat_of(schedule_ptr self, int32_t seat_number, size_t pos) {
+  auto& st = self->state;
+  auto& actor = st.seat_actors[seat_number];
+  if (!actor) {
+    auto owner = st.owners_at_load.find(seat_number);
+    seat_init init{st.info.id,
+                   seat_number,
+                   st.board->price(pos),
+                   st.board->status(pos),
+                   owner == st.owners_at_load.end() ? 0 : owner->second,
+                   st.board,
+                   pos};
+    actor = self->spawn<caf::linked>(seat_actor_impl, init, st.ctx);
   }
-  return slot.actor;
+  return actor;
 }
 
 caf::result<reservation_view> hold(schedule_ptr self, hold_request req) {
-  auto slot = self->state.slot(req.seat_number);
-  if (!slot)
+  auto& board = *self->state.board;
+  auto pos = board.position(req.seat_number);
+  if (pos == seat_board::npos)
     return no_such_seat(req.seat_number);
-  if (slot->status != seat_status::available) {
-    // The view is kept current by the seat actors: no need to ask the seat.
+  if (board.status(pos) != seat_status::available) {
+    // The board is kept current by the seat actors: no need to ask the seat.
     self->state.rejected_from_view++;
     return make_error(booking_errc::seat_unavailable,
                       "seat " + std::to_string(req.seat_number) + " is not available");
   }
-  return self->delegate(seat_of(self, *slot), hold_atom_v, req);
+  return self->delegate(seat_of(self, req.seat_number, pos), hold_atom_v, req);
+}
+
+// Sells or releases through the seat's actor.
+template <class Atom>
+caf::result<caf::ok_atom> forward(schedule_ptr self, Atom atom, int32_t seat,
+                                  int64_t reservation_id) {
+  auto pos = self->state.board->position(seat);
+  if (pos == seat_board::npos)
+    return no_such_seat(seat);
+  return self->delegate(seat_of(self, seat, pos), atom, reservation_id);
+}
+
+caf::settings status_of(schedule_ptr self) {
+  auto& st = self->state;
+  caf::settings s;
+  s["type"] = "schedule";
+  s["seatActors"] = st.seat_actors.size();
+  s["rejectedFromView"] = st.rejected_from_view;
+  s["id"] = st.info.id;
+  s["totalSeats"] = st.info.total_seats;
+  s["availableSeats"] = st.board->available();
+  s["version"] = st.board->version();
+  s["mailbox"] = self->mailbox().size();
+  return s;
 }
 
 } // namespace
-
-seat_slot* schedule_state::slot(int32_t seat_number) {
-  // Seat numbers need not run 1..N (a venue may number from 101, or skip):
-  // find the number itself, never a position.
-  auto i = std::lower_bound(seats.begin(), seats.end(), seat_number,
-                            [](const seat_slot& s, int32_t n) { return s.seat_number < n; });
-  if (i == seats.end() || i->seat_number != seat_number)
-    return nullptr;
-  return &*i;
-}
-
-int32_t schedule_state::available() const {
-  int32_t n = 0;
-  for (auto& s : seats)
-    n += s.status == seat_status::available;
-  return n;
-}
 
 schedule_actor::behavior_type
 schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, seat_context ctx,
@@ -102,49 +123,20 @@ schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, seat_
   register_inspectable(self, "schedule", std::to_string(schedule_id));
   load(self, schedule_id);
   return {
-    [=](list_atom) {
-      seat_list out;
-      out.reserve(self->state.seats.size());
-      for (auto& s : self->state.seats)
-        out.push_back({s.seat_number, s.price, s.status});
-      return out;
-    },
+    [=](list_atom) { return self->state.board; },
     [=](caf::get_atom) {
       auto info = self->state.info;
-      info.available_seats = self->state.available();
+      info.available_seats = self->state.board->available();
       return info;
     },
     [=](hold_atom, hold_request req) { return hold(self, req); },
-    [=](sell_atom, int32_t seat, int64_t reservation_id) -> caf::result<caf::ok_atom> {
-      auto slot = self->state.slot(seat);
-      if (!slot)
-        return no_such_seat(seat);
-      return self->delegate(seat_of(self, *slot), sell_atom_v, reservation_id);
+    [=](sell_atom, int32_t seat, int64_t reservation_id) {
+      return forward(self, sell_atom_v, seat, reservation_id);
     },
-    [=](release_atom, int32_t seat, int64_t reservation_id) -> caf::result<caf::ok_atom> {
-      auto slot = self->state.slot(seat);
-      if (!slot)
-        return no_such_seat(seat);
-      return self->delegate(seat_of(self, *slot), release_atom_v, reservation_id);
+    [=](release_atom, int32_t seat, int64_t reservation_id) {
+      return forward(self, release_atom_v, seat, reservation_id);
     },
-    [=](changed_atom, int32_t seat, seat_status status) {
-      if (auto slot = self->state.slot(seat))
-        slot->status = status;
-    },
-    [=](status_atom) {
-      int seat_actors = 0;
-      for (auto& s : self->state.seats)
-        seat_actors += static_cast<bool>(s.actor);
-      caf::settings s;
-      s["type"] = "schedule";
-      s["seatActors"] = seat_actors;
-      s["rejectedFromView"] = self->state.rejected_from_view;
-      s["id"] = self->state.info.id;
-      s["totalSeats"] = self->state.info.total_seats;
-      s["availableSeats"] = self->state.available();
-      s["mailbox"] = self->mailbox().size();
-      return s;
-    },
+    [=](status_atom) { return status_of(self); },
   };
 }
 

@@ -1,31 +1,26 @@
 #pragma once
 
 #include <caf/typed_event_based_actor.hpp>
-#include <vector>
+#include <unordered_map>
 
 #include "actors/seat_context.hpp"
+#include "messages/seat_board.hpp"
 
 namespace boxoffice {
-
-// The compact view of one schedule's seats, kept current by its seat actors:
-// a seat-map read is answered from here without asking every seat.
-struct seat_slot {
-  int32_t seat_number = 0;
-  int64_t price = 0;
-  seat_status status = seat_status::available; // never HOLDING
-  int64_t reservation_id = 0;                  // the owner when loaded
-  seat_actor actor;                            // spawned on first use
-};
 
 struct schedule_state {
   static inline const char* name = "schedule";
   schedule_info info;
-  std::vector<seat_slot> seats; // sorted by seat_number
+  // Kept current by the seat actors: a taken seat is refused from here and
+  // seat maps are read from here, without asking every seat.
+  seat_board_ptr board;
+  // Owners of the seats that were taken when the schedule loaded; a seat
+  // actor starts from them and keeps its owner itself afterwards.
+  std::unordered_map<int32_t, int64_t> owners_at_load;
+  // Seat actors exist only for seats someone tried to hold, sell or release.
+  std::unordered_map<int32_t, seat_actor> seat_actors;
   seat_context ctx;
   uint64_t rejected_from_view = 0;
-  int32_t available() const;
-  // Nothing for a seat number outside the schedule.
-  seat_slot* slot(int32_t seat_number);
 };
 
 schedule_actor::behavior_type

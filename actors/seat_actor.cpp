@@ -78,17 +78,14 @@ caf::result<caf::ok_atom> release(seat_ptr self, int64_t reservation_id) {
 } // namespace
 
 void seat_state::set(seat_status new_status, int64_t new_reservation) {
-  auto visible = [](seat_status s) { return s == seat_status::holding ? seat_status::held : s; };
-  bool changed = visible(new_status) != visible(status);
   status = new_status;
   reservation_id = new_reservation;
-  if (changed)
-    caf::anon_send(schedule, changed_atom_v, seat_number, visible(status));
+  if (board)
+    board->set_status(position, status);
 }
 
 seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_state> self,
-                                          seat_init init, seat_context ctx,
-                                          schedule_actor schedule) {
+                                          seat_init init, seat_context ctx) {
   auto& st = self->state;
   st.schedule_id = init.schedule_id;
   st.seat_number = init.seat_number;
@@ -96,7 +93,8 @@ seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_stat
   st.status = init.status;
   st.reservation_id = init.reservation_id;
   st.ctx = std::move(ctx);
-  st.schedule = std::move(schedule);
+  st.board = std::move(init.board);
+  st.position = init.position;
   register_inspectable(self, "seat",
                        std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number));
   return {

@@ -3,6 +3,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/seat_context.hpp"
+#include "messages/seat_board.hpp"
 
 namespace boxoffice {
 
@@ -16,7 +17,10 @@ struct seat_state {
   uint64_t holds = 0;
   uint64_t rejected = 0;
   seat_context ctx;
-  schedule_actor schedule;
+  // The schedule's board and this seat's place on it: every change of the
+  // status shows there before the seat answers (may be null in tests).
+  seat_board_ptr board;
+  size_t position = 0;
 
   void set(seat_status status, int64_t reservation_id);
 };
@@ -27,10 +31,11 @@ struct seat_init {
   int64_t price = 0;
   seat_status status = seat_status::available; // never HOLDING
   int64_t reservation_id = 0;
+  seat_board_ptr board;
+  size_t position = 0;
 };
 
 seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_state> self,
-                                          seat_init init, seat_context ctx,
-                                          schedule_actor schedule);
+                                          seat_init init, seat_context ctx);
 
 } // namespace boxoffice

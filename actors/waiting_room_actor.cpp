@@ -35,8 +35,10 @@ void adopt(waiting_room_state& st, const storage::token_row& row) {
     e.status = token_status::expired;
   if (e.status == token_status::waiting)
     st.line.join(e.place, row.token);
-  if (e.status == token_status::active)
+  if (e.status == token_status::active) {
     st.active++;
+    st.passes->add(row.token, row.user_id);
+  }
   st.token_of_user[row.user_id] = row.token;
   st.tokens.emplace(row.token, e);
 }
@@ -44,8 +46,10 @@ void adopt(waiting_room_state& st, const storage::token_row& row) {
 void expire(waiting_room_state& st, const std::string& token, queue_entry& e) {
   if (e.status == token_status::waiting)
     st.line.leave(e.place);
-  if (e.status == token_status::active)
+  if (e.status == token_status::active) {
     st.active--;
+    st.passes->remove(token);
+  }
   e.status = token_status::expired;
   e.active_until_ms = 0;
   st.expired_total++;
@@ -68,6 +72,7 @@ void admit(waiting_room_state& st, int64_t now) {
     e.status = token_status::active;
     e.active_until_ms = now + st.cfg.active_ttl_seconds * 1000LL;
     st.active++;
+    st.passes->add(token, e.user_id);
     st.admit_budget -= 1;
     st.admitted_total++;
     st.mark_dirty(token, e);
@@ -94,9 +99,25 @@ void forget_expired(waiting_room_state& st, int64_t now) {
   }
 }
 
+// Use keeps an active token alive; the stored expiry catches up on the next
+// save, and only when it moved by more than a second (one write per token a
+// second at most).
+void keep_alive(waiting_room_state& st, const std::string& token, queue_entry& e, int64_t used) {
+  e.last_seen_ms = std::max(e.last_seen_ms, used);
+  auto until = used + st.cfg.active_ttl_seconds * 1000LL;
+  if (until - e.active_until_ms > 1000) {
+    e.active_until_ms = until;
+    st.mark_dirty(token, e);
+  }
+}
+
 void expire_idle(waiting_room_state& st, int64_t now) {
   auto ttl = st.cfg.active_ttl_seconds * 1000LL;
   for (auto& [token, e] : st.tokens) {
+    // Uses that request handlers saw without asking this actor.
+    if (e.status == token_status::active)
+      if (auto used = st.passes->last_used(token); used > e.last_seen_ms)
+        keep_alive(st, token, e, used);
     bool idle_active = e.status == token_status::active && e.active_until_ms <= now;
     bool abandoned = e.status == token_status::waiting && now - e.last_seen_ms > ttl;
     if (idle_active || abandoned)
@@ -194,14 +215,7 @@ caf::result<caf::ok_atom> check(room_ptr self, const std::string& token, int64_t
     return make_error(booking_errc::token_forbidden, "the queue token belongs to another user");
   if (e.status != token_status::active)
     return make_error(booking_errc::token_not_active, "the queue token is still waiting");
-  auto now = st.now_ms();
-  e.last_seen_ms = now;
-  // Use keeps the token alive; the stored expiry catches up on the next tick.
-  auto until = now + st.cfg.active_ttl_seconds * 1000LL;
-  if (until - e.active_until_ms > 1000) {
-    e.active_until_ms = until;
-    st.mark_dirty(token, e);
-  }
+  keep_alive(st, token, e, st.now_ms());
   return caf::ok_atom_v;
 }
 
@@ -249,8 +263,9 @@ queue_ticket waiting_room_state::ticket(const std::string& token) const {
 
 waiting_room_actor::behavior_type
 waiting_room_actor_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self, db_actor db,
-                        booking_config cfg) {
+                        booking_config cfg, std::shared_ptr<active_tokens> passes) {
   self->state.db = std::move(db);
+  self->state.passes = std::move(passes);
   self->state.cfg = cfg;
   self->state.clock = &self->clock();
   register_inspectable(self, "waiting-room", "main");
@@ -290,6 +305,7 @@ waiting_room_actor_impl(waiting_room_actor::stateful_pointer<waiting_room_state>
       s["admittedTotal"] = st.admitted_total;
       s["expiredTotal"] = st.expired_total;
       s["tokens"] = st.tokens.size();
+      s["published"] = st.passes->size();
       s["unsaved"] = st.dirty.size() + st.saving.size();
       s["saveFailures"] = st.save_failures;
       s["lineCapacity"] = st.line.capacity();

@@ -4,6 +4,7 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <unordered_map>
 
+#include "actors/active_tokens.hpp"
 #include "actors/booking_config.hpp"
 #include "actors/waiting_line.hpp"
 #include "storage/queue_store.hpp"
@@ -23,6 +24,8 @@ struct waiting_room_state {
   db_actor db;
   booking_config cfg;
   const caf::actor_clock* clock = nullptr; // the actor's: a test moves it
+  // The active tokens, published for request handlers on any thread.
+  std::shared_ptr<active_tokens> passes;
   std::unordered_map<std::string, queue_entry> tokens;
   std::unordered_map<int64_t, std::string> token_of_user;
   waiting_line line;
@@ -51,6 +54,6 @@ struct waiting_room_state {
 // cfg.max_active active ones, and expires tokens left unused.
 waiting_room_actor::behavior_type
 waiting_room_actor_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self, db_actor db,
-                        booking_config cfg);
+                        booking_config cfg, std::shared_ptr<active_tokens> passes);
 
 } // namespace boxoffice

@@ -3,7 +3,9 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
+#include <cstdio>
 #include <cstdlib>
+#include <random>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 
@@ -18,6 +20,7 @@
 #include "actors/wallet_registry_actor.hpp"
 #include "http/admin/admin_actor.hpp"
 #include "http/api/api_actor.hpp"
+#include "http/api/direct_reads.hpp"
 #include "http/api/payment_answer.hpp"
 #include "http/bridge_supervisor.hpp"
 #include "http/platform/event_signing.hpp"
@@ -131,6 +134,29 @@ http::server::request_handler forward_to(std::shared_ptr<http::bridge_slot> slot
   return [slot](http::api_exchange_ptr ex) { caf::anon_send(slot->get(), std::move(ex)); };
 }
 
+// The public listener's handler: seat-map reads on the listener's thread when
+// they can be, everything else to the api bridge.
+http::server::request_handler answer_or_forward(http::api_services services,
+                                                std::shared_ptr<http::bridge_slot> slot) {
+  return [services, slot](http::api_exchange_ptr ex) {
+    try {
+      if (http::answer_directly(services, ex))
+        return;
+    } catch (const std::exception& e) {
+      spdlog::error("answering a request on the listener's thread failed: {}", e.what());
+    }
+    caf::anon_send(slot->get(), std::move(ex));
+  };
+}
+
+// Tells this run's ETags from an earlier run's.
+std::string boot_tag() {
+  std::random_device rd;
+  char buf[9];
+  std::snprintf(buf, sizeof buf, "%08x", static_cast<unsigned>(rd()));
+  return buf;
+}
+
 } // namespace
 
 struct runtime::impl {
@@ -199,17 +225,32 @@ void runtime::start() {
   // The registry and the catalogue need each other: the registry learns the
   // catalogue by a message right after both exist.
   auto reservations = sys.spawn(reservation_registry_actor_impl, db, catalogue_actor{}, booking);
-  auto catalogue = sys.spawn(catalogue_actor_impl, seat_context{db, reservations, booking});
+  auto schedules = std::make_shared<schedule_directory>();
+  auto passes = std::make_shared<active_tokens>();
+  auto catalogue =
+    sys.spawn(catalogue_actor_impl, seat_context{db, reservations, booking, schedules});
   caf::anon_send(reservations, caf::put_atom_v, caf::actor_cast<caf::actor>(catalogue));
   auto wallets = sys.spawn(wallet_registry_actor_impl, db, booking);
-  auto waiting_room = sys.spawn(waiting_room_actor_impl, db, booking);
+  auto waiting_room = sys.spawn(waiting_room_actor_impl, db, booking, passes);
   auto sagas = sys.spawn(saga_manager_actor_impl,
                          saga_context{db, catalogue, reservations, wallets, http::payment_answer},
                          waiting_room);
   auto bridge_restarts = std::make_shared<std::atomic<uint64_t>>(0);
-  http::api_services services{db,      catalogue,      waiting_room,          reservations,
-                              wallets, sagas,          cfg.points.min_charge, cfg.points.max_charge,
-                              metrics, bridge_restarts};
+  http::api_services services{
+    db,
+    catalogue,
+    waiting_room,
+    reservations,
+    wallets,
+    sagas,
+    cfg.points.min_charge,
+    cfg.points.max_charge,
+    metrics,
+    bridge_restarts,
+    schedules,
+    passes,
+    std::make_shared<http::seat_map_cache>(std::chrono::milliseconds(cfg.http.seat_map_refresh_ms),
+                                           boot_tag())};
   auto api_slot = std::make_shared<http::bridge_slot>();
   auto api_supervisor = http::spawn_bridge_supervisor(
     sys, "api",
@@ -232,7 +273,7 @@ void runtime::start() {
   }
   impl_->top_level.push_back(caf::actor_cast<caf::actor>(inspector));
   impl_->server = std::make_unique<http::server>(cfg.http.host, cfg.http.port, public_limits(cfg),
-                                                 forward_to(api_slot));
+                                                 answer_or_forward(services, api_slot));
   impl_->server->start(cfg.http.threads);
   spdlog::info("boxoffice listening on http://{}:{}", cfg.http.host, impl_->server->port());
   if (cfg.admin.port != 0 && !cfg.admin.key.empty()) {

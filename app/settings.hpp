@@ -20,6 +20,7 @@ struct settings {
     int max_in_flight;
     int max_connections;
     int idle_timeout_seconds;
+    int seat_map_refresh_ms;
   } http;
   struct {
     std::string url;

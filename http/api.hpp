@@ -18,11 +18,15 @@ struct api_request {
   std::string token;           // X-Queue-Token
   std::string idempotency_key; // Idempotency-Key
   std::string authorization;   // Authorization
+  std::string if_none_match;   // If-None-Match
 };
 
 struct api_response {
   int status = 200;
   std::string body;
+  // A body shared with a cache (a seat-map snapshot): sent as it is, never
+  // copied. Used instead of `body` when set.
+  std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type = "application/json";
 };

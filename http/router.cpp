@@ -1,7 +1,5 @@
 #include "http/router.hpp"
 
-#include <sstream>
-
 namespace boxoffice::http {
 
 namespace {
@@ -29,41 +27,68 @@ constexpr route_pattern patterns[] = {
   {"GET", "/api/v1/points/{userId}/history", route_id::points_history},
 };
 
-std::vector<std::string> split(const std::string& path) {
-  std::vector<std::string> out;
-  std::string part;
-  std::istringstream in{path};
-  while (std::getline(in, part, '/'))
-    if (!part.empty())
-      out.push_back(part);
+constexpr size_t max_segments = 8;
+
+// A path cut at its slashes, empty segments skipped; more than max_segments
+// segments match no route.
+struct segments {
+  std::array<std::string_view, max_segments> parts;
+  size_t count = 0;
+  bool too_many = false;
+};
+
+segments split(std::string_view path) {
+  segments out;
+  while (!path.empty()) {
+    auto slash = path.find('/');
+    auto part = path.substr(0, slash);
+    path = slash == std::string_view::npos ? std::string_view{} : path.substr(slash + 1);
+    if (part.empty())
+      continue;
+    if (out.count == max_segments) {
+      out.too_many = true;
+      break;
+    }
+    out.parts[out.count++] = part;
+  }
   return out;
 }
 
+// The patterns, split once.
+const std::array<segments, std::size(patterns)>& pattern_segments() {
+  static const auto table = [] {
+    std::array<segments, std::size(patterns)> t;
+    for (size_t i = 0; i < std::size(patterns); ++i)
+      t[i] = split(patterns[i].pattern);
+    return t;
+  }();
+  return table;
+}
+
 // Matches segments; on a shape match, fills ids or names the bad one.
-bool shape_matches(const std::vector<std::string>& pat, const std::vector<std::string>& got,
-                   route_match& m) {
-  if (pat.size() != got.size())
+bool shape_matches(const segments& pat, const segments& got, route_match& m) {
+  if (pat.count != got.count)
     return false;
-  std::vector<int64_t> ids;
-  std::string bad;
-  for (size_t i = 0; i < pat.size(); ++i) {
-    if (pat[i].front() == '{') {
+  size_t n = 0;
+  for (size_t i = 0; i < pat.count; ++i) {
+    auto p = pat.parts[i];
+    if (p.front() == '{') {
       int64_t id = 0;
-      if (!parse_id(got[i], id) && bad.empty())
-        bad = pat[i].substr(1, pat[i].size() - 2);
-      ids.push_back(id);
-    } else if (pat[i] != got[i]) {
+      if (!parse_id(got.parts[i], id) && m.bad_id_name.empty())
+        m.bad_id_name = std::string{p.substr(1, p.size() - 2)};
+      if (n < m.ids.size())
+        m.ids[n++] = id;
+    } else if (p != got.parts[i]) {
+      m.bad_id_name.clear();
       return false;
     }
   }
-  m.ids = std::move(ids);
-  m.bad_id_name = std::move(bad);
   return true;
 }
 
 } // namespace
 
-bool parse_id(const std::string& text, int64_t& out) {
+bool parse_id(std::string_view text, int64_t& out) {
   if (text.empty() || text.size() > 18)
     return false;
   int64_t v = 0;
@@ -78,39 +103,50 @@ bool parse_id(const std::string& text, int64_t& out) {
   return true;
 }
 
-std::string route_label(const std::string& method, route_id id) {
-  for (auto& p : patterns)
-    if (p.id == id && method == p.method)
-      return method + " " + p.pattern;
-  return "unmatched";
+const std::string& route_label(std::string_view method, route_id id) {
+  static const auto labels = [] {
+    std::array<std::string, std::size(patterns)> t;
+    for (size_t i = 0; i < std::size(patterns); ++i)
+      t[i] = std::string{patterns[i].method} + " " + patterns[i].pattern;
+    return t;
+  }();
+  static const std::string unmatched = "unmatched";
+  for (size_t i = 0; i < std::size(patterns); ++i)
+    if (patterns[i].id == id && method == patterns[i].method)
+      return labels[i];
+  return unmatched;
 }
 
-route_match match_route(const std::string& method, const std::string& path) {
+route_match match_route(std::string_view method, std::string_view path) {
   route_match result;
   auto got = split(path);
-  for (auto& p : patterns) {
+  if (got.too_many)
+    return result;
+  auto& table = pattern_segments();
+  for (size_t i = 0; i < std::size(patterns); ++i) {
     route_match m;
-    if (!shape_matches(split(p.pattern), got, m))
+    if (!shape_matches(table[i], got, m))
       continue;
-    if (method != p.method) {
+    if (method != patterns[i].method) {
       result.outcome = route_match::bad_method;
-      result.allow += (result.allow.empty() ? "" : ", ") + std::string{p.method};
+      result.allow += (result.allow.empty() ? "" : ", ") + std::string{patterns[i].method};
       continue;
     }
-    m.id = p.id;
+    m.id = patterns[i].id;
     m.outcome = m.bad_id_name.empty() ? route_match::found : route_match::bad_id;
     return m;
   }
   return result;
 }
 
-std::string query_param(const std::string& query, const std::string& name) {
-  std::istringstream in{query};
-  std::string pair;
-  while (std::getline(in, pair, '&')) {
+std::string_view query_param(std::string_view query, std::string_view name) {
+  while (!query.empty()) {
+    auto amp = query.find('&');
+    auto pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     auto eq = pair.find('=');
     if (pair.substr(0, eq) == name)
-      return eq == std::string::npos ? "" : pair.substr(eq + 1);
+      return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
   }
   return {};
 }

@@ -2,9 +2,10 @@
 // Maps a method and path to a route and its path ids. Pure, so it is tested
 // without a server.
 
+#include <array>
 #include <cstdint>
 #include <string>
-#include <vector>
+#include <string_view>
 
 namespace boxoffice::http {
 
@@ -27,20 +28,22 @@ enum class route_id {
 struct route_match {
   enum { found, not_found, bad_method, bad_id } outcome = not_found;
   route_id id = route_id::health;
-  std::vector<int64_t> ids; // path ids in order of appearance
-  std::string allow;        // allowed methods, for 405
-  std::string bad_id_name;  // which path id was malformed, for 400
+  std::array<int64_t, 2> ids{}; // path ids in order of appearance
+  std::string allow;            // allowed methods, for 405
+  std::string bad_id_name;      // which path id was malformed, for 400
 };
 
-route_match match_route(const std::string& method, const std::string& path);
+// Allocates nothing on the way to a match: every request passes here.
+route_match match_route(std::string_view method, std::string_view path);
 
-// "GET /api/v1/concerts/{concertId}/schedules": the metrics label of a route.
-std::string route_label(const std::string& method, route_id id);
+// "GET /api/v1/concerts/{concertId}/schedules": the metrics label of a route
+// ("unmatched" for a method the route does not have).
+const std::string& route_label(std::string_view method, route_id id);
 
 // Parses a positive decimal id of at most 18 digits (fits int64 with room).
-bool parse_id(const std::string& text, int64_t& out);
+bool parse_id(std::string_view text, int64_t& out);
 
 // The value of one query parameter, undecoded; empty when absent.
-std::string query_param(const std::string& query, const std::string& name);
+std::string_view query_param(std::string_view query, std::string_view name);
 
 } // namespace boxoffice::http

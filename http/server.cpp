@@ -47,21 +47,46 @@ api_request to_api_request(bhttp::request<bhttp::string_body>& req) {
   out.token = header(req, "X-Queue-Token");
   out.idempotency_key = header(req, "Idempotency-Key");
   out.authorization = header(req, "Authorization");
+  out.if_none_match = header(req, "If-None-Match");
   return out;
 }
 
 using response_ptr = std::shared_ptr<bhttp::response<bhttp::string_body>>;
 
+template <class Message> void fill_head(Message& res, const api_response& resp, bool keep_alive) {
+  res.set(bhttp::field::server, "boxoffice");
+  if (resp.status != 304)
+    res.set(bhttp::field::content_type, resp.content_type);
+  for (auto& [k, v] : resp.headers)
+    res.set(k, v);
+  res.keep_alive(keep_alive);
+}
+
 response_ptr to_beast_response(api_response resp, unsigned version, bool keep_alive) {
   auto res = std::make_shared<bhttp::response<bhttp::string_body>>(
     static_cast<bhttp::status>(resp.status), version);
-  res->set(bhttp::field::server, "boxoffice");
-  res->set(bhttp::field::content_type, resp.content_type);
-  for (auto& [k, v] : resp.headers)
-    res->set(k, v);
+  fill_head(*res, resp, keep_alive);
   res->body() = std::move(resp.body);
-  res->keep_alive(keep_alive);
   res->prepare_payload();
+  return res;
+}
+
+// A response whose body stays in its shared string until written.
+struct shared_body_response {
+  std::shared_ptr<const std::string> body;
+  bhttp::response<bhttp::span_body<const char>> message;
+};
+
+std::shared_ptr<shared_body_response> to_shared_response(api_response resp, unsigned version,
+                                                         bool keep_alive) {
+  auto res = std::make_shared<shared_body_response>();
+  res->body = std::move(resp.shared_body);
+  auto& m = res->message;
+  m.result(static_cast<bhttp::status>(resp.status));
+  m.version(version);
+  fill_head(m, resp, keep_alive);
+  m.body() = {res->body->data(), res->body->size()};
+  m.prepare_payload();
   return res;
 }
 
@@ -216,17 +241,25 @@ private:
     write(error_response(status, code, message));
   }
 
+  // Keeps the response alive until written, then reads on or closes.
+  template <class Response> auto after_write(Response res) {
+    return [self = shared_from_this(), res](beast::error_code ec, size_t) {
+      if (ec)
+        return self->close();
+      if (!self->keep_alive_)
+        return linger_close(self, self->stream_);
+      self->read();
+    };
+  }
+
   void write(api_response resp) {
-    auto res = to_beast_response(std::move(resp), version_, keep_alive_);
     stream_.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
-    bhttp::async_write(stream_, *res,
-                       [self = shared_from_this(), res](beast::error_code ec, size_t) {
-                         if (ec)
-                           return self->close();
-                         if (!self->keep_alive_)
-                           return linger_close(self, self->stream_);
-                         self->read();
-                       });
+    if (resp.shared_body) {
+      auto res = to_shared_response(std::move(resp), version_, keep_alive_);
+      return bhttp::async_write(stream_, res->message, after_write(res));
+    }
+    auto res = to_beast_response(std::move(resp), version_, keep_alive_);
+    bhttp::async_write(stream_, *res, after_write(res));
   }
 
   void close() {

@@ -4,11 +4,17 @@
 // is the db actor's protocol (actors/db_protocol.hpp): it carries storage
 // tasks, and messages/ knows nothing of storage.
 
+#include <caf/allowed_unsafe_message_type.hpp>
 #include <caf/replies_to.hpp>
 #include <caf/settings.hpp>
 #include <caf/typed_actor.hpp>
 
+#include "messages/seat_board.hpp"
 #include "messages/vocabulary.hpp"
+
+// A shared pointer to a board that seat actors keep writing: it never leaves
+// the process, so CAF need not know how to serialize it.
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boxoffice::seat_board_ptr)
 
 namespace boxoffice {
 
@@ -45,15 +51,13 @@ using seat_actor = caf::typed_actor<
   replies_to<sell_atom, int64_t>::with<caf::ok_atom>,
   replies_to<release_atom, int64_t>::with<caf::ok_atom>>::extend_with<status_iface>;
 
-// One schedule: the compact seat map and the directory of its seat actors,
-// which report every change of their state back to it.
-using schedule_actor =
-  caf::typed_actor<replies_to<list_atom>::with<seat_list>,
-                   replies_to<caf::get_atom>::with<schedule_info>,
-                   replies_to<hold_atom, hold_request>::with<reservation_view>,
-                   replies_to<sell_atom, int32_t, int64_t>::with<caf::ok_atom>,
-                   replies_to<release_atom, int32_t, int64_t>::with<caf::ok_atom>,
-                   reacts_to<changed_atom, int32_t, seat_status>>::extend_with<status_iface>;
+// One schedule: its seat board (list: shared, never copied; this node only)
+// and the directory of its seat actors, which write their changes on the board.
+using schedule_actor = caf::typed_actor<
+  replies_to<list_atom>::with<seat_board_ptr>, replies_to<caf::get_atom>::with<schedule_info>,
+  replies_to<hold_atom, hold_request>::with<reservation_view>,
+  replies_to<sell_atom, int32_t, int64_t>::with<caf::ok_atom>,
+  replies_to<release_atom, int32_t, int64_t>::with<caf::ok_atom>>::extend_with<status_iface>;
 
 // Concerts and their schedules; owns the schedule actors.
 using catalogue_actor = caf::typed_actor<

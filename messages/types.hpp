@@ -35,17 +35,6 @@ template <class Inspector> typename Inspector::result_type inspect(Inspector& f,
            x.available_seats);
 }
 
-struct seat_info {
-  int32_t seat_number = 0;
-  int64_t price = 0;
-  seat_status status = seat_status::available; // never HOLDING
-};
-
-template <class Inspector> typename Inspector::result_type inspect(Inspector& f, seat_info& x) {
-  return f(caf::meta::type_name("seat_info"), x.seat_number, x.price, x.status);
-}
-
-using seat_list = std::vector<seat_info>;
 using concert_list = std::vector<concert_info>;
 using schedule_list = std::vector<schedule_info>;
 

@@ -89,7 +89,7 @@ void entity(admin_ptr self, const api_exchange_ptr& ex, const std::string& rest)
 }
 
 void sagas(admin_ptr self, const api_exchange_ptr& ex) {
-  auto state = query_param(ex->request.query, "state");
+  std::string state{query_param(ex->request.query, "state")};
   for (char c : state)
     if (c < 'A' || c > 'Z')
       return ex->respond(error_response(400, "INVALID_ARGUMENT", "state must be a saga state"));

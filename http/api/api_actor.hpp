@@ -5,9 +5,12 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/active_tokens.hpp"
 #include "actors/db_protocol.hpp"
+#include "actors/schedule_directory.hpp"
 #include "http/admin/metrics.hpp"
 #include "http/api.hpp"
+#include "http/api/seat_maps.hpp"
 #include "http/bridge_guard.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boxoffice::http::api_exchange_ptr)
@@ -28,6 +31,11 @@ struct api_services {
   std::shared_ptr<http_metrics> metrics;
   // Restarts of the API and admin bridges, for /health (may be null).
   std::shared_ptr<const std::atomic<uint64_t>> bridge_restarts;
+  // Published by the actors for readers on any thread: loaded schedules and
+  // their boards, and the active queue tokens. Null ones are asked for.
+  std::shared_ptr<const schedule_directory> schedules;
+  std::shared_ptr<const active_tokens> passes;
+  std::shared_ptr<seat_map_cache> seat_maps;
 };
 
 struct api_state {

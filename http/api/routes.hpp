@@ -39,6 +39,11 @@ void with_own_reservation(api_ptr self, const api_exchange_ptr& ex, int64_t rese
                           int64_t user_id,
                           std::function<void(reservation_actor, reservation_view)> next);
 
+// The schedule's actor and board, from the directory once loaded, else from
+// the catalogue (which loads it); concert_id 0: whichever concert it has.
+void with_schedule(api_ptr self, const api_exchange_ptr& ex, int64_t concert_id,
+                   int64_t schedule_id, std::function<void(schedule_actor, seat_board_ptr)> next);
+
 nlohmann::json to_json(const reservation_view& r);
 
 // The request body as a JSON object, or a 400 already sent.

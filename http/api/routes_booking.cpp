@@ -5,6 +5,7 @@
 
 #include "actors/ask_reservation.hpp"
 #include "http/api/payment_answer.hpp"
+#include "util/clock.hpp"
 #include "util/hex.hpp"
 #include "util/iso_time.hpp"
 
@@ -86,6 +87,10 @@ void with_active_token(api_ptr self, const api_exchange_ptr& ex, int64_t user_id
                        std::function<void()> next) {
   if (ex->request.token.empty())
     return ex->respond(error_response(401, "TOKEN_INVALID", "header X-Queue-Token is required"));
+  // An active token is decided here; the waiting room says why any other is refused.
+  auto& passes = self->state.services.passes;
+  if (passes && passes->admits(ex->request.token, user_id, now_ms()))
+    return next();
   self
     ->request(self->state.services.waiting_room, ask_timeout, check_atom_v, ex->request.token,
               user_id)
@@ -134,17 +139,12 @@ void handle_hold(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
     return;
   hold_request req{in->user_id, *schedule, *seat};
   with_active_token(self, ex, in->user_id, [self, ex, req] {
-    self->request(self->state.services.catalogue, ask_timeout, caf::get_atom_v, req.schedule_id)
-      .then(
-        [self, ex, req](schedule_actor s) {
-          self->request(s, ask_timeout, hold_atom_v, req)
-            .then(
-              [ex](reservation_view r) {
-                ex->respond(json_response(201, render_json(to_json(r))));
-              },
-              fail_with(ex));
-        },
-        fail_with(ex));
+    with_schedule(self, ex, 0, req.schedule_id, [self, ex, req](schedule_actor s, seat_board_ptr) {
+      self->request(s, ask_timeout, hold_atom_v, req)
+        .then(
+          [ex](reservation_view r) { ex->respond(json_response(201, render_json(to_json(r)))); },
+          fail_with(ex));
+    });
   });
 }
 

@@ -20,10 +20,6 @@ nlohmann::json to_json(const schedule_info& s) {
           {"availableSeats", s.available_seats}};
 }
 
-nlohmann::json to_json(const seat_info& s) {
-  return {{"seatNumber", s.seat_number}, {"price", s.price}, {"status", to_string(s.status)}};
-}
-
 template <class List> nlohmann::json to_json_array(const List& xs) {
   auto out = nlohmann::json::array();
   for (auto& x : xs)
@@ -70,20 +66,38 @@ void handle_schedules(api_ptr self, const route_match& m, const api_exchange_ptr
       fail_with(ex));
 }
 
+void with_schedule(api_ptr self, const api_exchange_ptr& ex, int64_t concert_id,
+                   int64_t schedule_id, std::function<void(schedule_actor, seat_board_ptr)> next) {
+  if (auto& directory = self->state.services.schedules)
+    if (auto e = directory->find(schedule_id);
+        e && (concert_id == 0 || e->board->concert_id() == concert_id))
+      return next(e->actor, e->board);
+  auto loaded = [self, ex, next](schedule_actor& schedule) {
+    self->request(schedule, ask_timeout, list_atom_v)
+      .then([next, schedule](seat_board_ptr& board) { next(schedule, board); }, fail_with(ex));
+  };
+  auto& catalogue = self->state.services.catalogue;
+  if (concert_id == 0)
+    self->request(catalogue, ask_timeout, caf::get_atom_v, schedule_id).then(loaded, fail_with(ex));
+  else
+    self->request(catalogue, ask_timeout, caf::get_atom_v, concert_id, schedule_id)
+      .then(loaded, fail_with(ex));
+}
+
 void handle_seats(api_ptr self, const route_match& m, const api_exchange_ptr& ex) {
-  with_active_token(self, ex, 0, [self, m, ex] {
-    self->request(self->state.services.catalogue, ask_timeout, caf::get_atom_v, m.ids[0], m.ids[1])
-      .then(
-        [self, ex, schedule_id = m.ids[1]](schedule_actor& schedule) {
-          self->request(schedule, ask_timeout, list_atom_v)
-            .then(
-              [ex, schedule_id](seat_list& xs) {
-                nlohmann::json j{{"scheduleId", schedule_id}, {"seats", to_json_array(xs)}};
-                ex->respond(json_response(200, render_json(j)));
-              },
-              fail_with(ex));
-        },
-        fail_with(ex));
+  auto format = seat_map_format_of(ex->request.query);
+  if (!format)
+    return ex->respond(
+      error_response(400, "INVALID_ARGUMENT", "query parameter 'format' must be full or compact"));
+  with_active_token(self, ex, 0, [self, m, ex, format] {
+    with_schedule(
+      self, ex, m.ids[0], m.ids[1], [self, ex, format](schedule_actor, seat_board_ptr board) {
+        auto& cache = self->state.services.seat_maps;
+        auto text = cache
+                      ? cache->get(*board, *format)
+                      : std::make_shared<const seat_map_text>(render_seat_map(*board, *format, ""));
+        ex->respond(seat_map_response(*text, ex->request.if_none_match));
+      });
   });
 }
 

@@ -123,6 +123,36 @@ class BookingTest(unittest.TestCase):
                                            "AND seat_number = 7"), "1")
         check_database_invariants(self, self.db)
 
+    def test_seat_map_versions_formats_and_conditional_reads(self):
+        f = self.fan()
+        f.enter()
+        path = "/api/v1/concerts/3/schedules/8/seats"
+        status, body, hdrs = self.server.call("GET", path, headers=f.headers())
+        self.assertEqual(status, 200, body)
+        etag = hdrs["ETag"]
+        self.assertEqual(len(body["seats"]), 50)
+        # The same version again: 304 without a body.
+        status, body, _ = self.server.call("GET", path, headers=f.headers(**{"If-None-Match": etag}))
+        self.assertEqual((status, body), (304, ""))
+        status, _, _ = f.hold(8, 12)
+        self.assertEqual(status, 201)
+
+        # Seat maps are at most http.seat_map_refresh_ms old: the change shows within it.
+        def seat_12_held():
+            st, b, hd = self.server.call("GET", path, headers=f.headers(**{"If-None-Match": etag}))
+            return st == 200 and hd["ETag"] != etag and b["seats"][11]["status"] == "HELD"
+        h.wait_until(seat_12_held, 5, "the hold never showed on the seat map")
+        status, body, hdrs = self.server.call("GET", path + "?format=compact", headers=f.headers())
+        self.assertEqual(status, 200, body)
+        self.assertEqual(body["seats"], [[1, 10, 150000], [11, 50, 100000]])
+        self.assertEqual(body["status"], "A" * 11 + "H" + "A" * 38)
+        self.assertNotEqual(hdrs["ETag"], etag)
+        self.assert_error(self.server.call("GET", path + "?format=xml", headers=f.headers()), 400,
+                          "INVALID_ARGUMENT")
+        # Another concert's path to the schedule is not found, on both ways of answering.
+        self.assert_error(self.server.call("GET", "/api/v1/concerts/1/schedules/8/seats",
+                                           headers=f.headers()), 404, "NOT_FOUND")
+
     def test_crowd_buys_a_schedule(self):
         fans = [self.fan() for _ in range(1000)]
         h.parallel([lambda f=f: (f.charge(200000), f.enter()) for f in fans], threads=48)

@@ -156,12 +156,11 @@ inline schedule_actor::behavior_type fake_schedule(schedule_actor::pointer,
                                                    std::shared_ptr<schedule_script> s) {
   auto unused = [](auto...) { return make_error(booking_errc::invalid_argument, "not scripted"); };
   return {
-    [unused](list_atom) -> caf::result<seat_list> { return unused(); },
+    [unused](list_atom) -> caf::result<seat_board_ptr> { return unused(); },
     [unused](caf::get_atom) -> caf::result<schedule_info> { return unused(); },
     [unused](hold_atom, hold_request) -> caf::result<reservation_view> { return unused(); },
     [s](sell_atom, int32_t, int64_t) { return s->sell.answer(caf::ok_atom_v); },
     [s](release_atom, int32_t, int64_t) { return s->release.answer(caf::ok_atom_v); },
-    [](changed_atom, int32_t, seat_status) {},
     [](status_atom) { return caf::settings{}; },
   };
 }

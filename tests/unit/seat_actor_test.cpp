@@ -39,9 +39,9 @@ struct seat_fixture : testing::actor_fixture {
   caf::scoped_actor client{sys};
 
   seat_actor seat(seat_status status, int64_t reservation) {
-    seat_init init{1, 7, 100000, status, reservation};
-    seat_context ctx{db, reservation_registry_actor{}, booking_config{}};
-    auto s = sys.spawn(seat_actor_impl, init, ctx, schedule_actor{});
+    seat_init init{1, 7, 100000, status, reservation, nullptr, 0};
+    seat_context ctx{db, reservation_registry_actor{}, booking_config{}, nullptr};
+    auto s = sys.spawn(seat_actor_impl, init, ctx);
     spawned.push_back(caf::actor_cast<caf::actor>(s));
     return s;
   }
@@ -124,4 +124,25 @@ TEST_CASE_METHOD(seat_fixture, "sell and release follow the owning reservation")
   CHECK(refused); // ...the seat is still sold
   CHECK(ask(release_atom_v, int64_t{9}));
   CHECK(db_calls() == 0);
+}
+
+TEST_CASE_METHOD(seat_fixture, "the board shows a claimed seat before the database answers") {
+  std::vector<seat_board::seat> seats{{7, 100000, seat_status::available}};
+  auto board = std::make_shared<seat_board>(1, 1, seats);
+  seat_init init{1, 7, 100000, seat_status::available, 0, board, 0};
+  seat_context ctx{db, reservation_registry_actor{}, booking_config{}, nullptr};
+  auto s = sys.spawn(seat_actor_impl, init, ctx);
+  spawned.push_back(caf::actor_cast<caf::actor>(s));
+  run();
+  auto v0 = board->version();
+  client->send(s, hold_atom_v, hold_request{42, 1, 7});
+  run();
+  CHECK(board->status(0) == seat_status::held); // readers turn away at once
+  CHECK(board->version() == v0 + 1);
+  caf::anon_send(db, db_atom_v, uint64_t{0}); // the insert fails
+  run();
+  CHECK(board->status(0) == seat_status::available);
+  CHECK(board->version() == v0 + 2);
+  receive(
+    client, [&](reservation_view&) {}, [&](caf::error&) {});
 }

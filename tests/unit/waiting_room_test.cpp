@@ -17,10 +17,11 @@ constexpr auto tick = std::chrono::milliseconds(100);
 
 struct waiting_room_fixture : testing::fakes_fixture {
   booking_config cfg;
+  std::shared_ptr<active_tokens> passes = std::make_shared<active_tokens>();
   waiting_room_actor room;
 
   void start() {
-    room = track(sys.spawn(waiting_room_actor_impl, db, cfg));
+    room = track(sys.spawn(waiting_room_actor_impl, db, cfg, passes));
     run(); // loads (nothing, from the fake db) and ticks once
   }
 
@@ -125,4 +126,27 @@ TEST_CASE_METHOD(waiting_room_fixture,
   CHECK(db_calls->task.calls == calls + 2);
   CHECK(state().dirty.empty());
   CHECK(state().saving.empty());
+}
+
+TEST_CASE_METHOD(waiting_room_fixture,
+                 "waiting room: active tokens are published, and uses seen there keep them alive") {
+  cfg.admit_per_second = 50;
+  cfg.active_ttl_seconds = 2;
+  start();
+  seat_waiters(7);
+  CHECK_FALSE(passes->admits("t1", 0, state().now_ms())); // still waiting: the room decides
+  advance(tick);                                          // admits t1..t5
+  CHECK(passes->size() == 5);
+  CHECK(passes->admits("t1", 101, state().now_ms()));
+  CHECK_FALSE(passes->admits("t1", 102, state().now_ms())); // another user's token
+  CHECK_FALSE(passes->admits("t6", 0, state().now_ms()));
+  // t1 is used by request handlers every half second; t2 is never used.
+  for (int i = 0; i < 6; ++i) {
+    advance_ticks(std::chrono::milliseconds(500));
+    passes->admits("t1", 0, state().now_ms());
+  }
+  CHECK(status_of(1) == token_status::active);
+  CHECK(status_of(2) == token_status::expired);
+  CHECK(passes->admits("t1", 0, state().now_ms()));
+  CHECK_FALSE(passes->admits("t2", 0, state().now_ms())); // withdrawn with its expiry
 }

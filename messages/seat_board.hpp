@@ -1,0 +1,64 @@
+#pragma once
+// One schedule's seat map as a compact table shared by reference: a few bytes
+// a seat (number, price, status) and a version that changes with every status
+// change. Each seat actor writes its own seat's status; readers on any thread
+// (the HTTP side, the schedule) read it without asking an actor, so a seat-map
+// read crosses no mailbox. Numbers and prices never change after loading.
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "messages/states.hpp"
+
+namespace boxoffice {
+
+class seat_board {
+public:
+  struct seat {
+    int32_t number = 0;
+    int64_t price = 0;
+    seat_status status = seat_status::available; // HOLDING is shown, and kept, as HELD
+  };
+
+  static constexpr size_t npos = static_cast<size_t>(-1);
+
+  // `seats` sorted by number or not: the board sorts them.
+  seat_board(int64_t schedule_id, int64_t concert_id, std::vector<seat> seats);
+
+  int64_t schedule_id() const { return schedule_id_; }
+  int64_t concert_id() const { return concert_id_; }
+  size_t size() const { return numbers_.size(); }
+
+  // The position of a seat number, or npos. Venues may number from 101 or
+  // skip numbers: this finds the number, never a position.
+  size_t position(int32_t seat_number) const;
+  int32_t number(size_t pos) const { return numbers_[pos]; }
+  int64_t price(size_t pos) const { return prices_[pos]; }
+  seat_status status(size_t pos) const;
+
+  // Called by the one seat actor that owns `pos`. The status is stored before
+  // the version moves, so a reader that sees a version sees every change up
+  // to it.
+  void set_status(size_t pos, seat_status status);
+
+  // Unique among this process's boards (the high 32 bits number the board),
+  // so a version never names the seats of a schedule's earlier board.
+  uint64_t version() const { return version_.load(std::memory_order_acquire); }
+  int32_t available() const { return available_.load(std::memory_order_relaxed); }
+
+private:
+  int64_t schedule_id_;
+  int64_t concert_id_;
+  std::vector<int32_t> numbers_;
+  std::vector<int64_t> prices_;
+  std::unique_ptr<std::atomic<uint8_t>[]> statuses_;
+  std::atomic<uint64_t> version_;
+  std::atomic<int32_t> available_{0};
+};
+
+using seat_board_ptr = std::shared_ptr<seat_board>;
+
+} // namespace boxoffice
