@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <functional>
 #include <iostream>
 #include <stdexcept>
@@ -113,6 +114,7 @@ public:
     pc.timeout = seconds_d(s.opt.timeout);
     pc.measure_from_enqueue = open_loop(s.opt);
     pc.max_shed_retries = s.opt.shed_retries;
+    hold_slots_ = pc.connections;
     api = std::make_unique<Pool>(ioc, s.opt.target_url, pc,
                                  [this](const Request& rq, const Response& r) { observe(rq, r); });
     if (index_ == 0 && s.outage) {
@@ -139,6 +141,19 @@ public:
   }
 
   void payment_answered() { last_pay_answer = std::max(last_pay_answer, Clock::now()); }
+
+  /// holds: at most one hold per connection in flight; the others wait here rather than in
+  /// the pool's queue, so that a client decides whether to send only when a connection is
+  /// free, and the window ends soon after --duration instead of after the whole queue. `send`
+  /// returns true when it sent a hold (the slot is taken until hold_slot_done()).
+  void hold_slot(std::function<bool()> send) {
+    hold_waiters_.push_back(std::move(send));
+    pump_hold_slots();
+  }
+  void hold_slot_done() {
+    --holds_in_flight_;
+    pump_hold_slots();
+  }
 
   /// holds, payments: `c` has finished its setup and waits for the window.
   void ready(std::shared_ptr<Client> c) { ready_.push_back(std::move(c)); }
@@ -169,6 +184,16 @@ private:
     }
   }
 
+  void pump_hold_slots() {
+    while (!hold_waiters_.empty() && holds_in_flight_ < hold_slots_) {
+      auto send = std::move(hold_waiters_.front());
+      hold_waiters_.pop_front();
+      ++holds_in_flight_;
+      if (!send())
+        --holds_in_flight_;
+    }
+  }
+
   void spawn(std::int64_t index, Clock::time_point arrival);
   void arrivals_tick();
   void inject_fault();
@@ -181,6 +206,9 @@ private:
   std::unique_ptr<asio::steady_timer> arrival_timer_;
   std::unique_ptr<asio::steady_timer> fault_timer_;
   std::vector<std::shared_ptr<Client>> ready_;
+  std::deque<std::function<bool()>> hold_waiters_;
+  std::size_t holds_in_flight_ = 0;
+  std::size_t hold_slots_ = 1;
   // Keeps run() going while every local client waits for the others' setup.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
 };
@@ -643,7 +671,19 @@ private:
       return finish(Outcome::stopped);
     if (next_ >= seats_.size())
       return finish(Outcome::held);
+    auto self = std::static_pointer_cast<HoldsClient>(shared_from_this());
+    w_.hold_slot([self] { return self->send_hold(); });
+  }
+
+  bool send_hold() {
+    if (done_)
+      return false;
+    if (stopping()) {
+      finish(Outcome::stopped);
+      return false;
+    }
     hold_seat(seats_[next_], [this](Response&& r) {
+      w_.hold_slot_done();
       if (done_)
         return;
       if (r.status == 201 || r.status == 200) {
@@ -664,6 +704,7 @@ private:
         return;
       fail(r, "hold");
     });
+    return true;
   }
 
   std::vector<int> seats_;
