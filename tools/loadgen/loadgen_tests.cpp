@@ -1,13 +1,17 @@
 // Unit tests of the load driver's pure parts: histogram, URL and path
-// helpers, seat-map scanner.
+// helpers, seat-map scanner, seat partitioning.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <random>
+#include <set>
 #include <string>
+#include <tuple>
+#include <vector>
 
 #include "tools/loadgen/histogram.hpp"
 #include "tools/loadgen/http_client.hpp"
+#include "tools/loadgen/partition.hpp"
 #include "tools/loadgen/seatmap.hpp"
 
 using namespace boxoffice::loadgen;
@@ -149,4 +153,54 @@ TEST_CASE("seat map sample is bounded and uniform-ish") {
   CHECK(scan.sample.size() == 16);
   for (int s : scan.sample)
     CHECK(s % 2 == 1);
+}
+
+TEST_CASE("partition_seats deals seats round-robin, at most per_client each") {
+  CHECK(partition_seats(10, 3, 0, 4) == std::vector<int>{1, 4, 7, 10});
+  CHECK(partition_seats(10, 3, 1, 4) == std::vector<int>{2, 5, 8});
+  CHECK(partition_seats(10, 3, 2, 4) == std::vector<int>{3, 6, 9});
+  CHECK(partition_seats(10, 3, 0, 2) == std::vector<int>{1, 4});
+  CHECK(partition_seats(20000, 5000, 4999, 4) == std::vector<int>{5000, 10000, 15000, 20000});
+  // More clients than seats: the ones past the venue get nothing.
+  CHECK(partition_seats(3, 5, 2, 1) == std::vector<int>{3});
+  CHECK(partition_seats(3, 5, 3, 1).empty());
+  // Nonsense in, nothing out.
+  CHECK(partition_seats(0, 5, 0, 1).empty());
+  CHECK(partition_seats(10, 0, 0, 1).empty());
+  CHECK(partition_seats(10, 3, 3, 1).empty());
+  CHECK(partition_seats(10, 3, -1, 1).empty());
+  CHECK(partition_seats(10, 3, 0, 0).empty());
+}
+
+TEST_CASE("partition_seats covers 1..min(seats, clients * per_client) exactly once") {
+  for (const auto& [seats, clients, per] :
+       std::vector<std::tuple<std::int64_t, std::int64_t, int>>{{20000, 5000, 4},
+                                                                {20000, 3000, 4},
+                                                                {20000, 6000, 4},
+                                                                {50, 7, 3},
+                                                                {1, 1, 1},
+                                                                {97, 10, 20}}) {
+    std::set<int> seen;
+    std::size_t total = 0;
+    for (std::int64_t i = 0; i < clients; ++i) {
+      const auto mine = partition_seats(seats, clients, i, per);
+      REQUIRE(mine.size() <= static_cast<std::size_t>(per));
+      for (int s : mine) {
+        REQUIRE(s >= 1);
+        REQUIRE(s <= seats);
+        REQUIRE(seen.insert(s).second); // no seat dealt twice
+      }
+      total += mine.size();
+    }
+    const auto expect = partitioned_seats(seats, clients, per);
+    CHECK(static_cast<std::int64_t>(total) == expect);
+    CHECK(expect == std::min<std::int64_t>(seats, clients * per));
+    if (!seen.empty()) {
+      CHECK(*seen.begin() == 1);
+      CHECK(*seen.rbegin() == expect);
+    }
+  }
+  CHECK(partitioned_seats(0, 1, 1) == 0);
+  CHECK(partitioned_seats(10, 0, 1) == 0);
+  CHECK(partitioned_seats(10, 1, 0) == 0);
 }

@@ -112,6 +112,7 @@ nlohmann::ordered_json counters_json(const Counters& c) {
   j["holdAttempts"] = c.hold_attempts.load();
   j["holds"] = c.holds.load();
   j["holdConflicts"] = c.hold_conflicts.load();
+  j["holdLimit"] = c.hold_limit.load();
   j["payments"] = c.payments.load();
   j["insufficientBalance"] = c.insufficient_balance.load();
   j["paymentRetries"] = c.payment_retries.load();
@@ -166,11 +167,19 @@ int run(Options& opt) {
 
   const auto& c = shared.counters;
   const double secs = result.seconds;
-  const double hold_window =
-    opt.scenario == Scenario::hot_seat && result.storm_seconds > 0 ? result.storm_seconds : secs;
+  const bool timed_window = opt.scenario == Scenario::holds || opt.scenario == Scenario::payments;
+  const double window = result.window_seconds;
+  double hold_window = secs;
+  if (opt.scenario == Scenario::hot_seat && result.storm_seconds > 0)
+    hold_window = result.storm_seconds;
+  else if (opt.scenario == Scenario::holds && window > 0)
+    hold_window = window;
   const double hold_rate =
     hold_window > 0 ? static_cast<double>(c.hold_attempts.load()) / hold_window : 0;
   const double booking_rate = secs > 0 ? static_cast<double>(c.payments.load()) / secs : 0;
+  // holds: 201 holds over the window; payments: 201 payments over the window.
+  const double holds_rate = window > 0 ? static_cast<double>(c.holds.load()) / window : 0;
+  const double payments_rate = window > 0 ? static_cast<double>(c.payments.load()) / window : 0;
 
   std::cout << "\n== " << scenario_name(opt.scenario) << ": " << secs << " s, "
             << c.fans_started.load() << " fans, " << c.admitted.load() << " admitted, "
@@ -182,10 +191,24 @@ int run(Options& opt) {
             << (opt.scenario == Scenario::hot_seat
                   ? " (over the storm window of " + std::to_string(hold_window) + " s)"
                   : std::string())
+            << (opt.scenario == Scenario::holds && window > 0
+                  ? " (over the window of " + std::to_string(window) + " s)"
+                  : std::string())
             << ", bookings/s " << booking_rate << ", 429/503 answers " << c.shed.load()
             << ", errors " << c.errors.load() << ", payment retries " << c.payment_retries.load()
             << "\n   points charged " << c.points_charged.load() << ", paid "
-            << c.points_paid.load() << "\n\n";
+            << c.points_paid.load() << "\n";
+  if (timed_window)
+    std::cout << "   setup (untimed) " << result.setup_seconds << " s, timed window " << window
+              << " s: "
+              << (opt.scenario == Scenario::holds
+                    ? "holds/s " + std::to_string(holds_rate) + " (" +
+                        std::to_string(c.holds.load()) + " holds, " +
+                        std::to_string(c.hold_limit.load()) + " refused by the per-user cap)"
+                    : "payments/s " + std::to_string(payments_rate) + " (" +
+                        std::to_string(c.payments.load()) + " payments)")
+              << "\n";
+  std::cout << "\n";
   print_summary(std::cout, result.stats, secs);
   if (opt.scenario == Scenario::outage)
     std::cout << "fault injection answer: " << shared.fault_status.load() << "\n";
@@ -237,6 +260,14 @@ int run(Options& opt) {
     j["bookingsPerSecond"] = booking_rate;
     if (opt.scenario == Scenario::hot_seat)
       j["stormSeconds"] = result.storm_seconds;
+    if (opt.scenario == Scenario::holds)
+      j["holdsPerSecond"] = holds_rate;
+    if (opt.scenario == Scenario::payments)
+      j["paymentsPerSecond"] = payments_rate;
+    if (timed_window) {
+      j["setupSeconds"] = result.setup_seconds;
+      j["windowSeconds"] = window;
+    }
     j["counters"] = counters_json(c);
     nlohmann::ordered_json timeline = nlohmann::ordered_json::array();
     for (std::size_t s = 0; s < result.stats.hold_attempts_by_second.size(); ++s)

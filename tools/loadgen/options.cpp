@@ -18,6 +18,10 @@ const char* scenario_name(Scenario s) {
       return "steady";
     case Scenario::outage:
       return "outage";
+    case Scenario::holds:
+      return "holds";
+    case Scenario::payments:
+      return "payments";
   }
   return "?";
 }
@@ -29,19 +33,21 @@ std::optional<Options> parse_options(int argc, char** argv) {
   bool quiet = false;
   po::options_description desc(
     "loadgen: load driver for boxoffice\n"
-    "usage: loadgen --scenario flash-crowd|hot-seat|steady|outage [options]\n\noptions");
+    "usage: loadgen --scenario flash-crowd|hot-seat|steady|outage|holds|payments "
+    "[options]\n\noptions");
   // clang-format off
   desc.add_options()
     ("help,h", "print this help")
     ("scenario", po::value(&scenario)->default_value(scenario),
-       "flash-crowd | hot-seat | steady | outage")
+       "flash-crowd | hot-seat | steady | outage | holds | payments")
     ("target", po::value(&o.target)->default_value(o.target), "server base URL (http only)")
     ("users", po::value(&o.users)->default_value(o.users),
-       "fans (flash-crowd, outage) or hammering clients (hot-seat)")
+       "fans (flash-crowd, outage, payments) or clients (hot-seat, holds)")
     ("rate", po::value(&o.rate)->default_value(o.rate),
        "arrivals per second (steady; outage uses steady arrivals when > 0)")
     ("duration", po::value(&o.duration)->default_value(o.duration),
-       "seconds of arrivals (steady, default 30) or of the storm (hot-seat, default 10)")
+       "seconds of arrivals (steady, default 30), of the storm (hot-seat, default 10), or the "
+       "longest timed window (holds, default 60)")
     ("connections", po::value(&o.connections)->default_value(o.connections),
        "keep-alive connections to the server (in total, spread over the io threads)")
     ("threads", po::value(&o.threads)->default_value(o.threads), "io threads (1 or 2 is plenty)")
@@ -50,7 +56,11 @@ std::optional<Options> parse_options(int argc, char** argv) {
        "concert id (0: the concert of --schedule, or the first concert)")
     ("schedule", po::value(&o.schedule)->default_value(o.schedule),
        "schedule id (0: the first schedule of the concert)")
-    ("seats", po::value(&o.seats)->default_value(o.seats), "hot-seat: seats 1..N are hammered")
+    ("seats", po::value(&o.seats)->default_value(o.seats),
+       "hot-seat: seats 1..N are hammered; holds, payments: seats 1..N are partitioned among the "
+       "clients (default there: the schedule's totalSeats)")
+    ("holds-per-user", po::value(&o.holds_per_user)->default_value(o.holds_per_user),
+       "holds: distinct seats each client holds; keep it <= the server's hold.max_per_user")
     ("points", po::value(&o.points)->default_value(o.points),
        "points charged to each user before booking (0: none)")
     ("user-base", po::value(&o.user_base),
@@ -98,6 +108,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
     o.scenario = Scenario::steady;
   else if (scenario == "outage")
     o.scenario = Scenario::outage;
+  else if (scenario == "holds")
+    o.scenario = Scenario::holds;
+  else if (scenario == "payments")
+    o.scenario = Scenario::payments;
   else
     throw UsageError("unknown --scenario '" + scenario + "'");
 
@@ -115,8 +129,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
     throw UsageError("--user-base must be positive");
   o.pay = !no_pay;
   o.progress = !quiet;
+  o.seats_given = !vm["seats"].defaulted();
   if (o.duration == 0)
-    o.duration = o.scenario == Scenario::hot_seat ? 10 : 30;
+    o.duration = o.scenario == Scenario::hot_seat ? 10 : o.scenario == Scenario::holds ? 60 : 30;
 
   if (o.users <= 0 && o.scenario != Scenario::steady)
     throw UsageError("--users must be positive");
@@ -132,6 +147,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
     throw UsageError("--points must not be negative");
   if (o.timeout <= 0)
     throw UsageError("--timeout must be positive");
+  if (o.holds_per_user <= 0)
+    throw UsageError("--holds-per-user must be positive");
   if (o.hold_tries <= 0)
     throw UsageError("--hold-tries must be positive");
   if (o.drain_timeout < 0)
@@ -160,7 +177,13 @@ nlohmann::ordered_json options_json(const Options& o) {
   j["seed"] = o.seed;
   j["concert"] = o.concert;
   j["schedule"] = o.schedule;
-  j["seats"] = o.seats;
+  if (o.scenario == Scenario::holds || o.scenario == Scenario::payments)
+    j["seats"] =
+      o.seats_given ? nlohmann::ordered_json(o.seats) : nlohmann::ordered_json("schedule");
+  else
+    j["seats"] = o.seats;
+  if (o.scenario == Scenario::holds)
+    j["holdsPerUser"] = o.holds_per_user;
   j["points"] = o.points;
   j["userBase"] = o.user_base;
   j["dpsim"] = o.dpsim;

@@ -12,7 +12,7 @@
 
 namespace boxoffice::loadgen {
 
-enum class Scenario { flash_crowd, hot_seat, steady, outage };
+enum class Scenario { flash_crowd, hot_seat, steady, outage, holds, payments };
 
 const char* scenario_name(Scenario s);
 
@@ -22,13 +22,18 @@ struct Options {
   Url target_url;
   std::int64_t users = 1000;
   double rate = 0;     // arrivals per second (steady; outage when > 0)
-  double duration = 0; // seconds; 0 = scenario default (steady 30, hot-seat 10)
+  double duration = 0; // seconds; 0 = scenario default (steady 30, hot-seat 10, holds 60:
+                       // the longest timed window)
   std::size_t connections = 64;
   unsigned threads = 1;
   std::uint64_t seed = 1;
   std::int64_t concert = 0;  // 0: the concert of --schedule, or the first one
   std::int64_t schedule = 0; // 0: the first schedule of the concert
-  int seats = 50;            // hot-seat: seats 1..N are hammered
+  int seats = 50;            // hot-seat: seats 1..N are hammered; holds, payments: seats
+                             // 1..N are partitioned (default there: the schedule's totalSeats)
+  bool seats_given = false;
+  int holds_per_user =
+    4; // holds: distinct seats each client holds (the server's hold.max_per_user)
   std::int64_t points = 1'000'000;
   std::int64_t user_base = 0; // 0: automatic (max user id in --db + 1, else from the clock)
   bool user_base_given = false;

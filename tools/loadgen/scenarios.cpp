@@ -2,15 +2,19 @@
 
 #include <algorithm>
 #include <cmath>
+#include <deque>
 #include <functional>
 #include <iostream>
+#include <stdexcept>
 #include <thread>
 
+#include <boost/asio/executor_work_guard.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/beast/http/verb.hpp>
 #include <nlohmann/json.hpp>
 
+#include "tools/loadgen/partition.hpp"
 #include "tools/loadgen/seatmap.hpp"
 
 namespace boxoffice::loadgen {
@@ -81,6 +85,11 @@ bool open_loop(const Options& o) {
   return o.scenario == Scenario::steady || (o.scenario == Scenario::outage && o.rate > 0);
 }
 
+Clock::time_point window_start(const Shared& s) {
+  const auto ns = s.window_start_ns.load(std::memory_order_relaxed);
+  return ns < 0 ? Clock::time_point{} : s.start + std::chrono::nanoseconds(ns);
+}
+
 } // namespace
 
 double since_start(const Shared& s, Clock::time_point t) {
@@ -89,6 +98,8 @@ double since_start(const Shared& s, Clock::time_point t) {
 
 Shared::Shared(const Options& o, const Target& t)
     : opt(o), target(t), prefix(o.target_url.path + "/api/v1") {}
+
+class Client;
 
 // ---------------------------------------------------------------------------
 // Worker: one io_context, its connection pool and its statistics.
@@ -103,6 +114,7 @@ public:
     pc.timeout = seconds_d(s.opt.timeout);
     pc.measure_from_enqueue = open_loop(s.opt);
     pc.max_shed_retries = s.opt.shed_retries;
+    hold_slots_ = pc.connections;
     api = std::make_unique<Pool>(ioc, s.opt.target_url, pc,
                                  [this](const Request& rq, const Response& r) { observe(rq, r); });
     if (index_ == 0 && s.outage) {
@@ -128,11 +140,32 @@ public:
     last_hold_answer = std::max(last_hold_answer, now);
   }
 
+  void payment_answered() { last_pay_answer = std::max(last_pay_answer, Clock::now()); }
+
+  /// holds: at most one hold per connection in flight; the others wait here rather than in
+  /// the pool's queue, so that a client decides whether to send only when a connection is
+  /// free, and the window ends soon after --duration instead of after the whole queue. `send`
+  /// returns true when it sent a hold (the slot is taken until hold_slot_done()).
+  void hold_slot(std::function<bool()> send) {
+    hold_waiters_.push_back(std::move(send));
+    pump_hold_slots();
+  }
+  void hold_slot_done() {
+    --holds_in_flight_;
+    pump_hold_slots();
+  }
+
+  /// holds, payments: `c` has finished its setup and waits for the window.
+  void ready(std::shared_ptr<Client> c) { ready_.push_back(std::move(c)); }
+  /// Opens the timed window for this thread's ready clients (posted by Shared::release).
+  void go();
+
   asio::io_context ioc;
   Stats stats;
   std::unique_ptr<Pool> api;
   std::unique_ptr<Pool> dpsim;
   Clock::time_point last_hold_answer{};
+  Clock::time_point last_pay_answer{};
 
 private:
   void observe(const Request& rq, const Response& r) {
@@ -151,6 +184,16 @@ private:
     }
   }
 
+  void pump_hold_slots() {
+    while (!hold_waiters_.empty() && holds_in_flight_ < hold_slots_) {
+      auto send = std::move(hold_waiters_.front());
+      hold_waiters_.pop_front();
+      ++holds_in_flight_;
+      if (!send())
+        --holds_in_flight_;
+    }
+  }
+
   void spawn(std::int64_t index, Clock::time_point arrival);
   void arrivals_tick();
   void inject_fault();
@@ -162,6 +205,12 @@ private:
   std::int64_t total_arrivals_ = 0;
   std::unique_ptr<asio::steady_timer> arrival_timer_;
   std::unique_ptr<asio::steady_timer> fault_timer_;
+  std::vector<std::shared_ptr<Client>> ready_;
+  std::deque<std::function<bool()>> hold_waiters_;
+  std::size_t holds_in_flight_ = 0;
+  std::size_t hold_slots_ = 1;
+  // Keeps run() going while every local client waits for the others' setup.
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
 };
 
 // ---------------------------------------------------------------------------
@@ -180,15 +229,21 @@ public:
 
   void start() {
     ++s_.counters.fans_started;
+    if (!has_work())
+      return finish(Outcome::sold_out);
     if (wants_points() && s_.opt.points > 0)
       charge();
     else
       take_token();
   }
 
+  /// holds, payments: the timed window opens.
+  virtual void go() {}
+
 protected:
   using Handler = std::function<void(Response&&)>;
 
+  virtual bool has_work() const { return true; }
   virtual bool wants_points() const { return true; }
   virtual void on_admitted() = 0;
   virtual bool stopping() const { return false; }
@@ -351,6 +406,7 @@ protected:
       idempotency_key_ = "loadgen-" + std::to_string(user_) + "-" + std::to_string(reservation_);
     call(http::verb::post, "/payments", {{"userId", user_}, {"reservationId", reservation_}}, true,
          {{"Idempotency-Key", idempotency_key_}}, [this](Response&& r) {
+           w_.payment_answered();
            if (r.status == 201 || r.status == 200) {
              paid_ = true;
              auto& c = s_.counters;
@@ -400,10 +456,23 @@ protected:
     finish(Outcome::failed);
   }
 
+  /// holds, payments: setup is over; wait for the window (go()).
+  void report_ready() {
+    if (setup_reported_)
+      return;
+    setup_reported_ = true;
+    w_.ready(shared_from_this());
+    s_.setup_done();
+  }
+
   void finish(Outcome o) {
     if (done_)
       return;
     done_ = true;
+    if (s_.barrier && !setup_reported_) {
+      setup_reported_ = true; // dropped out before the window: do not hold it up
+      s_.setup_done();
+    }
     auto& c = s_.counters;
     switch (o) {
       case Outcome::booked:
@@ -437,6 +506,7 @@ protected:
   bool admitted_ = false;
   bool done_ = false;
   bool paid_ = false;
+  bool setup_reported_ = false;
   std::string token_;
   std::string idempotency_key_;
   std::int64_t reservation_ = 0;
@@ -568,6 +638,117 @@ private:
   }
 };
 
+// Holds: after an untimed setup (token, ACTIVE), every client holds its own
+// distinct seats (partition_seats, at most --holds-per-user) one after another
+// until they are all held or the window (--duration) ends.
+class HoldsClient final : public Client {
+public:
+  HoldsClient(Worker& w, std::int64_t user, std::int64_t index, Clock::time_point arrival)
+      : Client(w, user, arrival),
+        seats_(partition_seats(s_.seat_range, s_.user_count, index, s_.opt.holds_per_user)) {
+    max_errors_ = 50;
+  }
+
+  void go() override { next(); }
+
+private:
+  bool has_work() const override { return !seats_.empty(); }
+  bool wants_points() const override { return false; }
+
+  bool stopping() const override {
+    const auto opened = window_start(s_);
+    return opened != Clock::time_point{} && Clock::now() >= opened + seconds_d(s_.opt.duration);
+  }
+
+  void on_admitted() override {
+    if (!setup_reported_)
+      return report_ready();
+    next(); // admitted again after a token problem inside the window
+  }
+
+  void next() {
+    if (stopping())
+      return finish(Outcome::stopped);
+    if (next_ >= seats_.size())
+      return finish(Outcome::held);
+    auto self = std::static_pointer_cast<HoldsClient>(shared_from_this());
+    w_.hold_slot([self] { return self->send_hold(); });
+  }
+
+  bool send_hold() {
+    if (done_)
+      return false;
+    if (stopping()) {
+      finish(Outcome::stopped);
+      return false;
+    }
+    hold_seat(seats_[next_], [this](Response&& r) {
+      w_.hold_slot_done();
+      if (done_)
+        return;
+      if (r.status == 201 || r.status == 200) {
+        ++next_;
+        return next();
+      }
+      if (r.status == 409) {
+        if (error_code_of(r) == "HOLD_LIMIT_REACHED") {
+          ++s_.counters.hold_limit; // --holds-per-user above the server's hold.max_per_user
+          return finish(Outcome::gave_up);
+        }
+        ++next_; // taken before the run (a schedule used twice): go on with the next seat
+        return next();
+      }
+      if (token_problem(r))
+        return; // on_admitted() goes on
+      if (retry_step(r, [this] { next(); }))
+        return;
+      fail(r, "hold");
+    });
+    return true;
+  }
+
+  std::vector<int> seats_;
+  std::size_t next_ = 0;
+};
+
+// Payments: setup (charge, token, ACTIVE, hold one distinct seat) is untimed;
+// then every client pays its hold at once, with an Idempotency-Key.
+class PaymentsClient final : public Client {
+public:
+  PaymentsClient(Worker& w, std::int64_t user, std::int64_t index, Clock::time_point arrival)
+      : Client(w, user, arrival), seats_(partition_seats(s_.seat_range, s_.user_count, index, 1)) {}
+
+  void go() override { pay(); }
+
+private:
+  bool has_work() const override { return !seats_.empty(); }
+
+  void on_admitted() override {
+    if (reservation_ == 0)
+      return hold();
+    if (!setup_reported_)
+      return report_ready();
+    if (!paid_)
+      pay(); // admitted again after a token problem inside the window
+  }
+
+  void hold() {
+    hold_seat(seats_.front(), [this](Response&& r) {
+      if (done_)
+        return;
+      if (r.status == 201 || r.status == 200)
+        return report_ready();
+      if (token_problem(r))
+        return; // on_admitted() holds again
+      if (r.status != 409 && retry_step(r, [this] { hold(); }))
+        return;
+      fail(r, "hold before paying");
+    });
+  }
+
+  std::vector<int> seats_;
+};
+
 // ---------------------------------------------------------------------------
 
 void Worker::spawn(std::int64_t index, Clock::time_point arrival) {
@@ -575,12 +756,30 @@ void Worker::spawn(std::int64_t index, Clock::time_point arrival) {
   std::shared_ptr<Client> c;
   if (s_.opt.scenario == Scenario::hot_seat)
     c = std::make_shared<HotSeatClient>(*this, user, arrival);
+  else if (s_.opt.scenario == Scenario::holds)
+    c = std::make_shared<HoldsClient>(*this, user, index, arrival);
+  else if (s_.opt.scenario == Scenario::payments)
+    c = std::make_shared<PaymentsClient>(*this, user, index, arrival);
   else
     c = std::make_shared<FunnelFan>(*this, user, arrival);
   c->start();
 }
 
+void Worker::go() {
+  std::int64_t expected = -1;
+  const auto now_ns =
+    std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - s_.start).count();
+  s_.window_start_ns.compare_exchange_strong(expected, now_ns);
+  guard_.reset();
+  auto ready = std::move(ready_);
+  ready_.clear();
+  for (auto& c : ready)
+    c->go();
+}
+
 void Worker::start() {
+  if (s_.barrier)
+    guard_.emplace(asio::make_work_guard(ioc));
   if (index_ == 0 && dpsim) {
     fault_timer_ = std::make_unique<asio::steady_timer>(ioc, s_.outage_begin);
     fault_timer_->async_wait([this](const boost::system::error_code& ec) {
@@ -645,9 +844,20 @@ RunResult run_scenario(Shared& shared) {
   shared.user_count =
     open_loop(opt) ? static_cast<std::int64_t>(std::llround(opt.rate * opt.duration)) : opt.users;
   shared.outage = opt.scenario == Scenario::outage;
+  shared.barrier = opt.scenario == Scenario::holds || opt.scenario == Scenario::payments;
+  if (shared.barrier) {
+    shared.seat_range = opt.seats_given ? opt.seats : shared.target.total_seats;
+    if (shared.seat_range <= 0)
+      throw std::runtime_error("the schedule reports no totalSeats; pass --seats");
+    shared.setup_pending = shared.user_count;
+  }
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < opt.threads; ++i)
     workers.push_back(std::make_unique<Worker>(shared, i, opt.threads));
+  shared.release = [&workers] {
+    for (auto& w : workers)
+      asio::post(w->ioc, [w = w.get()] { w->go(); });
+  };
 
   shared.start = Clock::now();
   if (shared.outage) {
@@ -665,10 +875,19 @@ RunResult run_scenario(Shared& shared) {
 
   RunResult result;
   result.seconds = since_start(shared, Clock::now());
-  Clock::time_point last_hold{};
+  Clock::time_point last_hold{}, last_pay{};
   for (auto& w : workers) {
     result.stats.merge(w->stats);
     last_hold = std::max(last_hold, w->last_hold_answer);
+    last_pay = std::max(last_pay, w->last_pay_answer);
+  }
+  shared.release = nullptr;
+  const auto opened = window_start(shared);
+  if (shared.barrier && opened != Clock::time_point{}) {
+    result.setup_seconds = since_start(shared, opened);
+    const auto last = opt.scenario == Scenario::holds ? last_hold : last_pay;
+    if (last > opened)
+      result.window_seconds = std::chrono::duration<double>(last - opened).count();
   }
   const auto storm_ns = shared.storm_start_ns.load();
   if (storm_ns >= 0 && last_hold != Clock::time_point{})

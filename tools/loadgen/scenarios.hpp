@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,19 @@ struct Shared {
   bool outage = false;
   Clock::time_point outage_begin{}, outage_end{};
   std::atomic<int> fault_status{-1}; // answer of the simulator to the fault command
+
+  // holds, payments: an untimed setup phase, then a timed window that every
+  // client enters at once.
+  bool barrier = false;
+  std::int64_t seat_range = 0;                   // seats 1..N are dealt out among the clients
+  std::atomic<std::int64_t> setup_pending{0};    // clients not yet ready (or failed) for the window
+  std::atomic<std::int64_t> window_start_ns{-1}; // since start; -1 until the window opens
+  std::function<void()> release;                 // opens the window on every io thread
+  /// A client is ready for the window (or has dropped out of it); the last one opens it.
+  void setup_done() {
+    if (setup_pending.fetch_sub(1) == 1 && release)
+      release();
+  }
 };
 
 class Worker;
@@ -50,6 +64,10 @@ struct RunResult {
   Stats stats;
   double seconds = 0;       // start to the last fan's end
   double storm_seconds = 0; // hot-seat: first hold sent to last hold answered
+  // holds: first hold sent to last hold answered; payments: first payment sent
+  // to last payment answered (0 when the window never opened)
+  double window_seconds = 0;
+  double setup_seconds = 0; // holds, payments: start of the run to the window's opening
 };
 
 /// Runs the scenario on opt.threads io threads; returns when every fan is done.

@@ -26,6 +26,7 @@ struct Counters {
   C hold_attempts{0};  // POST /reservations answered 201 or 409
   C holds{0};          // 201 answers to POST /reservations
   C hold_conflicts{0}; // 409 answers to POST /reservations
+  C hold_limit{0};     // holds: 409 HOLD_LIMIT_REACHED (the client stops)
   C payments{0};       // 201/200 answers to POST /payments
   C insufficient_balance{0};
   C payment_retries{0}; // payment re-sent with the same Idempotency-Key
