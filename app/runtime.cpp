@@ -41,6 +41,9 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const settings& cfg) {
   c->add_message_types<caf::id_block::boxoffice>();
   add_booking_error_category(*c);
   c->set("scheduler.max-threads", static_cast<size_t>(cfg.actors.threads));
+  // Measured on 2 cores (docs/BENCHMARKS.md): see actors.scheduler in config.ini.
+  c->set("scheduler.policy",
+         cfg.actors.scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   // Keep CAF from parsing our argv or reading caf-application.ini.
   return c;
 }

@@ -117,6 +117,8 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
   add("admin.key_file", po::value(&s.admin.key_file)->default_value(""),
       "file holding the admin key (surrounding whitespace ignored); keeps it off the command line");
   add("actors.threads", po::value(&s.actors.threads)->default_value(2), "CAF scheduler threads");
+  add("actors.scheduler", po::value(&s.actors.scheduler)->default_value("sharing"),
+      "CAF scheduler policy: sharing (idle threads block) or stealing (idle threads poll)");
   add("log.level", po::value(&s.log_level)->default_value("info"),
       "trace, debug, info, warn, error");
   return d;
@@ -155,6 +157,9 @@ void validate(const settings& s, int http_port, int admin_port) {
   require_range("dataplatform.breaker_open_seconds", s.dataplatform.breaker_open_seconds, 1, 3600);
   require_range("dataplatform.breaker_probes", s.dataplatform.breaker_probes, 1, 100);
   require_range("actors.threads", s.actors.threads, 1, 256);
+  if (s.actors.scheduler != "sharing" && s.actors.scheduler != "stealing")
+    throw std::invalid_argument("invalid value for option 'actors.scheduler': must be sharing or "
+                                "stealing");
   require_path("dataplatform.reservation_path", s.dataplatform.reservation_path);
   require_path("dataplatform.order_path", s.dataplatform.order_path);
   auto& u = s.dataplatform.url;

@@ -67,6 +67,7 @@ struct settings {
   } admin;
   struct {
     int threads;
+    std::string scheduler; // "sharing" or "stealing"
   } actors;
   std::string log_level;
 };

@@ -6,6 +6,8 @@ namespace boxoffice::storage {
 
 namespace {
 
+constexpr size_t max_prepared_statements = 256;
+
 [[noreturn]] void throw_result_error(PGresult* res, PGconn* conn) {
   std::string state;
   if (const char* s = PQresultErrorField(res, PG_DIAG_SQLSTATE))
@@ -67,13 +69,29 @@ pg_connection::~pg_connection() {
     PQfinish(conn_);
 }
 
+const std::string* pg_connection::prepared_name(const std::string& sql, int n_params) {
+  if (auto i = prepared_.find(sql); i != prepared_.end())
+    return &i->second;
+  if (prepared_.size() >= max_prepared_statements)
+    return nullptr;
+  auto name = "bo" + std::to_string(prepared_.size() + 1);
+  PGresult* res = PQprepare(conn_, name.c_str(), sql.c_str(), n_params, nullptr);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK)
+    throw_result_error(res, conn_); // e.g. inside a failed transaction, as the statement would
+  PQclear(res);
+  return &prepared_.emplace(sql, std::move(name)).first->second;
+}
+
 pg_rows pg_connection::exec(const std::string& sql, const pg_params& args) {
   std::vector<const char*> values;
   values.reserve(args.size());
   for (auto& a : args)
     values.push_back(a ? a->c_str() : nullptr);
-  PGresult* res = PQexecParams(conn_, sql.c_str(), static_cast<int>(values.size()), nullptr,
-                               values.data(), nullptr, nullptr, 0);
+  auto n = static_cast<int>(values.size());
+  auto name = prepared_name(sql, n);
+  PGresult* res =
+    name ? PQexecPrepared(conn_, name->c_str(), n, values.data(), nullptr, nullptr, 0)
+         : PQexecParams(conn_, sql.c_str(), n, nullptr, values.data(), nullptr, nullptr, 0);
   auto status = PQresultStatus(res);
   if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK)
     throw_result_error(res, conn_);
@@ -89,8 +107,10 @@ void pg_connection::run(const std::string& sql) {
 }
 
 void pg_connection::reconnect_if_broken() {
-  if (PQstatus(conn_) != CONNECTION_OK)
+  if (PQstatus(conn_) != CONNECTION_OK) {
     PQreset(conn_);
+    prepared_.clear(); // a new session has none of them
+  }
 }
 
 bool pg_connection::healthy() const {

@@ -6,6 +6,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 struct pg_conn;
@@ -95,9 +96,17 @@ public:
   uint64_t outbox_writes = 0;
   // After the server restarted or the socket broke: try once to reconnect.
   void reconnect_if_broken();
+  size_t prepared_statements() const { return prepared_.size(); }
 
 private:
+  // The name of `sql` prepared on this session, preparing it on first use;
+  // nothing once the cache is full (then the statement runs unprepared).
+  const std::string* prepared_name(const std::string& sql, int n_params);
+
   PGconn* conn_;
+  // Each distinct statement is parsed and planned once per session, not on
+  // every call. Bounded: statements built from varying text stay unprepared.
+  std::unordered_map<std::string, std::string> prepared_;
 };
 
 } // namespace boxoffice::storage

@@ -80,3 +80,21 @@ TEST_CASE("a stopped pool fails new work instead of hanging") {
 TEST_CASE("an unreachable database is reported, not waited for") {
   CHECK_THROWS_AS(pg_connection{"host=127.0.0.1 port=1 user=x connect_timeout=2"}, pg_error);
 }
+
+TEST_CASE("statements are prepared once per session, and a bounded number of them") {
+  testing::fresh_database db;
+  pg_connection conn{db.url};
+  CHECK(conn.exec("SELECT $1::int + 1", params(41)).int64(0, 0) == 42);
+  CHECK(conn.exec("SELECT $1::int + 1", params(1)).int64(0, 0) == 2);
+  CHECK(conn.prepared_statements() == 1);
+  // A failed transaction neither loses nor breaks what was prepared.
+  conn.run("BEGIN");
+  CHECK_THROWS_AS(conn.exec("SELECT 1 / $1::int", params(0)), pg_error);
+  CHECK_THROWS_AS(conn.exec("SELECT $1::int + 1", params(1)), pg_error); // aborted transaction
+  conn.run("ROLLBACK");
+  CHECK(conn.exec("SELECT $1::int + 1", params(2)).int64(0, 0) == 3);
+  // Statements built from varying text stop being prepared at the cap.
+  for (int i = 0; i < 300; ++i)
+    CHECK(conn.exec("SELECT " + std::to_string(i) + " + $1::int", params(1)).int64(0, 0) == i + 1);
+  CHECK(conn.prepared_statements() == 256);
+}
