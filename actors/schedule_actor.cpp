@@ -83,7 +83,7 @@ caf::result<reservation_view> hold(schedule_ptr self, hold_request req) {
     return no_such_seat(req.seat_number);
   if (board.status(pos) != seat_status::available) {
     // The board is kept current by the seat actors: no need to ask the seat.
-    self->state.rejected_from_view++;
+    board.note_refusal();
     return make_error(booking_errc::seat_unavailable,
                       "seat " + std::to_string(req.seat_number) + " is not available");
   }
@@ -105,7 +105,7 @@ caf::settings status_of(schedule_ptr self) {
   caf::settings s;
   s["type"] = "schedule";
   s["seatActors"] = st.seat_actors.size();
-  s["rejectedFromView"] = st.rejected_from_view;
+  s["rejectedFromView"] = st.board->refusals();
   s["id"] = st.info.id;
   s["totalSeats"] = st.info.total_seats;
   s["availableSeats"] = st.board->available();

@@ -20,7 +20,6 @@ struct schedule_state {
   // Seat actors exist only for seats someone tried to hold, sell or release.
   std::unordered_map<int32_t, seat_actor> seat_actors;
   seat_context ctx;
-  uint64_t rejected_from_view = 0;
 };
 
 schedule_actor::behavior_type

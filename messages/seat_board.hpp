@@ -48,6 +48,9 @@ public:
   // so a version never names the seats of a schedule's earlier board.
   uint64_t version() const { return version_.load(std::memory_order_acquire); }
   int32_t available() const { return available_.load(std::memory_order_relaxed); }
+  // Holds turned away because the board showed the seat taken.
+  void note_refusal() { refusals_.fetch_add(1, std::memory_order_relaxed); }
+  uint64_t refusals() const { return refusals_.load(std::memory_order_relaxed); }
 
 private:
   int64_t schedule_id_;
@@ -57,6 +60,7 @@ private:
   std::unique_ptr<std::atomic<uint8_t>[]> statuses_;
   std::atomic<uint64_t> version_;
   std::atomic<int32_t> available_{0};
+  std::atomic<uint64_t> refusals_{0};
 };
 
 using seat_board_ptr = std::shared_ptr<seat_board>;

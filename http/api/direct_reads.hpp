@@ -1,9 +1,11 @@
 #pragma once
-// Seat-map reads answered on the listener's own thread, from what the actors
-// publish (active tokens, loaded schedules' boards): no mailbox, no actor
-// hop, no request timeout. Anything this cannot decide (an unknown or
-// waiting token, a schedule not loaded yet, a bad query) goes to the api
-// actor, which answers it the long way, errors included.
+// What the listener's own thread answers from what the actors publish (active
+// tokens, loaded schedules' boards), with no mailbox, actor hop or request
+// timeout: seat-map reads, and holds of seats the board shows taken (the
+// schedule would refuse them from the same board). Anything this cannot
+// decide (an unknown or waiting token, a schedule not loaded yet, a bad query
+// or body, a free seat) goes to the api actor, which answers it the long way,
+// errors included.
 
 #include "http/api/api_actor.hpp"
 
