@@ -3,6 +3,7 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 #include <set>
 #include <string>
@@ -113,6 +114,11 @@ TEST_CASE("normalise_path") {
   CHECK(normalise_path("/queue/status") == "/queue/status");
   CHECK(normalise_path("/events/0b7e9c4e-5d7f-4a57-9a6e-1f2d3c4b5a69") == "/events/{id}");
   CHECK(normalise_path("/concerts") == "/concerts");
+  // The compact seat map counts as the same endpoint as the full one.
+  CHECK(normalise_path("/concerts/7/schedules/42/seats?format=compact") ==
+        "/concerts/{id}/schedules/{id}/seats");
+  CHECK(normalise_path("/concerts/7/schedules/42/seats?format=full") ==
+        normalise_path("/concerts/7/schedules/42/seats"));
 }
 
 TEST_CASE("seat map scanner") {
@@ -153,6 +159,150 @@ TEST_CASE("seat map sample is bounded and uniform-ish") {
   CHECK(scan.sample.size() == 16);
   for (int s : scan.sample)
     CHECK(s % 2 == 1);
+}
+
+TEST_CASE("compact seat map: runs with gaps, only AVAILABLE seats sampled") {
+  std::mt19937_64 rng(1);
+  SeatScan scan;
+  // Seats 1-3, 7-8 and 20: six seats; status A S H A A H.
+  const std::string body =
+    R"({"scheduleId":1,"version":"5f3a9c01.100000007",)"
+    R"( "seats" : [ [1,3,150000], [7, 8, 100000],[20,20,0] ] , "status":"ASHAAH"})";
+  REQUIRE(scan_compact_seat_map(body, 10, rng, scan));
+  CHECK(scan.seats == 6);
+  CHECK(scan.available == 3);
+  std::vector<int> got = scan.sample;
+  std::sort(got.begin(), got.end());
+  CHECK(got == std::vector<int>{1, 7, 8});
+
+  // Key order does not matter, nor do fields it does not know.
+  REQUIRE(scan_compact_seat_map(
+    R"({"status":"HA","extra":{"a":[1,{"b":"x\"]"}],"c":null},"seats":[[5,6,1]],"n":-1.5e3})", 10,
+    rng, scan));
+  CHECK(scan.seats == 2);
+  CHECK(scan.available == 1);
+  CHECK(scan.sample == std::vector<int>{6});
+
+  // An empty venue: nothing to sample.
+  REQUIRE(scan_compact_seat_map(R"({"seats":[],"status":""})", 10, rng, scan));
+  CHECK(scan.seats == 0);
+  CHECK(scan.available == 0);
+  CHECK(scan.sample.empty());
+
+  // All taken: read, but no candidates.
+  REQUIRE(scan_compact_seat_map(R"({"seats":[[1,4,10]],"status":"SHSH"})", 10, rng, scan));
+  CHECK(scan.seats == 4);
+  CHECK(scan.available == 0);
+  CHECK(scan.sample.empty());
+
+  // scan_seat_map recognises the compact shape rather than misreading it.
+  REQUIRE(scan_seat_map(body, 10, rng, scan));
+  CHECK(scan.seats == 6);
+  CHECK(scan.available == 3);
+}
+
+TEST_CASE("compact seat map sample is bounded and uniform over AVAILABLE seats") {
+  // 20,000 seats in 200 runs of 100 with one-seat gaps; every third seat available.
+  std::string runs;
+  std::string status;
+  std::set<int> available;
+  int seat = 1;
+  for (int r = 0; r < 200; ++r) {
+    if (r > 0)
+      runs += ',';
+    runs += '[' + std::to_string(seat) + ',' + std::to_string(seat + 99) + ",100]";
+    for (int k = 0; k < 100; ++k, ++seat) {
+      const bool a = status.size() % 3 == 0;
+      status += a ? 'A' : (k % 2 ? 'H' : 'S');
+      if (a)
+        available.insert(seat);
+    }
+    ++seat; // a gap
+  }
+  const std::string body =
+    R"({"scheduleId":1,"seats":[)" + runs + R"(],"status":")" + status + "\"}";
+  std::mt19937_64 rng(3);
+  SeatScan scan;
+  REQUIRE(scan_compact_seat_map(body, 32, rng, scan));
+  CHECK(scan.seats == 20000);
+  CHECK(scan.available == available.size());
+  REQUIRE(scan.sample.size() == 32);
+  for (int s : scan.sample)
+    CHECK(available.count(s) == 1);
+  CHECK(std::set<int>(scan.sample.begin(), scan.sample.end()).size() == 32);
+  // The sample reaches past the first 32 available seats (a reservoir, not a prefix).
+  CHECK(*std::max_element(scan.sample.begin(), scan.sample.end()) > 2000);
+
+  // max_sample 0: counts only.
+  REQUIRE(scan_compact_seat_map(body, 0, rng, scan));
+  CHECK(scan.available == available.size());
+  CHECK(scan.sample.empty());
+}
+
+TEST_CASE("compact seat map: malformed input is refused") {
+  std::mt19937_64 rng(1);
+  const std::vector<std::string> malformed = {
+    // status length differs from the seats in the runs
+    R"({"seats":[[1,10,5]],"status":"AAAAAAAAA"})",
+    R"({"seats":[[1,10,5]],"status":"AAAAAAAAAAA"})",
+    R"({"seats":[[1,2,5],[4,5,5]],"status":"AAA"})",
+    R"({"seats":[],"status":"A"})",
+    // unknown status letter, lower case, an escape
+    R"({"seats":[[1,3,5]],"status":"AXA"})",
+    R"({"seats":[[1,3,5]],"status":"aAA"})",
+    R"({"seats":[[1,8,5]],"status":"A\u0041A"})",
+    // runs: last < first, out of order, overlapping, seat 0, negative, too big
+    R"({"seats":[[5,4,5]],"status":"AA"})",
+    R"({"seats":[[10,12,5],[1,3,5]],"status":"AAAAAA"})",
+    R"({"seats":[[1,3,5],[3,4,5]],"status":"AAAAA"})",
+    R"({"seats":[[0,1,5]],"status":"AA"})",
+    R"({"seats":[[-2,-1,5]],"status":"AA"})",
+    R"({"seats":[[1,2,-5]],"status":"AA"})",
+    R"({"seats":[[2147483647,2147483648,5]],"status":"AA"})",
+    R"({"seats":[[1,99999999999999999999,5]],"status":"A"})",
+    // runs not of three integers
+    R"({"seats":[[1,2]],"status":"AA"})",
+    R"({"seats":[[1,2,5,6]],"status":"AA"})",
+    R"({"seats":[[1,2.0,5]],"status":"AA"})",
+    R"({"seats":[[1,"2",5]],"status":"AA"})",
+    R"({"seats":[{"seatNumber":1}],"status":"A"})",
+    R"({"seats":[[1,2,5],],"status":"AA"})",
+    R"({"seats":[[1,2,5]"status":"AA"})",
+    // fields missing, repeated or of the wrong type
+    R"({"seats":[[1,2,5]]})",
+    R"({"status":"AA"})",
+    R"({"seats":[[1,2,5]],"status":"AA","status":"AA"})",
+    R"({"seats":[[1,2,5]],"seats":[[1,2,5]],"status":"AA"})",
+    R"({"seats":[[1,2,5]],"status":["AA"]})",
+    R"({"seats":"1-2","status":"AA"})",
+    // not one JSON object
+    R"({"seats":[[1,2,5]],"status":"AA"} x)",
+    R"({"seats":[[1,2,5]],"status":"AA")",
+    R"({"seats":[[1,2,5]],"status":"AA)",
+    R"([{"seats":[[1,2,5]],"status":"AA"}])",
+    R"({"error":{"code":"NOT_FOUND","message":"schedule not found"}})",
+    // other fields: nested too deep, not JSON values
+    R"({"seats":[[1,2,5]],"status":"AA","x":[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]})",
+    std::string("{\"seats\":[[1,2,5]],\"status\":\"AA\",\"x\":tr") + '\0' + "ue}",
+    R"({"seats":[[1,2,5]],"status":"AA","x":tru})",
+    R"({"seats":[[1,2,5]],"status":"AA","x":1.})",
+    R"({"seats":[[1,2,5]],"status":"AA","x":--1})",
+    "",
+    "not json",
+  };
+  for (const auto& body : malformed) {
+    SeatScan scan;
+    scan.seats = 99;
+    INFO(body);
+    CHECK_FALSE(scan_compact_seat_map(body, 10, rng, scan));
+    CHECK(scan.seats == 0);
+    CHECK(scan.available == 0);
+    CHECK(scan.sample.empty());
+  }
+  // The full form is not a compact map.
+  SeatScan scan;
+  CHECK_FALSE(scan_compact_seat_map(
+    R"({"seats":[{"seatNumber":1,"price":100,"status":"AVAILABLE"}]})", 10, rng, scan));
 }
 
 TEST_CASE("partition_seats deals seats round-robin, at most per_client each") {

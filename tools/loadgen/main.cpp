@@ -152,7 +152,8 @@ int run(Options& opt) {
             << ": concert " << target->concert_id << " (" << target->title << "), schedule "
             << target->schedule_id << " (" << target->available_seats << " of "
             << target->total_seats << " seats available), users from " << opt.user_base << ", "
-            << opt.connections << " connections on " << opt.threads << " io thread(s)\n"
+            << opt.connections << " connections on " << opt.threads << " io thread(s)"
+            << (opt.seat_format == SeatFormat::compact ? ", compact seat maps" : "") << "\n"
             << std::flush;
 
   RunResult result;

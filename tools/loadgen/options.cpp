@@ -26,9 +26,14 @@ const char* scenario_name(Scenario s) {
   return "?";
 }
 
+const char* seat_format_name(SeatFormat f) {
+  return f == SeatFormat::compact ? "compact" : "full";
+}
+
 std::optional<Options> parse_options(int argc, char** argv) {
   Options o;
   std::string scenario = "flash-crowd";
+  std::string seat_format = "full";
   bool no_pay = false;
   bool quiet = false;
   po::options_description desc(
@@ -76,6 +81,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
     ("timeout", po::value(&o.timeout)->default_value(o.timeout), "per-request timeout, seconds")
     ("hold-tries", po::value(&o.hold_tries)->default_value(o.hold_tries),
        "seats a fan tries to hold before giving up")
+    ("seat-format", po::value(&seat_format)->default_value(seat_format),
+       "full | compact: the seat map the booking funnel reads (compact: ?format=compact, runs of "
+       "seat numbers and one status letter a seat)")
     ("max-wait", po::value(&o.max_wait)->default_value(o.max_wait),
        "longest wait in the waiting room, seconds")
     ("no-pay", po::bool_switch(&no_pay), "hot-seat: do not pay for successful holds")
@@ -114,6 +122,13 @@ std::optional<Options> parse_options(int argc, char** argv) {
     o.scenario = Scenario::payments;
   else
     throw UsageError("unknown --scenario '" + scenario + "'");
+
+  if (seat_format == "full")
+    o.seat_format = SeatFormat::full;
+  else if (seat_format == "compact")
+    o.seat_format = SeatFormat::compact;
+  else
+    throw UsageError("--seat-format must be full or compact, not '" + seat_format + "'");
 
   auto url = parse_url(o.target);
   if (!url)
@@ -191,6 +206,7 @@ nlohmann::ordered_json options_json(const Options& o) {
   j["check"] = !o.no_check;
   j["timeout"] = o.timeout;
   j["holdTries"] = o.hold_tries;
+  j["seatFormat"] = seat_format_name(o.seat_format);
   j["maxWait"] = o.max_wait;
   j["pay"] = o.pay;
   if (o.scenario == Scenario::outage) {

@@ -16,6 +16,12 @@ enum class Scenario { flash_crowd, hot_seat, steady, outage, holds, payments };
 
 const char* scenario_name(Scenario s);
 
+// The seat-map form the fans read: full (one object a seat) or compact
+// (?format=compact: runs of seat numbers and one status letter a seat).
+enum class SeatFormat { full, compact };
+
+const char* seat_format_name(SeatFormat f);
+
 struct Options {
   Scenario scenario = Scenario::flash_crowd;
   std::string target = "http://127.0.0.1:8080";
@@ -51,6 +57,8 @@ struct Options {
   double outage_start = 5;
   double outage_seconds = 10;
   int shed_retries = 5;
+  // The seat map the booking funnel reads (--seat-format).
+  SeatFormat seat_format = SeatFormat::full;
   bool progress = true;
 };
 

@@ -532,13 +532,19 @@ private:
   }
 
   void read_seats() {
+    // The query string does not reach the endpoint name (normalise_path drops it), so both
+    // forms are counted as GET /concerts/{id}/schedules/{id}/seats.
+    const bool compact = s_.opt.seat_format == SeatFormat::compact;
     const auto path = "/concerts/" + std::to_string(s_.target.concert_id) + "/schedules/" +
-                      std::to_string(s_.target.schedule_id) + "/seats";
-    call(http::verb::get, path, nullptr, true, {}, [this](Response&& r) {
+                      std::to_string(s_.target.schedule_id) + "/seats" +
+                      (compact ? "?format=compact" : "");
+    call(http::verb::get, path, nullptr, true, {}, [this, compact](Response&& r) {
       if (ok(r)) {
         SeatScan scan;
         const auto sample = static_cast<std::size_t>(std::max(32, s_.opt.hold_tries * 4));
-        if (!scan_seat_map(r.body, sample, rng_, scan))
+        const bool read = compact ? scan_compact_seat_map(r.body, sample, rng_, scan)
+                                  : scan_seat_map(r.body, sample, rng_, scan);
+        if (!read)
           return fail(r, "unreadable seat map");
         candidates_ = std::move(scan.sample);
         if (candidates_.empty())
