@@ -434,8 +434,9 @@ class SlowStreamReaderTest(unittest.TestCase):
                 fan.enter()
                 for seat in range(4):
                     self.assertEqual(fan.hold(9, 1 + i * 4 + seat)[0], 201)
-            received = slow.drain()  # ends: the server closed it
-            self.assertLess(received, 1_000_000)
+            # A stream that keeps up never ends by itself: this one ends (or the
+            # read times out and the test fails) because the server dropped it.
+            slow.drain()
             slow.close()
             # Still serving, streams included.
             self.assertEqual(server.call("GET", "/health")[0], 200)
