@@ -81,8 +81,7 @@ bool open_stream(const api_services& services, const api_exchange_ptr& ex, const
   auto& req = ex->request;
   auto token = stream_token(req);
   auto format = seat_map_format_of(req.query);
-  if (!services.streams || token.empty() || !format ||
-      !services.passes->admits(token, 0, now_ms()))
+  if (!services.streams || token.empty() || !format || !services.passes->admits(token, 0, now_ms()))
     return false;
   auto entry = services.schedules->find(m.ids[1]);
   if (!entry || entry->board->concert_id() != m.ids[0])
