@@ -332,6 +332,11 @@ private:
 
   void start_stream(api_response resp) {
     keep_alive_ = false;
+    // The kernel's buffer is memory too: bounded like ours, instead of growing
+    // to several MB per slow reader under autotuning.
+    beast::error_code ec;
+    stream_.socket().set_option(
+      net::socket_base::send_buffer_size(static_cast<int>(limits_.stream_buffer_bytes)), ec);
     source_ = std::move(resp.stream);
     counters_.streams++;
     streams_.add(shared_from_this());

@@ -119,14 +119,13 @@ class EventStream:
             if fields:
                 return {k: v for k, _, v in fields}
 
-    def drain(self):
-        """Reads until the server closes; returns how many bytes came."""
-        n = len(self.buf)
-        while True:
-            data = self.sock.recv(65536)
-            if not data:
-                return n
-            n += len(data)
+    def drain(self, timeout=30):
+        """Reads until the server closes, which must happen within `timeout`
+        (keep-alive comments would keep a plain read going forever)."""
+        deadline = time.time() + timeout
+        while self.sock.recv(65536):
+            if time.time() > deadline:
+                raise AssertionError("the server did not close the stream")
 
     def close(self):
         self.sock.close()
@@ -419,7 +418,8 @@ class SlowStreamReaderTest(unittest.TestCase):
     def test_slow_reader_is_dropped(self):
         db = h.fresh_database("slowstream")
         # A map of 20,000 seats (about 1 MB) cannot pass a reader that does not
-        # read: it stays queued, and the events after it pass the tiny limit.
+        # read (the server bounds the stream's kernel buffer by the same
+        # limit): it stays queued, and the events after it pass the limit.
         server = h.Server(db, *FAST_QUEUE, "--demo.seats_per_schedule", "20000",
                           "--http.stream_buffer_bytes", "256").start()
         try:
@@ -428,7 +428,9 @@ class SlowStreamReaderTest(unittest.TestCase):
             path = "/api/v1/concerts/3/schedules/9/seats/stream"
             slow = EventStream(server.port, path, {"X-Queue-Token": f.token}, rcvbuf=4096,
                                timeout=30)
-            time.sleep(0.5)  # the snapshot is queued behind the full socket
+            # Once the head is here the stream is subscribed; its snapshot
+            # then waits behind both sockets' (tiny) buffers.
+            self.assertEqual(slow.head()[0], 200)
             fans = [Fan(server, 100 + i) for i in range(5)]
             for i, fan in enumerate(fans):
                 fan.enter()
