@@ -117,6 +117,7 @@ http::server_limits public_limits(const settings& cfg) {
   limits.max_in_flight = cfg.http.max_in_flight;
   limits.max_connections = cfg.http.max_connections;
   limits.idle_timeout_seconds = cfg.http.idle_timeout_seconds;
+  limits.stream_buffer_bytes = cfg.http.stream_buffer_bytes;
   return limits;
 }
 
@@ -152,7 +153,7 @@ http::server::request_handler answer_or_forward(http::api_services services,
   };
 }
 
-// Tells this run's ETags from an earlier run's.
+// Tells this run's ETags and event ids from an earlier run's.
 std::string boot_tag() {
   std::random_device rd;
   char buf[9];
@@ -239,21 +240,25 @@ void runtime::start() {
                          saga_context{db, catalogue, reservations, wallets, http::payment_answer},
                          waiting_room);
   auto bridge_restarts = std::make_shared<std::atomic<uint64_t>>(0);
-  http::api_services services{
-    db,
-    catalogue,
-    waiting_room,
-    reservations,
-    wallets,
-    sagas,
-    cfg.points.min_charge,
-    cfg.points.max_charge,
-    metrics,
-    bridge_restarts,
-    schedules,
-    passes,
-    std::make_shared<http::seat_map_cache>(std::chrono::milliseconds(cfg.http.seat_map_refresh_ms),
-                                           boot_tag())};
+  auto boot = boot_tag();
+  auto seat_maps = std::make_shared<http::seat_map_cache>(
+    std::chrono::milliseconds(cfg.http.seat_map_refresh_ms), boot);
+  auto streams = std::make_shared<http::seat_streams>(seat_maps, schedules, boot,
+                                                      static_cast<size_t>(cfg.http.max_streams));
+  http::api_services services{db,
+                              catalogue,
+                              waiting_room,
+                              reservations,
+                              wallets,
+                              sagas,
+                              cfg.points.min_charge,
+                              cfg.points.max_charge,
+                              metrics,
+                              bridge_restarts,
+                              schedules,
+                              passes,
+                              seat_maps,
+                              streams};
   auto api_slot = std::make_shared<http::bridge_slot>();
   auto api_supervisor = http::spawn_bridge_supervisor(
     sys, "api",
@@ -277,6 +282,8 @@ void runtime::start() {
   impl_->top_level.push_back(caf::actor_cast<caf::actor>(inspector));
   impl_->server = std::make_unique<http::server>(cfg.http.host, cfg.http.port, public_limits(cfg),
                                                  answer_or_forward(services, api_slot));
+  impl_->server->every(http::stream_tick_period, [streams] { streams->tick(); });
+  impl_->server->every(http::stream_keep_alive_period, [streams] { streams->keep_alive(); });
   impl_->server->start(cfg.http.threads);
   spdlog::info("boxoffice listening on http://{}:{}", cfg.http.host, impl_->server->port());
   if (cfg.admin.port != 0 && !cfg.admin.key.empty()) {

@@ -51,6 +51,10 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
   add("http.seat_map_refresh_ms", po::value(&s.http.seat_map_refresh_ms)->default_value(25),
       "while seats keep changing, a seat map is rendered at most this often (and is at most "
       "this old)");
+  add("http.stream_buffer_bytes", po::value(&s.http.stream_buffer_bytes)->default_value(262144),
+      "unsent bytes a live seat map may queue; a reader further behind is dropped");
+  add("http.max_streams", po::value(&s.http.max_streams)->default_value(5000),
+      "live seat maps open at once; beyond it a new one is answered 503");
   add("database.url", po::value(&s.database.url)->default_value(""),
       "libpq connection string, e.g. postgresql://user@127.0.0.1:5432/boxoffice");
   add("database.pool_size", po::value(&s.database.pool_size)->default_value(4),
@@ -134,6 +138,8 @@ void validate(const settings& s, int http_port, int admin_port) {
   require_range("http.seat_map_refresh_ms", s.http.seat_map_refresh_ms, 0, 10000);
   require_range("http.max_in_flight", s.http.max_in_flight, 1, 1000000);
   require_range("http.max_connections", s.http.max_connections, 1, 1000000);
+  require_range<uint32_t>("http.stream_buffer_bytes", s.http.stream_buffer_bytes, 256, 1u << 30);
+  require_range("http.max_streams", s.http.max_streams, 0, 1000000);
   require_range("http.idle_timeout_seconds", s.http.idle_timeout_seconds, 1, 3600);
   require_range("database.pool_size", s.database.pool_size, 1, 64);
   require_range("database.max_batch", s.database.max_batch, 1, 1000);

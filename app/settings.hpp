@@ -21,6 +21,8 @@ struct settings {
     int max_connections;
     int idle_timeout_seconds;
     int seat_map_refresh_ms;
+    uint32_t stream_buffer_bytes;
+    int max_streams;
   } http;
   struct {
     std::string url;

@@ -19,6 +19,27 @@ struct api_request {
   std::string idempotency_key; // Idempotency-Key
   std::string authorization;   // Authorization
   std::string if_none_match;   // If-None-Match
+  std::string last_event_id;   // Last-Event-ID (a live seat map resuming)
+};
+
+// The sending side of a live response (Server-Sent Events): the server's
+// connection. Callable from any thread.
+class stream_sink {
+public:
+  virtual ~stream_sink() = default;
+  // Queues bytes behind those queued before. Past the connection's buffer
+  // limit the connection is dropped instead. A `snapshot` is a whole seat map
+  // shared with the cache: it is not counted against the limit, but a second
+  // one queued while one is still unsent drops the connection too.
+  virtual void send(std::shared_ptr<const std::string> bytes, bool snapshot = false) = 0;
+};
+
+// What feeds a live response. The server writes the head, calls attach once,
+// and keeps the source for as long as the connection lives.
+class stream_source {
+public:
+  virtual ~stream_source() = default;
+  virtual void attach(const std::shared_ptr<stream_sink>& sink) = 0;
 };
 
 struct api_response {
@@ -29,6 +50,9 @@ struct api_response {
   std::shared_ptr<const std::string> shared_body;
   std::vector<std::pair<std::string, std::string>> headers;
   std::string content_type = "application/json";
+  // Set for a live response: after the head (no length; the body ends when
+  // the connection closes) the source sends its events.
+  std::shared_ptr<stream_source> stream;
 };
 
 using responder = std::function<void(api_response)>;

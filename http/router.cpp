@@ -16,6 +16,8 @@ constexpr route_pattern patterns[] = {
   {"GET", "/api/v1/concerts", route_id::concerts},
   {"GET", "/api/v1/concerts/{concertId}/schedules", route_id::schedules},
   {"GET", "/api/v1/concerts/{concertId}/schedules/{scheduleId}/seats", route_id::seats},
+  {"GET", "/api/v1/concerts/{concertId}/schedules/{scheduleId}/seats/stream",
+   route_id::seat_stream},
   {"POST", "/api/v1/queue/token", route_id::queue_token},
   {"GET", "/api/v1/queue/status", route_id::queue_status},
   {"POST", "/api/v1/reservations", route_id::reservations},

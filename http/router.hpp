@@ -15,6 +15,7 @@ enum class route_id {
   concerts,
   schedules,
   seats,
+  seat_stream,
   queue_token,
   queue_status,
   reservations,

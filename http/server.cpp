@@ -5,8 +5,11 @@
 #include <boost/asio/post.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/strand.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <deque>
+#include <mutex>
 #include <spdlog/spdlog.h>
 #include <thread>
 #include <vector>
@@ -48,6 +51,7 @@ api_request to_api_request(bhttp::request<bhttp::string_body>& req) {
   out.idempotency_key = header(req, "Idempotency-Key");
   out.authorization = header(req, "Authorization");
   out.if_none_match = header(req, "If-None-Match");
+  out.last_event_id = header(req, "Last-Event-ID");
   return out;
 }
 
@@ -153,13 +157,75 @@ private:
   response_ptr res_;
 };
 
-// One client connection: read a request, hand it over, write the answer, repeat.
-class session : public std::enable_shared_from_this<session> {
+// The head of a live response. It has no length: the body ends when the
+// connection closes, which every SSE client and proxy understands.
+std::string stream_head(const api_response& resp) {
+  std::string out = "HTTP/1.1 200 OK\r\nServer: boxoffice\r\nContent-Type: ";
+  out += resp.content_type;
+  out += "\r\nConnection: close\r\n";
+  for (auto& [k, v] : resp.headers)
+    out += k + ": " + v + "\r\n";
+  out += "\r\n";
+  return out;
+}
+
+class session;
+
+// The connections serving live responses, so that stop() can close them.
+class stream_registry {
+public:
+  void add(const std::shared_ptr<session>& s) {
+    std::lock_guard lock{mutex_};
+    live_.erase(std::remove_if(live_.begin(), live_.end(),
+                               [](const std::weak_ptr<session>& w) { return w.expired(); }),
+                live_.end());
+    live_.push_back(s);
+  }
+  // Only once no I/O thread runs.
+  void close_all();
+
+private:
+  std::mutex mutex_;
+  std::vector<std::weak_ptr<session>> live_;
+};
+
+// One client connection: read a request, hand it over, write the answer,
+// repeat; or, for a live response, send what its source queues until either
+// side ends it.
+class session : public std::enable_shared_from_this<session>, public stream_sink {
 public:
   session(tcp::socket socket, const server_limits& limits, server_counters& counters,
-          const server::request_handler& handler)
+          const server::request_handler& handler, stream_registry& streams)
       : stream_(std::move(socket)), limits_(limits), counters_(counters), count_(counters),
-        handler_(handler) {}
+        handler_(handler), streams_(streams) {}
+
+  ~session() override {
+    if (source_)
+      counters_.streams--;
+  }
+
+  void send(std::shared_ptr<const std::string> bytes, bool snapshot) override {
+    if (ended_.load(std::memory_order_relaxed))
+      return;
+    bool over = snapshot ? snapshots_unsent_.fetch_add(1) > 0
+                         : unsent_bytes_.fetch_add(bytes->size()) + bytes->size() >
+                             limits_.stream_buffer_bytes;
+    if (over)
+      return drop();
+    net::post(stream_.get_executor(),
+              [self = shared_from_this(), bytes = std::move(bytes), snapshot]() mutable {
+                self->queue_.push_back({std::move(bytes), snapshot});
+                self->write_queued();
+              });
+  }
+
+  // On the connection's strand, or from stop() once the I/O threads are joined.
+  void close() {
+    ended_ = true;
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    stream_.socket().close(ec);
+  }
 
   void run() {
     net::dispatch(stream_.get_executor(), [self = shared_from_this()] { self->read(); });
@@ -253,6 +319,8 @@ private:
   }
 
   void write(api_response resp) {
+    if (resp.stream)
+      return start_stream(std::move(resp));
     stream_.expires_after(std::chrono::seconds(limits_.read_timeout_seconds));
     if (resp.shared_body) {
       auto res = to_shared_response(std::move(resp), version_, keep_alive_);
@@ -262,10 +330,73 @@ private:
     bhttp::async_write(stream_, *res, after_write(res));
   }
 
-  void close() {
+  void start_stream(api_response resp) {
+    keep_alive_ = false;
+    // The kernel's buffer is memory too: bounded like ours, instead of growing
+    // to several MB per slow reader under autotuning.
     beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
-    stream_.socket().close(ec);
+    stream_.socket().set_option(
+      net::socket_base::send_buffer_size(static_cast<int>(limits_.stream_buffer_bytes)), ec);
+    source_ = std::move(resp.stream);
+    counters_.streams++;
+    streams_.add(shared_from_this());
+    send(std::make_shared<const std::string>(stream_head(resp)), false);
+    source_->attach(shared_from_this());
+    watch_for_close();
+  }
+
+  // A stream's client sends nothing more; a read ends when it goes away.
+  void watch_for_close() {
+    auto scratch = std::make_shared<std::array<char, 512>>();
+    stream_.socket().async_read_some(
+      net::buffer(*scratch), [self = shared_from_this(), scratch](beast::error_code ec, size_t) {
+        if (ec)
+          return self->close();
+        self->watch_for_close();
+      });
+  }
+
+  // Too far behind: closed, whatever it still has queued.
+  void drop() {
+    if (ended_.exchange(true))
+      return;
+    counters_.dropped_streams++;
+    net::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
+
+  struct chunk {
+    std::shared_ptr<const std::string> bytes;
+    bool snapshot;
+  };
+
+  void write_queued() {
+    if (writing_ || queue_.empty() || !stream_.socket().is_open())
+      return;
+    writing_ = true;
+    auto n = std::min<size_t>(queue_.size(), 64);
+    std::vector<net::const_buffer> buffers;
+    for (size_t i = 0; i < n; ++i)
+      buffers.push_back(net::buffer(*queue_[i].bytes));
+    // A reader that takes nothing for this long is gone.
+    stream_.expires_after(std::chrono::seconds(limits_.idle_timeout_seconds));
+    net::async_write(stream_, buffers,
+                     [self = shared_from_this(), n](beast::error_code ec, size_t) {
+                       self->wrote(n);
+                       if (ec)
+                         return self->close();
+                       self->write_queued();
+                     });
+  }
+
+  void wrote(size_t n) {
+    writing_ = false;
+    for (size_t i = 0; i < n; ++i) {
+      if (queue_.front().snapshot)
+        snapshots_unsent_--;
+      else
+        unsent_bytes_ -= queue_.front().bytes->size();
+      queue_.pop_front();
+    }
   }
 
   beast::tcp_stream stream_;
@@ -275,9 +406,51 @@ private:
   server_counters& counters_;
   connection_count count_;
   const server::request_handler& handler_;
+  stream_registry& streams_;
+  // A live response: its source, and what is queued for it.
+  std::shared_ptr<stream_source> source_;
+  std::deque<chunk> queue_;
+  bool writing_ = false;
+  std::atomic<bool> ended_{false};
+  std::atomic<size_t> unsent_bytes_{0};
+  std::atomic<int> snapshots_unsent_{0};
   bool served_ = false; // a request was read: the next one may idle first
   bool keep_alive_ = false;
   unsigned version_ = 11;
+};
+
+void stream_registry::close_all() {
+  std::lock_guard lock{mutex_};
+  for (auto& w : live_)
+    if (auto s = w.lock())
+      s->close();
+  live_.clear();
+}
+
+// Calls a function every period until the io_context stops.
+class ticker {
+public:
+  ticker(net::io_context& ioc, std::chrono::milliseconds period, std::function<void()> fn)
+      : timer_(ioc), period_(period), fn_(std::move(fn)) {}
+
+  void arm() {
+    timer_.expires_after(period_);
+    timer_.async_wait([this](beast::error_code ec) {
+      if (ec)
+        return;
+      try {
+        fn_();
+      } catch (const std::exception& e) {
+        spdlog::error("a periodic HTTP task failed: {}", e.what());
+      }
+      arm();
+    });
+  }
+
+private:
+  net::steady_timer timer_;
+  std::chrono::milliseconds period_;
+  std::function<void()> fn_;
 };
 
 } // namespace
@@ -288,9 +461,11 @@ struct server::impl {
   server_limits limits;
   server_counters counters;
   request_handler handler;
+  stream_registry streams;
   net::io_context ioc;
   tcp::acceptor acceptor{net::make_strand(ioc)};
   net::steady_timer backoff{acceptor.get_executor()};
+  std::vector<std::unique_ptr<ticker>> tickers;
   std::vector<std::thread> threads;
   std::chrono::steady_clock::time_point last_error_log{};
 
@@ -305,7 +480,7 @@ struct server::impl {
         counters.refused_connections++;
         std::make_shared<refusal>(std::move(s), counters)->run();
       } else {
-        std::make_shared<session>(std::move(s), limits, counters, handler)->run();
+        std::make_shared<session>(std::move(s), limits, counters, handler, streams)->run();
       }
       accept();
     });
@@ -360,8 +535,14 @@ uint16_t server::port() const {
   return impl_->acceptor.local_endpoint().port();
 }
 
+void server::every(std::chrono::milliseconds period, std::function<void()> fn) {
+  impl_->tickers.push_back(std::make_unique<ticker>(impl_->ioc, period, std::move(fn)));
+}
+
 void server::start(int threads) {
   impl_->accept();
+  for (auto& t : impl_->tickers)
+    t->arm();
   for (int i = 0; i < threads; ++i)
     impl_->threads.emplace_back([this] { impl_->ioc.run(); });
 }
@@ -378,6 +559,9 @@ void server::stop() {
   for (auto& t : impl_->threads)
     t.join();
   impl_->threads.clear();
+  // Live responses never end by themselves: end them, so their clients see
+  // the close now rather than when the server object goes.
+  impl_->streams.close_all();
 }
 
 const server_counters& server::counters() const {

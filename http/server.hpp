@@ -3,6 +3,7 @@
 // rest of the program compiles fast; everything lives behind a pimpl.
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -21,6 +22,9 @@ struct server_limits {
   int max_connections = 10000;
   // How long a keep-alive connection may wait for its next request.
   int idle_timeout_seconds = 30;
+  // Unsent bytes a live response (Server-Sent Events) may queue; a reader
+  // that falls further behind is dropped.
+  uint32_t stream_buffer_bytes = 262144;
 };
 
 struct server_counters {
@@ -30,6 +34,8 @@ struct server_counters {
   std::atomic<int64_t> connections{0};
   std::atomic<uint64_t> refused_connections{0};
   std::atomic<uint64_t> accept_errors{0};
+  std::atomic<int64_t> streams{0};          // live responses open now
+  std::atomic<uint64_t> dropped_streams{0}; // readers dropped for falling behind
 };
 
 class server {
@@ -41,9 +47,13 @@ public:
   ~server();
 
   uint16_t port() const;
+  // Calls `fn` every `period` on an I/O thread once started (call before
+  // start). For work that serves many connections at once, like pushing
+  // seat changes to live seat maps.
+  void every(std::chrono::milliseconds period, std::function<void()> fn);
   // Runs the I/O loop on `threads` threads; returns at once.
   void start(int threads);
-  // Stops accepting, closes connections and joins the I/O threads.
+  // Stops accepting, joins the I/O threads and closes live responses.
   void stop();
   const server_counters& counters() const;
 

@@ -66,6 +66,7 @@ const char* first_non_utf8_part(const api_request& req) {
     {&req.idempotency_key, "Idempotency-Key header"},
     {&req.authorization, "Authorization header"},
     {&req.if_none_match, "If-None-Match header"},
+    {&req.last_event_id, "Last-Event-ID header"},
     {&req.body, "body"},
   };
   for (auto& [text, name] : parts)

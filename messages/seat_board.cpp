@@ -18,8 +18,10 @@ std::atomic<uint64_t> boards_made{0};
 
 } // namespace
 
-seat_board::seat_board(int64_t schedule_id, int64_t concert_id, std::vector<seat> seats)
-    : schedule_id_(schedule_id), concert_id_(concert_id), version_((++boards_made) << 32) {
+seat_board::seat_board(int64_t schedule_id, int64_t concert_id, std::vector<seat> seats,
+                       size_t log_size)
+    : schedule_id_(schedule_id), concert_id_(concert_id), version_((++boards_made) << 32),
+      log_(std::max<size_t>(log_size, 1)) {
   std::sort(seats.begin(), seats.end(),
             [](const seat& a, const seat& b) { return a.number < b.number; });
   numbers_.reserve(seats.size());
@@ -57,7 +59,25 @@ void seat_board::set_status(size_t pos, seat_status status) {
     available_.fetch_sub(1, std::memory_order_relaxed);
   else if (now == seat_status::available)
     available_.fetch_add(1, std::memory_order_relaxed);
-  version_.fetch_add(1, std::memory_order_release);
+  log_change(pos, now);
+}
+
+void seat_board::log_change(size_t pos, seat_status status) {
+  std::lock_guard lock{log_mutex_};
+  auto v = version_.load(std::memory_order_relaxed) + 1;
+  log_[v % log_.size()] = change{v, static_cast<uint32_t>(pos), status};
+  version_.store(v, std::memory_order_release);
+}
+
+bool seat_board::changes_after(uint64_t after, std::vector<change>& out) const {
+  std::lock_guard lock{log_mutex_};
+  auto current = version_.load(std::memory_order_relaxed);
+  bool same_board = after >> 32 == current >> 32;
+  if (!same_board || after > current || current - after > log_.size())
+    return false;
+  for (auto v = after + 1; v <= current; ++v)
+    out.push_back(log_[v % log_.size()]);
+  return true;
 }
 
 } // namespace boxoffice

@@ -9,6 +9,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <vector>
 
 #include "messages/states.hpp"
@@ -23,10 +24,21 @@ public:
     seat_status status = seat_status::available; // HOLDING is shown, and kept, as HELD
   };
 
+  // One visible change: the seat at `position` became `status`, and the
+  // board's version became `version`.
+  struct change {
+    uint64_t version = 0;
+    uint32_t position = 0;
+    seat_status status = seat_status::available;
+  };
+
   static constexpr size_t npos = static_cast<size_t>(-1);
+  // Changes kept for live seat maps to resume from (16 bytes each).
+  static constexpr size_t default_log_size = 1024;
 
   // `seats` sorted by number or not: the board sorts them.
-  seat_board(int64_t schedule_id, int64_t concert_id, std::vector<seat> seats);
+  seat_board(int64_t schedule_id, int64_t concert_id, std::vector<seat> seats,
+             size_t log_size = default_log_size);
 
   int64_t schedule_id() const { return schedule_id_; }
   int64_t concert_id() const { return concert_id_; }
@@ -52,7 +64,15 @@ public:
   void note_refusal() { refusals_.fetch_add(1, std::memory_order_relaxed); }
   uint64_t refusals() const { return refusals_.load(std::memory_order_relaxed); }
 
+  // Appends the changes after version `after`, oldest first, up to the
+  // current version. False (and nothing appended) when they are not all in
+  // the log any more, or `after` is not a version of this board up to now:
+  // then the reader needs the whole map again.
+  bool changes_after(uint64_t after, std::vector<change>& out) const;
+
 private:
+  void log_change(size_t pos, seat_status status);
+
   int64_t schedule_id_;
   int64_t concert_id_;
   std::vector<int32_t> numbers_;
@@ -61,6 +81,11 @@ private:
   std::atomic<uint64_t> version_;
   std::atomic<int32_t> available_{0};
   std::atomic<uint64_t> refusals_{0};
+  // A ring of the latest changes: version v sits at v % size.
+  // The mutex also orders the version increments, so the ring holds every
+  // version in turn.
+  mutable std::mutex log_mutex_;
+  std::vector<change> log_;
 };
 
 using seat_board_ptr = std::shared_ptr<seat_board>;

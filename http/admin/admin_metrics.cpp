@@ -80,6 +80,12 @@ std::string render(const gathered& g, const admin_services& svc) {
     prometheus_line(out, "boxoffice_http_shed_total", "", static_cast<double>(c.shed.load()));
     gauge(out, "boxoffice_http_in_flight", "Requests being processed now.",
           static_cast<double>(c.in_flight.load()));
+    gauge(out, "boxoffice_http_streams", "Live seat maps (event streams) open now.",
+          static_cast<double>(c.streams.load()));
+    prometheus_header(out, "boxoffice_http_dropped_streams_total", "counter",
+                      "Live seat maps dropped because the reader fell too far behind.");
+    prometheus_line(out, "boxoffice_http_dropped_streams_total", "",
+                    static_cast<double>(c.dropped_streams.load()));
   }
   prometheus_header(out, "boxoffice_actors", "gauge", "Live inspectable actors by type.");
   if (auto by_type = caf::get_if<caf::settings>(&g.actors, "actors"))

@@ -18,6 +18,8 @@ handler handler_for(route_id id) {
       return handle_schedules;
     case route_id::seats:
       return handle_seats;
+    case route_id::seat_stream:
+      return handle_seat_stream;
     case route_id::queue_token:
       return handle_queue_token;
     case route_id::queue_status:

@@ -11,6 +11,7 @@
 #include "http/admin/metrics.hpp"
 #include "http/api.hpp"
 #include "http/api/seat_maps.hpp"
+#include "http/api/seat_streams.hpp"
 #include "http/bridge_guard.hpp"
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boxoffice::http::api_exchange_ptr)
@@ -36,6 +37,8 @@ struct api_services {
   std::shared_ptr<const schedule_directory> schedules;
   std::shared_ptr<const active_tokens> passes;
   std::shared_ptr<seat_map_cache> seat_maps;
+  // Live seat maps (null: not served).
+  std::shared_ptr<seat_streams> streams;
 };
 
 struct api_state {

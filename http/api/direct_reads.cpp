@@ -74,15 +74,36 @@ bool taken_seat(const api_services& services, const api_exchange_ptr& ex, const 
   return true;
 }
 
+// A live seat map with an active token (header or query) on a loaded
+// schedule opens here.
+bool open_stream(const api_services& services, const api_exchange_ptr& ex, const route_match& m,
+                 std::chrono::steady_clock::time_point started) {
+  auto& req = ex->request;
+  auto token = stream_token(req);
+  auto format = seat_map_format_of(req.query);
+  if (!services.streams || token.empty() || !format || !services.passes->admits(token, 0, now_ms()))
+    return false;
+  auto entry = services.schedules->find(m.ids[1]);
+  if (!entry || entry->board->concert_id() != m.ids[0])
+    return false;
+  answer(services, ex, m, started,
+         services.streams->open(entry->board, *format, req.last_event_id));
+  return true;
+}
+
 } // namespace
 
 bool answer_directly(const api_services& services, const api_exchange_ptr& ex) {
   auto& req = ex->request;
-  if (req.token.empty() || !services.schedules || !services.passes || !services.seat_maps)
+  if (!services.schedules || !services.passes || !services.seat_maps)
     return false;
   auto started = std::chrono::steady_clock::now();
   auto m = match_route(req.method, req.path);
   if (m.outcome != route_match::found)
+    return false;
+  if (m.id == route_id::seat_stream)
+    return open_stream(services, ex, m, started);
+  if (req.token.empty())
     return false;
   if (m.id == route_id::seats)
     return seat_map(services, ex, m, started);

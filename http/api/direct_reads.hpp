@@ -1,8 +1,8 @@
 #pragma once
 // What the listener's own thread answers from what the actors publish (active
 // tokens, loaded schedules' boards), with no mailbox, actor hop or request
-// timeout: seat-map reads, and holds of seats the board shows taken (the
-// schedule would refuse them from the same board). Anything this cannot
+// timeout: seat-map reads, live seat maps opened, and holds of seats the board
+// shows taken (the schedule would refuse them from the same board). Anything this cannot
 // decide (an unknown or waiting token, a schedule not loaded yet, a bad query
 // or body, a free seat) goes to the api actor, which answers it the long way,
 // errors included.

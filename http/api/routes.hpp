@@ -18,6 +18,7 @@ void handle_ready(api_ptr, const route_match&, const api_exchange_ptr&);
 void handle_concerts(api_ptr, const route_match&, const api_exchange_ptr&);
 void handle_schedules(api_ptr, const route_match&, const api_exchange_ptr&);
 void handle_seats(api_ptr, const route_match&, const api_exchange_ptr&);
+void handle_seat_stream(api_ptr, const route_match&, const api_exchange_ptr&);
 void handle_queue_token(api_ptr, const route_match&, const api_exchange_ptr&);
 void handle_queue_status(api_ptr, const route_match&, const api_exchange_ptr&);
 void handle_hold(api_ptr, const route_match&, const api_exchange_ptr&);

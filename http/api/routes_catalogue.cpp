@@ -101,4 +101,20 @@ void handle_seats(api_ptr self, const route_match& m, const api_exchange_ptr& ex
   });
 }
 
+void handle_seat_stream(api_ptr self, const route_match& m, const api_exchange_ptr& ex) {
+  auto format = seat_map_format_of(ex->request.query);
+  if (!format)
+    return ex->respond(
+      error_response(400, "INVALID_ARGUMENT", "query parameter 'format' must be full or compact"));
+  if (!self->state.services.streams)
+    return ex->respond(error_response(404, "NOT_FOUND", "no such resource"));
+  ex->request.token = std::string{stream_token(ex->request)};
+  with_active_token(self, ex, 0, [self, m, ex, format] {
+    with_schedule(
+      self, ex, m.ids[0], m.ids[1], [self, ex, format](schedule_actor, seat_board_ptr board) {
+        ex->respond(self->state.services.streams->open(board, *format, ex->request.last_event_id));
+      });
+  });
+}
+
 } // namespace boxoffice::http

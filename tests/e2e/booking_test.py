@@ -1,7 +1,9 @@
 """End to end: the booking funnel under concurrency, crashes and expiry,
 asserting on what PostgreSQL holds afterwards."""
 
+import json
 import random
+import socket
 import subprocess
 import threading
 import time
@@ -69,6 +71,69 @@ class Fan:
         assert status == 201, paid
         self.enter()  # the payment expired the token
         return held["reservationId"]
+
+
+class EventStream:
+    """A Server-Sent Events client on a raw socket, so a test controls when
+    (and whether) it reads."""
+
+    def __init__(self, port, path, headers=None, rcvbuf=None, timeout=10):
+        self.sock = socket.socket()
+        if rcvbuf:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(timeout)
+        self.sock.connect(("127.0.0.1", port))
+        lines = [f"GET {path} HTTP/1.1", "Host: 127.0.0.1", "Accept: text/event-stream"]
+        lines += [f"{k}: {v}" for k, v in (headers or {}).items()]
+        self.sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        self.buf = b""
+
+    def _more(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("the server closed the stream")
+        self.buf += data
+
+    def head(self):
+        """The status and headers (lower-case names)."""
+        while b"\r\n\r\n" not in self.buf:
+            self._more()
+        head, self.buf = self.buf.split(b"\r\n\r\n", 1)
+        lines = head.decode().split("\r\n")
+        fields = (line.partition(":") for line in lines[1:])
+        return int(lines[0].split()[1]), {k.strip().lower(): v.strip() for k, _, v in fields}
+
+    def body(self, length):
+        while len(self.buf) < length:
+            self._more()
+        return self.buf[:length]
+
+    def event(self):
+        """The next event as {"event", "id", "data"}; comment lines are skipped."""
+        while True:
+            while b"\n\n" not in self.buf:
+                self._more()
+            raw, self.buf = self.buf.split(b"\n\n", 1)
+            fields = [line.partition(": ") for line in raw.decode().split("\n")
+                      if not line.startswith(":")]
+            if fields:
+                return {k: v for k, _, v in fields}
+
+    def drain(self, timeout=30):
+        """Reads until the server closes, which must happen within `timeout`
+        (keep-alive comments would keep a plain read going forever)."""
+        deadline = time.time() + timeout
+        while self.sock.recv(65536):
+            if time.time() > deadline:
+                raise AssertionError("the server did not close the stream")
+
+    def close(self):
+        self.sock.close()
+
+
+def version_of(event_id):
+    """The board version an event id names (after this run's boot tag)."""
+    return int(event_id.split(".")[1], 16)
 
 
 def check_database_invariants(test, db):
@@ -152,6 +217,61 @@ class BookingTest(unittest.TestCase):
         # Another concert's path to the schedule is not found, on both ways of answering.
         self.assert_error(self.server.call("GET", "/api/v1/concerts/1/schedules/8/seats",
                                            headers=f.headers()), 404, "NOT_FOUND")
+
+
+    def test_live_seat_map_snapshot_changes_and_resume(self):
+        f = self.fan()
+        f.enter()
+        path = "/api/v1/concerts/3/schedules/9/seats/stream"
+        live = EventStream(self.server.port, path, {"X-Queue-Token": f.token})
+        status, hdrs = live.head()
+        self.assertEqual(status, 200)
+        self.assertEqual(hdrs["content-type"], "text/event-stream")
+        snapshot = live.event()
+        self.assertEqual(snapshot["event"], "snapshot")
+        seats = json.loads(snapshot["data"])["seats"]
+        self.assertEqual(len(seats), 50)
+        self.assertEqual(seats[11], {"seatNumber": 12, "price": 100000, "status": "AVAILABLE"})
+
+        other = self.fan()
+        other.enter()
+        self.assertEqual(other.hold(9, 12)[0], 201)
+        change = live.event()
+        self.assertEqual(change["event"], "seat")
+        self.assertEqual(json.loads(change["data"]), {"seatNumber": 12, "status": "HELD"})
+        self.assertGreater(version_of(change["id"]), version_of(snapshot["id"]))
+        live.close()
+
+        # Resuming after the snapshot replays the change; the token may come in the query.
+        resumed = EventStream(self.server.port, f"{path}?token={f.token}",
+                              {"Last-Event-ID": snapshot["id"]})
+        self.assertEqual(resumed.head()[0], 200)
+        self.assertEqual(resumed.event(), change)
+        resumed.close()
+
+        # Another run's id, or one the board never had: a fresh snapshot, here compact.
+        boot, version = snapshot["id"].split(".")
+        other_run = ("1" if boot[0] == "0" else "0") + boot[1:]
+        for last_id in [f"{other_run}.{version}", f"{boot}.{version_of(change['id']) + 1000:x}",
+                        "garbage"]:
+            fresh = EventStream(self.server.port, f"{path}?format=compact",
+                                {"X-Queue-Token": f.token, "Last-Event-ID": last_id})
+            self.assertEqual(fresh.head()[0], 200, last_id)
+            event = fresh.event()
+            self.assertEqual(event["event"], "snapshot", last_id)
+            self.assertEqual(json.loads(event["data"])["status"][11], "H", last_id)
+            fresh.close()
+
+    def test_live_seat_map_needs_an_active_token(self):
+        path = "/api/v1/concerts/3/schedules/9/seats/stream"
+        for headers in [{}, {"X-Queue-Token": "nope"}]:
+            refused = EventStream(self.server.port, path, headers)
+            status, hdrs = refused.head()
+            self.assertEqual(status, 401, headers)
+            self.assertEqual(hdrs["content-type"], "application/json")
+            body = json.loads(refused.body(int(hdrs["content-length"])))
+            self.assertEqual(body["error"]["code"], "TOKEN_INVALID", body)
+            refused.close()
 
     def test_crowd_buys_a_schedule(self):
         fans = [self.fan() for _ in range(1000)]
@@ -289,6 +409,47 @@ class BookingTest(unittest.TestCase):
                                   rid), "REFUNDED")
         self.assertEqual(f.hold(7, 11)[0], 201)  # the seat is free again
         check_database_invariants(self, self.db)
+
+
+class SlowStreamReaderTest(unittest.TestCase):
+    """A live seat map whose reader never reads is dropped once its unsent
+    events pass http.stream_buffer_bytes; the server carries on."""
+
+    def test_slow_reader_is_dropped(self):
+        db = h.fresh_database("slowstream")
+        # A map of 20,000 seats (about 1 MB) cannot pass a reader that does not
+        # read (the server bounds the stream's kernel buffer by the same
+        # limit): it stays queued, and the events after it pass the limit.
+        server = h.Server(db, *FAST_QUEUE, "--demo.seats_per_schedule", "20000",
+                          "--http.stream_buffer_bytes", "256").start()
+        try:
+            f = Fan(server, 1)
+            f.enter()
+            path = "/api/v1/concerts/3/schedules/9/seats/stream"
+            slow = EventStream(server.port, path, {"X-Queue-Token": f.token}, rcvbuf=4096,
+                               timeout=30)
+            # Once the head is here the stream is subscribed; its snapshot
+            # then waits behind both sockets' (tiny) buffers.
+            self.assertEqual(slow.head()[0], 200)
+            fans = [Fan(server, 100 + i) for i in range(5)]
+            for i, fan in enumerate(fans):
+                fan.enter()
+                for seat in range(4):
+                    self.assertEqual(fan.hold(9, 1 + i * 4 + seat)[0], 201)
+            # A stream that keeps up never ends by itself: this one ends (or the
+            # read times out and the test fails) because the server dropped it.
+            slow.drain()
+            slow.close()
+            # Still serving, streams included.
+            self.assertEqual(server.call("GET", "/health")[0], 200)
+            fresh = EventStream(server.port, path, {"X-Queue-Token": f.token})
+            self.assertEqual(fresh.head()[0], 200)
+            self.assertEqual(json.loads(fresh.event()["data"])["seats"][0]["status"], "HELD")
+        finally:
+            code = server.stop()
+        self.assertEqual(code, 0, server.output())
+        fresh.drain()  # shutdown ended the open stream
+        fresh.close()
 
 
 class AdmissionTest(unittest.TestCase):

@@ -25,12 +25,17 @@ struct direct_fixture {
     services.schedules = schedules;
     services.passes = passes;
     services.seat_maps = std::make_shared<seat_map_cache>(std::chrono::milliseconds(0), "b00t");
+    services.streams = std::make_shared<seat_streams>(services.seat_maps, schedules, "b00t", 10);
   }
 
-  bool ask(std::string method, std::string path, std::string body = "", std::string token = "tok") {
+  bool ask(std::string method, std::string target, std::string body = "",
+           std::string token = "tok") {
     auto ex = std::make_shared<api_exchange>();
     ex->request.method = std::move(method);
-    ex->request.path = std::move(path);
+    auto q = target.find('?');
+    ex->request.path = target.substr(0, q);
+    if (q != std::string::npos)
+      ex->request.query = target.substr(q + 1);
     ex->request.body = std::move(body);
     ex->request.token = std::move(token);
     ex->respond = [this](api_response r) { answered = std::move(r); };
@@ -74,4 +79,23 @@ TEST_CASE_METHOD(direct_fixture, "holds this cannot decide go on to the api acto
   CHECK_FALSE(hold(R"({"userId":42,"scheduleId":8,"seatNumber":2})", "bad")); // unknown token
   CHECK_FALSE(answered);
   CHECK(board->refusals() == 0);
+}
+
+TEST_CASE_METHOD(direct_fixture, "live seat maps open here, with the token in a header or query") {
+  auto path = std::string{"/api/v1/concerts/3/schedules/8/seats/stream"};
+  CHECK(ask("GET", path));
+  REQUIRE(answered);
+  CHECK(answered->status == 200);
+  CHECK(answered->content_type == "text/event-stream");
+  CHECK(answered->stream);
+  answered.reset();
+  CHECK(ask("GET", path + "?format=compact&token=tok", "", ""));
+  REQUIRE(answered);
+  CHECK(answered->stream);
+  answered.reset();
+  CHECK_FALSE(ask("GET", path, "", ""));                                  // no token
+  CHECK_FALSE(ask("GET", path + "?token=unknown", "", ""));               // not active
+  CHECK_FALSE(ask("GET", path + "?format=xml"));                          // a 400 for the api actor
+  CHECK_FALSE(ask("GET", "/api/v1/concerts/3/schedules/9/seats/stream")); // not loaded
+  CHECK_FALSE(answered);
 }

@@ -12,6 +12,12 @@ TEST_CASE("routes match with their path ids") {
   CHECK(m.ids[1] == 34);
   CHECK(match_route("DELETE", "/api/v1/reservations/5").id == route_id::reservation);
   CHECK(match_route("GET", "/api/v1/points/7/history").id == route_id::points_history);
+  auto stream = match_route("GET", "/api/v1/concerts/3/schedules/9/seats/stream");
+  REQUIRE(stream.outcome == route_match::found);
+  CHECK(stream.id == route_id::seat_stream);
+  CHECK(stream.ids[1] == 9);
+  CHECK(match_route("POST", "/api/v1/concerts/3/schedules/9/seats/stream").outcome ==
+        route_match::bad_method);
 }
 
 TEST_CASE("unknown paths and wrong methods are told apart") {
