@@ -327,6 +327,12 @@ class StartupTest(unittest.TestCase):
              "--database.url", "x"], capture_output=True, text=True, timeout=30)
         self.assertEqual(proc.returncode, 2)
         self.assertIn("hold.ttl_seconds", proc.stderr)
+        for option, value in [("actors.scheduler", "fifo"), ("http.seat_map_refresh_ms", "-1")]:
+            proc = __import__("subprocess").run(
+                [h.BINARIES["boxoffice"], "--config", "/dev/null", "--" + option, value,
+                 "--database.url", "x"], capture_output=True, text=True, timeout=30)
+            self.assertEqual(proc.returncode, 2, proc.stderr)
+            self.assertIn(option, proc.stderr)
 
     def test_a_stop_right_after_start_is_quick_and_clean(self):
         """SIGTERM while start-up loads are still in the database: the db actor

@@ -44,14 +44,19 @@ void offer(SeatScan& out, int seat, std::size_t max_sample, std::mt19937_64& rng
     out.sample[j] = seat;
 }
 
-bool fast_scan(std::string_view body, std::size_t max_sample, std::mt19937_64& rng, SeatScan& out) {
+// Just past the '[' that opens the body's "seats" array, or npos.
+std::size_t seats_array(std::string_view body) {
   const auto key = body.find("\"seats\"");
   if (key == std::string_view::npos)
-    return false;
+    return std::string_view::npos;
   const auto open = body.find('[', key);
-  if (open == std::string_view::npos)
+  return open == std::string_view::npos ? open : open + 1;
+}
+
+bool fast_scan(std::string_view body, std::size_t max_sample, std::mt19937_64& rng, SeatScan& out) {
+  std::size_t i = seats_array(body);
+  if (i == std::string_view::npos)
     return false;
-  std::size_t i = open + 1;
   while (true) {
     skip_ws(body, i);
     if (i >= body.size() || body[i] == ']')
@@ -292,13 +297,9 @@ bool compact_scan(std::string_view body, std::size_t max_sample, std::mt19937_64
 // Whether the first element of the body's "seats" array is itself an array,
 // i.e. a compact map.
 bool looks_compact(std::string_view body) {
-  const auto key = body.find("\"seats\"");
-  if (key == std::string_view::npos)
+  std::size_t i = seats_array(body);
+  if (i == std::string_view::npos)
     return false;
-  const auto open = body.find('[', key);
-  if (open == std::string_view::npos)
-    return false;
-  std::size_t i = open + 1;
   skip_ws(body, i);
   return i < body.size() && body[i] == '[';
 }
