@@ -72,6 +72,8 @@ seat_actor seat_of(schedule_ptr self, int32_t seat_number, size_t pos) {
                    st.board,
                    pos};
     actor = self->spawn<caf::linked>(seat_actor_impl, init, st.ctx);
+    if (owner != st.owners_at_load.end())
+      st.owners_at_load.erase(owner); // the seat actor keeps its owner from now on
   }
   return actor;
 }

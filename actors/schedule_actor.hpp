@@ -14,8 +14,8 @@ struct schedule_state {
   // Kept current by the seat actors: a taken seat is refused from here and
   // seat maps are read from here, without asking every seat.
   seat_board_ptr board;
-  // Owners of the seats that were taken when the schedule loaded; a seat
-  // actor starts from them and keeps its owner itself afterwards.
+  // Owners of the seats that were taken when the schedule loaded, until the
+  // seat's actor starts from its entry and keeps the owner itself.
   std::unordered_map<int32_t, int64_t> owners_at_load;
   // Seat actors exist only for seats someone tried to hold, sell or release.
   std::unordered_map<int32_t, seat_actor> seat_actors;

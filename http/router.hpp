@@ -41,6 +41,11 @@ route_match match_route(std::string_view method, std::string_view path);
 // ("unmatched" for a method the route does not have).
 const std::string& route_label(std::string_view method, route_id id);
 
+// The largest id a path or body may name: 18 digits, which fits int64 with room.
+constexpr int64_t max_id = 999'999'999'999'999'999;
+// The largest seat number a body may name.
+constexpr int32_t max_seat_number = 1'000'000;
+
 // Parses a positive decimal id of at most 18 digits (fits int64 with room).
 bool parse_id(std::string_view text, int64_t& out);
 

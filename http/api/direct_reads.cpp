@@ -12,8 +12,6 @@ namespace boxoffice::http {
 
 namespace {
 
-constexpr int64_t max_id = 999'999'999'999'999'999;
-
 // Counts the answer under its route, as the api actor does.
 void answer(const api_services& services, const api_exchange_ptr& ex, const route_match& m,
             std::chrono::steady_clock::time_point started, api_response resp) {
@@ -57,7 +55,7 @@ bool taken_seat(const api_services& services, const api_exchange_ptr& ex, const 
     return false;
   auto user = positive(body, "userId", max_id);
   auto schedule = positive(body, "scheduleId", max_id);
-  auto seat = static_cast<int32_t>(positive(body, "seatNumber", 1'000'000));
+  auto seat = static_cast<int32_t>(positive(body, "seatNumber", max_seat_number));
   if (!user || !schedule || !seat || !services.passes->admits(req.token, user, now_ms()))
     return false;
   auto entry = services.schedules->find(schedule);

@@ -2,12 +2,6 @@
 
 namespace boxoffice::http {
 
-namespace {
-
-constexpr int64_t max_id = 999'999'999'999'999'999; // 18 digits, as in path ids
-
-} // namespace
-
 std::optional<nlohmann::json> json_body(const api_exchange_ptr& ex) {
   auto j = nlohmann::json::parse(ex->request.body, nullptr, false);
   if (j.is_discarded()) {

@@ -41,7 +41,7 @@ std::optional<int32_t> seat_field(const nlohmann::json& body, const api_exchange
   auto i = body.find("seatNumber");
   if (i != body.end() && i->is_number_integer() && !i->is_number_float()) {
     auto v = i->get<int64_t>();
-    if (v > 0 && v <= 1'000'000)
+    if (v > 0 && v <= max_seat_number)
       return static_cast<int32_t>(v);
   }
   ex->respond(
