@@ -151,6 +151,43 @@ caf::result<payment_view> confirm(reservation_ptr self, int64_t saga_id) {
   return rp;
 }
 
+// A payment in one transaction: PAYING in memory keeps expiry, cancellation
+// and any saga away while the transaction runs; the database still says HELD
+// until it commits.
+caf::result<reservation_view> lock_for_payment(reservation_ptr self) {
+  auto& v = self->state.view;
+  if (v.status != reservation_status::held)
+    return wrong_state(v, "HELD");
+  if (v.expires_at_ms <= actor_now_ms(self))
+    return make_error(booking_errc::wrong_state, "the hold has expired");
+  v.status = reservation_status::paying;
+  v.saga_id = 0;
+  return v;
+}
+
+bool locked_for_payment(const reservation_view& v) {
+  return v.status == reservation_status::paying && v.saga_id == 0;
+}
+
+// The transaction did not commit: HELD again, and its expiry runs again
+// (at once if its time passed meanwhile).
+caf::result<reservation_view> unlock_after_payment(reservation_ptr self) {
+  auto& v = self->state.view;
+  if (!locked_for_payment(v))
+    return wrong_state(v, "PAYING");
+  v.status = reservation_status::held;
+  arm_expiry(self);
+  return v;
+}
+
+void paid(reservation_ptr self, int64_t saga_id) {
+  auto& v = self->state.view;
+  if (!locked_for_payment(v))
+    return;
+  v.status = reservation_status::confirmed;
+  v.saga_id = saga_id;
+}
+
 caf::result<reservation_view> cancel_hold(reservation_ptr self) {
   auto& v = self->state.view;
   if (v.status != reservation_status::held)
@@ -203,16 +240,21 @@ void expire(reservation_ptr self, uint64_t generation) {
     return;
   db_await(
     self, st.db,
-    [id = st.view.id](storage::pg_connection& c) { return storage::expire_hold(c, id); },
-    [self](bool expired) {
-      if (expired) {
+    rereading(st.view.id,
+              [id = st.view.id](storage::pg_connection& c) { return storage::expire_hold(c, id); }),
+    [self](write_outcome out) {
+      if (out.first) {
         self->state.view.status = reservation_status::expired;
         release_seat(self);
-      } else if (self->state.view.status == reservation_status::held) {
-        // The database clock is not there yet: look again shortly.
+        return;
+      }
+      // Not HELD in the database (a payment whose outcome this actor never
+      // learned): take the row as it is. Still HELD: the database clock is
+      // not there yet, so look again shortly.
+      adopt_row(self, out.second);
+      if (self->state.view.status == reservation_status::held)
         self->delayed_send(self, std::chrono::milliseconds(100), expire_atom_v,
                            ++self->state.timer_generation);
-      }
     },
     [self](caf::error& err) {
       log_failure_of(
@@ -254,6 +296,12 @@ reservation_actor_impl(reservation_actor::stateful_pointer<reservation_state> se
     },
     [=](unpay_atom, int64_t saga_id) { return abort_payment(self, saga_id); },
     [=](confirm_atom, int64_t saga_id) { return confirm(self, saga_id); },
+    [=](pay_atom) {
+      touch();
+      return lock_for_payment(self);
+    },
+    [=](unpay_atom) { return unlock_after_payment(self); },
+    [=](paid_atom, int64_t saga_id) { paid(self, saga_id); },
     [=](cancel_atom) {
       touch();
       return cancel_hold(self);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <caf/settings.hpp>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -12,12 +13,20 @@
 
 namespace boxoffice {
 
+class active_tokens;
+class schedule_directory;
+
 struct saga_context {
   db_actor db;
   catalogue_actor catalogue;
   reservation_registry_actor reservations;
   wallet_registry_actor wallets;
   storage::payment_answer_fn payment_answer{}; // renders a completed payment's answer
+  // For payments in one transaction: tokens checked without the waiting
+  // room, and the schedules' facts and actors. Without them every payment
+  // takes the saga path.
+  std::shared_ptr<const active_tokens> passes{};
+  std::shared_ptr<const schedule_directory> schedules{};
 };
 
 // Where a coordinator is, what happened so far (shown to operators), and how

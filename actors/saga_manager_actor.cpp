@@ -8,6 +8,7 @@
 #include "actors/ask_reservation.hpp"
 #include "actors/cancellation_saga_actor.hpp"
 #include "actors/db_call.hpp"
+#include "actors/one_commit_payment.hpp"
 #include "actors/payment_saga_actor.hpp"
 #include "storage/pg.hpp"
 
@@ -149,12 +150,11 @@ struct key_lookup {
 // Stripe's rule: look the key up before judging the token's state, so a retry
 // gets the stored answer even after the first attempt expired the token; but
 // the token must still be this user's.
-caf::result<api_answer> pay(manager_ptr self, payment_request req, std::string hash,
-                            std::function<void(answer_promise)> after_key) {
-  auto rp = self->make_response_promise<api_answer>();
+void claim_key(manager_ptr self, payment_request req, std::string hash, answer_promise rp,
+               std::function<void(answer_promise)> after_key) {
   if (req.idempotency_key.empty()) {
     after_key(rp);
-    return rp;
+    return;
   }
   db_then(
     self, self->state.ctx.db,
@@ -198,7 +198,20 @@ caf::result<api_answer> pay(manager_ptr self, payment_request req, std::string h
       }
     },
     [rp](caf::error& err) mutable { rp.deliver(err); });
-  return rp;
+}
+
+// The saga path: claim the key, check the token with the waiting room, then
+// run a payment saga.
+void pay_through_saga(manager_ptr self, payment_request req, std::string hash, answer_promise rp) {
+  claim_key(self, req, hash, rp, [self, req](answer_promise rp) mutable {
+    // The key is ours now: check the token, then start the saga.
+    self->request(self->state.waiting_room, saga_step_timeout, check_atom_v, req.token, req.user_id)
+      .then([self, req, rp](caf::ok_atom) mutable { start_payment(self, req, rp); },
+            [self, req, rp](caf::error& err) mutable {
+              release_key(self, req);
+              rp.deliver(err);
+            });
+  });
 }
 
 void release_key(manager_ptr self, const payment_request& req) {
@@ -326,18 +339,15 @@ saga_manager_actor_impl(saga_manager_actor::stateful_pointer<saga_manager_state>
   });
   sweep(self, 0);
   return {
-    [=](pay_atom, payment_request req, std::string hash) {
-      return pay(self, req, hash, [self, req](answer_promise rp) mutable {
-        // The key is ours now: check the token, then start the saga.
-        self
-          ->request(self->state.waiting_room, saga_step_timeout, check_atom_v, req.token,
-                    req.user_id)
-          .then([self, req, rp](caf::ok_atom) mutable { start_payment(self, req, rp); },
-                [self, req, rp](caf::error& err) mutable {
-                  release_key(self, req);
-                  rp.deliver(err);
-                });
-      });
+    [=](pay_atom, payment_request req, std::string hash) -> caf::result<api_answer> {
+      auto rp = self->make_response_promise<api_answer>();
+      if (!one_commit_possible(self, req)) {
+        pay_through_saga(self, req, hash, rp);
+        return rp;
+      }
+      pay_in_one_commit(self, req, hash, rp,
+                        [self, req, hash, rp] { pay_through_saga(self, req, hash, rp); });
+      return rp;
     },
     [=](cancel_atom, reservation_view view) { return cancel(self, view); },
     [=](load_atom) { sweep(self, sweep_idle_seconds); },
@@ -347,6 +357,7 @@ saga_manager_actor_impl(saga_manager_actor::stateful_pointer<saga_manager_state>
       s["type"] = "sagas";
       s["running"] = st.busy.size();
       s["started"] = st.started;
+      s["oneCommit"] = st.one_commit;
       s["completed"] = st.completed;
       s["failed"] = st.failed;
       s["resumed"] = st.resumed;

@@ -21,8 +21,9 @@ struct saga_manager_state {
   std::unordered_map<caf::actor_addr, int64_t> reservation_of;
   // Linked coordinators whose exit message has not arrived yet.
   std::unordered_set<caf::actor_addr> coordinators;
-  uint64_t started = 0;
-  uint64_t completed = 0;
+  uint64_t started = 0;    // sagas started (payments and cancellations)
+  uint64_t one_commit = 0; // payments completed in one transaction, without a saga
+  uint64_t completed = 0;  // payments and cancellations completed, either way
   uint64_t failed = 0;
   uint64_t resumed = 0;
   uint64_t sweeps = 0;

@@ -32,6 +32,7 @@ void adopt(schedule_ptr self, storage::schedule_snapshot snap) {
       st.owners_at_load.emplace(row.seat_number, row.reservation_id);
   }
   st.board = std::make_shared<seat_board>(st.info.id, st.info.concert_id, std::move(seats));
+  st.board->describe(std::move(snap.facts));
   if (st.ctx.directory)
     st.ctx.directory->publish(st.info.id, {self, st.board});
 }

@@ -5,6 +5,7 @@
 
 #include "actors/db_call.hpp"
 #include "storage/booking_store.hpp"
+#include "storage/payment_commit.hpp"
 
 namespace boxoffice {
 
@@ -92,6 +93,37 @@ caf::result<int64_t> debit(wallet_ptr self, int64_t saga_id, int64_t amount) {
   return rp;
 }
 
+// A payment's one transaction (storage::pay_booking), run here because this
+// actor serialises every change of the balance: nothing else debits it
+// meanwhile. wrong_state means nothing was written; any other error leaves the
+// outcome open for the caller to settle.
+caf::result<payment_view, int64_t> pay_booking(wallet_ptr self, booking_payment booking) {
+  self->state.last_used = caf::make_timestamp();
+  if (self->state.balance < booking.reservation.price)
+    return make_error(booking_errc::wrong_state, "too few points for a payment in one step");
+  auto rp = self->make_response_promise<payment_view, int64_t>();
+  db_await(
+    self, self->state.db,
+    [booking, answer = self->state.cfg.payment_answer](storage::pg_connection& c) {
+      return storage::pay_booking(c, booking, answer);
+    },
+    [self, rp](storage::paid_booking out) mutable {
+      if (!out.paid) {
+        rp.deliver(make_error(booking_errc::wrong_state, "the payment did not fit in one step"));
+        return;
+      }
+      self->state.balance = out.balance;
+      rp.deliver(out.payment, out.saga_id);
+    },
+    [self, rp](caf::error& err) mutable {
+      rp.deliver(err);
+      refresh(
+        self, [](int64_t) {},
+        log_failure("wallet " + std::to_string(self->state.user_id) + ": re-reading"));
+    });
+  return rp;
+}
+
 } // namespace
 
 wallet_actor::behavior_type wallet_actor_impl(wallet_actor::stateful_pointer<wallet_state> self,
@@ -127,6 +159,7 @@ wallet_actor::behavior_type wallet_actor_impl(wallet_actor::stateful_pointer<wal
       return reload(self);
     },
     [=](debit_atom, int64_t saga_id, int64_t amount) { return debit(self, saga_id, amount); },
+    [=](pay_atom, booking_payment booking) { return pay_booking(self, std::move(booking)); },
     [=](refund_atom, int64_t saga_id, int64_t amount) {
       return change(self, [user = self->state.user_id, saga_id, amount](storage::pg_connection& c) {
         return storage::refund_wallet(c, user, saga_id, amount);

@@ -236,9 +236,13 @@ void runtime::start() {
   caf::anon_send(reservations, caf::put_atom_v, caf::actor_cast<caf::actor>(catalogue));
   auto wallets = sys.spawn(wallet_registry_actor_impl, db, booking);
   auto waiting_room = sys.spawn(waiting_room_actor_impl, db, booking, passes);
-  auto sagas = sys.spawn(saga_manager_actor_impl,
-                         saga_context{db, catalogue, reservations, wallets, http::payment_answer},
-                         waiting_room);
+  // Without the tokens table and the directory every payment runs the saga.
+  saga_context saga_ctx{db, catalogue, reservations, wallets, http::payment_answer};
+  if (cfg.payments.one_commit) {
+    saga_ctx.passes = passes;
+    saga_ctx.schedules = schedules;
+  }
+  auto sagas = sys.spawn(saga_manager_actor_impl, saga_ctx, waiting_room);
   auto bridge_restarts = std::make_shared<std::atomic<uint64_t>>(0);
   auto boot = boot_tag();
   auto seat_maps = std::make_shared<http::seat_map_cache>(

@@ -123,6 +123,9 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
   add("actors.threads", po::value(&s.actors.threads)->default_value(2), "CAF scheduler threads");
   add("actors.scheduler", po::value(&s.actors.scheduler)->default_value("sharing"),
       "CAF scheduler policy: sharing (idle threads block) or stealing (idle threads poll)");
+  add("payments.one_commit", po::value(&s.payments.one_commit)->default_value(true),
+      "complete a payment's happy path in one transaction (false: every payment runs the "
+      "step-by-step saga, one commit per step)");
   add("log.level", po::value(&s.log_level)->default_value("info"),
       "trace, debug, info, warn, error");
   return d;

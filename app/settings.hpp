@@ -71,6 +71,9 @@ struct settings {
     int threads;
     std::string scheduler; // "sharing" or "stealing"
   } actors;
+  struct {
+    bool one_commit; // the happy path in one transaction; false: every payment runs the saga
+  } payments;
   std::string log_level;
 };
 

@@ -69,8 +69,12 @@ using catalogue_actor = caf::typed_actor<
 // the hold's expiry, which it re-arms from expires_at whenever it loads.
 using reservation_actor = caf::typed_actor<
   replies_to<caf::get_atom>::with<reservation_view>,
-  replies_to<pay_atom, int64_t>::with<reservation_view>,    // saga id: HELD -> PAYING
-  replies_to<unpay_atom, int64_t>::with<reservation_view>,  // saga id: PAYING -> HELD
+  replies_to<pay_atom, int64_t>::with<reservation_view>,   // saga id: HELD -> PAYING
+  replies_to<unpay_atom, int64_t>::with<reservation_view>, // saga id: PAYING -> HELD
+  // A payment in one transaction: HELD -> PAYING in memory only, then PAYING
+  // -> CONFIRMED once it committed (paid) or back to HELD (unpay).
+  replies_to<pay_atom>::with<reservation_view>, replies_to<unpay_atom>::with<reservation_view>,
+  reacts_to<paid_atom, int64_t>,                            // saga id
   replies_to<confirm_atom, int64_t>::with<payment_view>,    // saga id: PAYING -> CONFIRMED
   replies_to<cancel_atom>::with<reservation_view>,          // HELD -> CANCELLED
   replies_to<refund_atom, int64_t>::with<reservation_view>, // saga id: CONFIRMED -> CANCELLED
@@ -87,7 +91,9 @@ using wallet_actor = caf::typed_actor<
   replies_to<caf::get_atom>::with<int64_t>, replies_to<charge_atom, int64_t>::with<int64_t>,
   replies_to<debit_atom, int64_t, int64_t>::with<int64_t>,  // saga, amount
   replies_to<refund_atom, int64_t, int64_t>::with<int64_t>, // saga, amount
-  replies_to<load_atom>::with<int64_t>,                     // re-read after another's refund
+  // The payment's one transaction: the payment and its saga's id.
+  replies_to<pay_atom, booking_payment>::with<payment_view, int64_t>,
+  replies_to<load_atom>::with<int64_t>, // re-read after another's refund
   replies_to<history_atom>::with<ledger>, reacts_to<idle_atom>>::extend_with<status_iface>;
 
 using wallet_registry_actor = caf::typed_actor<

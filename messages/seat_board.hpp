@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "messages/states.hpp"
+#include "messages/types.hpp"
 
 namespace boxoffice {
 
@@ -42,6 +43,10 @@ public:
 
   int64_t schedule_id() const { return schedule_id_; }
   int64_t concert_id() const { return concert_id_; }
+  // What the events of this schedule's bookings say about it. Set once,
+  // before the board is shared.
+  void describe(schedule_facts facts) { facts_ = std::move(facts); }
+  const schedule_facts& facts() const { return facts_; }
   size_t size() const { return numbers_.size(); }
 
   // The position of a seat number, or npos. Venues may number from 101 or
@@ -75,6 +80,7 @@ private:
 
   int64_t schedule_id_;
   int64_t concert_id_;
+  schedule_facts facts_;
   std::vector<int32_t> numbers_;
   std::vector<int64_t> prices_;
   std::unique_ptr<std::atomic<uint8_t>[]> statuses_;

@@ -60,14 +60,15 @@ struct reservation_view {
   int32_t seat_number = 0;
   int64_t price = 0;
   reservation_status status = reservation_status::held;
-  int64_t expires_at_ms = 0; // epoch milliseconds
-  int64_t saga_id = 0;       // the saga of a PAYING reservation, else 0
+  int64_t expires_at_ms = 0;  // epoch milliseconds
+  int64_t saga_id = 0;        // the saga of a PAYING reservation, else 0
+  int64_t reserved_at_ms = 0; // when the hold was made, epoch milliseconds
 };
 
 template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, reservation_view& x) {
   return f(caf::meta::type_name("reservation_view"), x.id, x.user_id, x.schedule_id, x.seat_number,
-           x.price, x.status, x.expires_at_ms, x.saga_id);
+           x.price, x.status, x.expires_at_ms, x.saga_id, x.reserved_at_ms);
 }
 
 struct payment_view {
@@ -78,6 +79,11 @@ struct payment_view {
   std::string status; // COMPLETED, REFUNDED
   int64_t paid_at_ms = 0;
 };
+
+inline bool operator==(const payment_view& a, const payment_view& b) {
+  return a.id == b.id && a.reservation_id == b.reservation_id && a.user_id == b.user_id &&
+         a.amount == b.amount && a.status == b.status && a.paid_at_ms == b.paid_at_ms;
+}
 
 template <class Inspector> typename Inspector::result_type inspect(Inspector& f, payment_view& x) {
   return f(caf::meta::type_name("payment_view"), x.id, x.reservation_id, x.user_id, x.amount,
@@ -128,6 +134,38 @@ template <class Inspector>
 typename Inspector::result_type inspect(Inspector& f, payment_request& x) {
   return f(caf::meta::type_name("payment_request"), x.user_id, x.reservation_id, x.idempotency_key,
            x.token);
+}
+
+// What the events of a schedule's bookings say about it; fixed once loaded.
+struct schedule_facts {
+  int64_t concert_id = 0;
+  std::string concert_title;
+  std::string artist;
+  std::string venue;
+  int64_t schedule_id = 0;
+  std::string starts_at; // ISO-8601 UTC with milliseconds
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, schedule_facts& x) {
+  return f(caf::meta::type_name("schedule_facts"), x.concert_id, x.concert_title, x.artist, x.venue,
+           x.schedule_id, x.starts_at);
+}
+
+// A payment completed in one transaction, from what the actors hold: the
+// reservation as its actor knows it, its schedule's facts for the events, and
+// the Idempotency-Key (empty: none) with the request's hash.
+struct booking_payment {
+  reservation_view reservation;
+  schedule_facts facts;
+  std::string idempotency_key;
+  std::string request_hash;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, booking_payment& x) {
+  return f(caf::meta::type_name("booking_payment"), x.reservation, x.facts, x.idempotency_key,
+           x.request_hash);
 }
 
 // A stored HTTP answer (idempotent replays) or a fresh one.

@@ -8,9 +8,11 @@ namespace boxoffice::storage {
 
 namespace {
 
+// Times in whole milliseconds, cut as the events' ISO times are (to_char's MS).
 constexpr const char* reservation_columns =
   "id, user_id, schedule_id, seat_number, price, status, "
-  "(extract(epoch FROM expires_at) * 1000)::bigint, COALESCE(saga_id, 0)";
+  "floor(extract(epoch FROM expires_at) * 1000)::bigint, COALESCE(saga_id, 0), "
+  "floor(extract(epoch FROM created_at) * 1000)::bigint";
 
 reservation_view reservation_from(const pg_rows& r, int i) {
   reservation_view v;
@@ -22,6 +24,7 @@ reservation_view reservation_from(const pg_rows& r, int i) {
   v.status = state_column<reservation_status>(r, i, 5);
   v.expires_at_ms = r.int64(i, 6);
   v.saga_id = r.int64(i, 7);
+  v.reserved_at_ms = r.int64(i, 8);
   return v;
 }
 
@@ -39,7 +42,7 @@ payment_view payment_from(const pg_rows& r, int i) {
 }
 
 constexpr const char* payment_columns =
-  "id, reservation_id, user_id, amount, status, (extract(epoch FROM paid_at) * 1000)::bigint";
+  "id, reservation_id, user_id, amount, status, floor(extract(epoch FROM paid_at) * 1000)::bigint";
 
 } // namespace
 

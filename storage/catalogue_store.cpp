@@ -43,13 +43,16 @@ std::optional<schedule_list> load_schedules(pg_connection& conn, int64_t concert
 }
 
 std::optional<schedule_snapshot> load_schedule(pg_connection& conn, int64_t schedule_id) {
-  auto head =
-    conn.exec("SELECT id, concert_id, " + iso("starts_at") + " FROM schedules WHERE id = $1",
-              params(schedule_id));
+  auto head = conn.exec("SELECT s.id, s.concert_id, " + iso("s.starts_at") +
+                          ", c.title, c.artist, c.venue FROM schedules s "
+                          "JOIN concerts c ON c.id = s.concert_id WHERE s.id = $1",
+                        params(schedule_id));
   if (head.empty())
     return std::nullopt;
   schedule_snapshot snap;
   snap.info = {head.int64(0, 0), head.int64(0, 1), head.text(0, 2), 0, 0};
+  snap.facts = {snap.info.concert_id, head.text(0, 3), head.text(0, 4),
+                head.text(0, 5),      snap.info.id,    snap.info.starts_at};
   auto rows =
     conn.exec("SELECT s.seat_number, s.price, r.id, r.user_id, r.status, "
               "  (extract(epoch FROM r.expires_at) * 1000)::bigint "

@@ -22,6 +22,7 @@ struct seat_row {
 
 struct schedule_snapshot {
   schedule_info info;
+  schedule_facts facts;
   std::vector<seat_row> seats; // ordered by seat number
 };
 

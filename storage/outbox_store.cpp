@@ -41,8 +41,13 @@ std::string iso(const char* col) {
 
 } // namespace
 
-std::string append_event(pg_connection& conn, const event_draft& d) {
-  auto seq = next_sequence(conn, d);
+namespace {
+
+constexpr int outbox_columns = 8;
+
+// The outbox row of an event: event id, stream, type, aggregate type and id,
+// sequence, envelope, occurred at.
+void add_row(pg_params& out, const event_draft& d, int64_t seq) {
   auto id = new_event_id();
   auto occurred = iso_millis(now_ms());
   nlohmann::json body{{"eventId", id},
@@ -52,12 +57,42 @@ std::string append_event(pg_connection& conn, const event_draft& d) {
                       {"aggregateId", std::to_string(d.aggregate_id)},
                       {"sequence", seq},
                       {"data", d.data}};
-  conn.exec("INSERT INTO outbox (event_id, stream, event_type, aggregate_type, aggregate_id, "
-            "sequence, payload, occurred_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-            params(id, d.stream, d.type, d.aggregate_type, std::to_string(d.aggregate_id), seq,
-                   body.dump(), occurred));
+  auto more = params(id, d.stream, d.type, d.aggregate_type, std::to_string(d.aggregate_id), seq,
+                     body.dump(), occurred);
+  out.insert(out.end(), more.begin(), more.end());
+}
+
+std::string insert_sql(size_t rows) {
+  std::string sql = "INSERT INTO outbox (event_id, stream, event_type, aggregate_type, "
+                    "aggregate_id, sequence, payload, occurred_at) VALUES ";
+  for (size_t r = 0; r < rows; ++r) {
+    sql += r ? ", (" : "(";
+    for (int c = 0; c < outbox_columns; ++c)
+      sql += (c ? ", $" : "$") + std::to_string(r * outbox_columns + c + 1);
+    sql += ")";
+  }
+  return sql;
+}
+
+} // namespace
+
+std::string append_event(pg_connection& conn, const event_draft& d) {
+  auto seq = next_sequence(conn, d);
+  pg_params row;
+  add_row(row, d, seq);
+  conn.exec(insert_sql(1), row);
   conn.outbox_writes++;
-  return id;
+  return *row.front();
+}
+
+void append_numbered_events(pg_connection& conn, const std::vector<numbered_event>& events) {
+  if (events.empty())
+    return;
+  pg_params rows;
+  for (auto& e : events)
+    add_row(rows, e.draft, e.sequence);
+  conn.exec(insert_sql(events.size()), rows);
+  conn.outbox_writes++;
 }
 
 nlohmann::json reservation_event_data(pg_connection& conn, int64_t reservation_id) {
@@ -104,6 +139,38 @@ nlohmann::json order_event_data(pg_connection& conn, int64_t payment_id) {
   if (!r.is_null(0, 6))
     j["refundedAt"] = r.text(0, 6);
   return j;
+}
+
+nlohmann::json reservation_event_data(const reservation_view& r, const schedule_facts& facts) {
+  return {{"reservationId", r.id},
+          {"userId", r.user_id},
+          {"concertId", facts.concert_id},
+          {"concertTitle", facts.concert_title},
+          {"artist", facts.artist},
+          {"venue", facts.venue},
+          {"scheduleId", r.schedule_id},
+          {"scheduleStartsAt", facts.starts_at},
+          {"seatNumber", r.seat_number},
+          {"price", r.price},
+          {"status", to_string(r.status)},
+          {"expiresAt", iso_millis(r.expires_at_ms)},
+          {"reservedAt", iso_millis(r.reserved_at_ms)}};
+}
+
+nlohmann::json order_event_data(const payment_view& p, const reservation_view& r,
+                                const schedule_facts& facts) {
+  return {{"orderId", p.id},
+          {"paymentId", p.id},
+          {"reservationId", p.reservation_id},
+          {"userId", p.user_id},
+          {"amount", p.amount},
+          {"status", p.status},
+          {"paidAt", iso_millis(p.paid_at_ms)},
+          {"concertId", facts.concert_id},
+          {"concertTitle", facts.concert_title},
+          {"scheduleId", r.schedule_id},
+          {"scheduleStartsAt", facts.starts_at},
+          {"seatNumber", r.seat_number}};
 }
 
 } // namespace boxoffice::storage

@@ -6,6 +6,8 @@
 #include <string>
 #include <vector>
 
+#include "messages/types.hpp"
+
 namespace boxoffice::storage {
 
 class pg_connection;
@@ -22,9 +24,24 @@ struct event_draft {
 // row. Returns the event id (a random UUID, stable across every retry).
 std::string append_event(pg_connection& conn, const event_draft& draft);
 
+// An event whose aggregate sequence its transaction has already taken.
+struct numbered_event {
+  event_draft draft;
+  int64_t sequence = 0;
+};
+
+// Inserts them all in one statement.
+void append_numbered_events(pg_connection& conn, const std::vector<numbered_event>& events);
+
 // What the platform needs about a reservation without calling back.
 nlohmann::json reservation_event_data(pg_connection& conn, int64_t reservation_id);
 nlohmann::json order_event_data(pg_connection& conn, int64_t payment_id);
+
+// The same two payloads from what the actors hold, without a query: the
+// reservation as it is now and its schedule's facts.
+nlohmann::json reservation_event_data(const reservation_view& r, const schedule_facts& facts);
+nlohmann::json order_event_data(const payment_view& p, const reservation_view& r,
+                                const schedule_facts& facts);
 
 } // namespace boxoffice::storage
 

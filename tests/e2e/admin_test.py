@@ -60,9 +60,12 @@ class AdminTest(unittest.TestCase):
         cls.sim = h.Simulator()
         cls.db = h.fresh_database("admin")
         cls.admin_port = h.free_port()
+        # Payments run the step-by-step saga here, so that a saga stopped
+        # midway can be inspected (the one-transaction path has no steps).
         cls.server = h.Server(cls.db, *FAST_QUEUE, "--admin.port", str(cls.admin_port),
                               "--admin.key", KEY, "--dataplatform.url", cls.sim.url,
-                              "--http.max_in_flight", "4").start()
+                              "--http.max_in_flight", "4",
+                              "--payments.one_commit", "false").start()
         cls.users = iter(range(7000, 10**6))
 
     @classmethod

@@ -394,6 +394,42 @@ class BookingTest(unittest.TestCase):
         self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM wallet_ledger WHERE user_id = :'v1' "
                                            "AND kind = 'PAYMENT'", f.user), "1")
 
+    def test_a_payment_commits_in_one_transaction(self):
+        """The happy path writes everything at once: no saga steps, the events
+        and the key's answer with it, and the actors see the outcome."""
+        f = self.fan()
+        f.charge(300000)
+        f.enter()
+        status, held, _ = f.hold(6, 14)
+        self.assertEqual(status, 201, held)
+        rid = held["reservationId"]
+        status, paid, _ = f.pay(rid, key="one-commit")
+        self.assertEqual(status, 201, paid)
+        saga = h.psql(self.db, "SELECT id, state, step FROM sagas WHERE reservation_id = :'v1'", rid)
+        self.assertEqual([row[1:] for row in saga], [["COMPLETED", "DONE"]])
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM saga_steps WHERE saga_id = :'v1'",
+                                  saga[0][0]), "0")
+        self.assertEqual(h.scalar(self.db, "SELECT count(*) FROM outbox WHERE (aggregate_type, "
+                                           "aggregate_id, event_type) IN (('reservation', :'v1', "
+                                           "'RESERVATION_CONFIRMED'), ('order', :'v2', "
+                                           "'ORDER_COMPLETED'))", rid, paid["paymentId"]), "2")
+        self.assertEqual(f.balance(), 300000 - held["price"])
+        # The reservation's actor and the seat map know it is paid.
+        status, view, _ = self.server.call("GET", f"/api/v1/reservations/{rid}?userId={f.user}")
+        self.assertEqual((status, view["status"]), (200, "CONFIRMED"), view)
+        # (The seat is told right after the commit, not awaited by the answer.)
+        f.enter()
+        def seat_14():
+            seats = self.server.call("GET", "/api/v1/concerts/2/schedules/6/seats",
+                                     headers=f.headers())[1]["seats"]
+            return [s["status"] for s in seats if s["seatNumber"] == 14] == ["SOLD"]
+        h.wait_until(seat_14, 5, "the seat map never showed the paid seat SOLD")
+        # A retry with the key gets the stored answer and pays nothing more.
+        again = f.pay(rid, key="one-commit")
+        self.assertEqual((again[0], again[1]), (201, paid))
+        self.assertEqual(f.balance(), 300000 - held["price"])
+        check_database_invariants(self, self.db)
+
     def test_cancel_confirmed_refunds_and_frees_the_seat(self):
         f = self.fan()
         f.charge(150000)

@@ -89,6 +89,13 @@ inline reservation_actor::behavior_type fake_reservation(reservation_actor::poin
     [s, with_status](unpay_atom, int64_t) {
       return s->unpay.answer(with_status(reservation_status::held, 0));
     },
+    [s, with_status](pay_atom) {
+      return s->pay.answer(with_status(reservation_status::paying, 0));
+    },
+    [s, with_status](unpay_atom) {
+      return s->unpay.answer(with_status(reservation_status::held, 0));
+    },
+    [](paid_atom, int64_t) {},
     [s](confirm_atom, int64_t) {
       auto& v = s->view;
       return s->confirm.answer(payment_view{77, v.id, v.user_id, v.price, "COMPLETED", 1});
@@ -131,6 +138,7 @@ inline wallet_actor::behavior_type fake_wallet(wallet_actor::pointer,
     [unused](charge_atom, int64_t) -> caf::result<int64_t> { return unused(); },
     [s](debit_atom, int64_t, int64_t amount) { return s->debit.answer(s->balance - amount); },
     [s](refund_atom, int64_t, int64_t amount) { return s->refund.answer(s->balance + amount); },
+    [unused](pay_atom, booking_payment) -> caf::result<payment_view, int64_t> { return unused(); },
     [s](load_atom) { return s->load.answer(s->balance); },
     [unused](history_atom) -> caf::result<ledger> { return unused(); },
     [](idle_atom) {},
