@@ -175,46 +175,72 @@ void db_pool::run_once(pg_connection& conn, db_task& task) {
 }
 
 void db_pool::run_batch(pg_connection& conn, std::vector<db_task_ptr>& batch) {
+  run_together(conn, batch, 0, batch.size());
+}
+
+// Tasks share one transaction with no savepoint between them: a savepoint
+// costs two round trips a task, and a task fails rarely (refusals are
+// results, not errors). When one throws, nothing has committed: the tasks
+// before it run together again, it runs alone (with its own retries), and
+// the ones after it go on together.
+void db_pool::run_together(pg_connection& conn, std::vector<db_task_ptr>& batch, size_t first,
+                           size_t last) {
+  while (first < last) {
+    if (last - first == 1)
+      return run_alone(conn, *batch[first]);
+    auto failed = try_together(conn, batch, first, last);
+    if (failed == last)
+      return;
+    run_together(conn, batch, first, failed);
+    run_alone(conn, *batch[failed]);
+    first = failed + 1;
+  }
+}
+
+size_t db_pool::try_together(pg_connection& conn, std::vector<db_task_ptr>& batch, size_t first,
+                             size_t last) {
   conn.reconnect_if_broken();
+  size_t current = first;
   try {
     conn.run("BEGIN");
-    for (auto& task : batch) {
-      conn.run("SAVEPOINT task");
-      try {
-        auto before = conn.outbox_writes;
-        task->work(conn);
-        task->wrote_events = conn.outbox_writes != before;
-        conn.run("RELEASE SAVEPOINT task");
-        task->ok = true;
-      } catch (const pg_error& e) {
-        if (is_transient(e.sqlstate()))
-          throw; // retried alone below, where it cannot take others with it
-        conn.run("ROLLBACK TO SAVEPOINT task");
-        fail(*task, e.what(), e.sqlstate());
-      } catch (const std::exception& e) {
-        conn.run("ROLLBACK TO SAVEPOINT task");
-        fail(*task, e.what(), "");
-      }
+    for (; current < last; ++current) {
+      auto& task = *batch[current];
+      auto before = conn.outbox_writes;
+      task.work(conn);
+      task.wrote_events = conn.outbox_writes != before;
     }
-    commit(conn);
-    commits_++;
-    return;
   } catch (const std::exception&) {
-    // The shared transaction failed as a whole (deadlock with another batch,
-    // lost connection): run each task alone. If the connection died during
-    // COMMIT the batch may have committed after all, so every task must be
-    // safe to rerun: each booking write is idempotent (saga steps by saga id,
-    // charges by request id) or conditional on the state it changes.
     try {
       conn.run("ROLLBACK");
+      return current;
     } catch (const std::exception&) {
+      current = last; // the connection is gone: every task alone, below
     }
   }
-  for (auto& task : batch) {
-    task->ok = false;
-    task->error.clear();
-    run_alone(conn, *task);
+  if (current == last) {
+    try {
+      commit(conn);
+      commits_++;
+      for (size_t i = first; i < last; ++i)
+        batch[i]->ok = true;
+      return last;
+    } catch (const std::exception&) {
+      // The connection died during COMMIT (or before it): the batch may have
+      // committed after all, so every task must be safe to rerun: each
+      // booking write is idempotent (saga steps by saga id, charges by
+      // request id) or conditional on the state it changes.
+      try {
+        conn.run("ROLLBACK");
+      } catch (const std::exception&) {
+      }
+    }
   }
+  for (size_t i = first; i < last; ++i) {
+    batch[i]->ok = false;
+    batch[i]->error.clear();
+    run_alone(conn, *batch[i]);
+  }
+  return last;
 }
 
 } // namespace boxoffice::storage

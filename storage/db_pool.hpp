@@ -1,8 +1,8 @@
 #pragma once
 // Blocking libpq work runs here, on the pool's own threads, never on CAF's
 // scheduler threads. Tasks queued together share one transaction (group
-// commit): each runs inside its own savepoint, so a failing task rolls back
-// alone, and one fsync covers them all.
+// commit), and one fsync covers them all. A task that fails is run again
+// alone, so it fails alone (see db_pool::run_together).
 
 #include <atomic>
 #include <chrono>
@@ -65,6 +65,13 @@ public:
 private:
   void worker_loop(pg_connection& conn);
   void run_batch(pg_connection& conn, std::vector<db_task_ptr>& batch);
+  void run_together(pg_connection& conn, std::vector<db_task_ptr>& batch, size_t first,
+                    size_t last);
+  // Runs batch[first, last) in one transaction. Returns last when that is
+  // settled (committed, or every task rerun alone after a lost connection),
+  // else the index of the task that threw, with nothing committed.
+  size_t try_together(pg_connection& conn, std::vector<db_task_ptr>& batch, size_t first,
+                      size_t last);
   void run_alone(pg_connection& conn, db_task& task);
   void run_once(pg_connection& conn, db_task& task);
   void commit(pg_connection& conn);
