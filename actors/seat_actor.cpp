@@ -23,10 +23,12 @@ caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
   auto rp = self->make_response_promise<reservation_view>();
   auto price = st.price;
   auto cfg = st.ctx.cfg;
+  auto board = st.board; // its facts name the concert in the hold's event
   db_then(
     self, st.ctx.db,
-    [req, price, cfg](storage::pg_connection& c) {
-      return storage::insert_hold(c, req, price, cfg.hold_ttl_seconds, cfg.hold_max_per_user);
+    [req, price, cfg, board](storage::pg_connection& c) {
+      return storage::insert_hold(c, req, price, cfg.hold_ttl_seconds, cfg.hold_max_per_user,
+                                  board ? board->facts() : schedule_facts{});
     },
     [self, rp](storage::hold_result res) mutable {
       auto& st = self->state;

@@ -49,31 +49,35 @@ constexpr const char* payment_columns =
 // -- reservations ------------------------------------------------------------
 
 hold_result insert_hold(pg_connection& conn, const hold_request& req, int64_t price,
-                        int ttl_seconds, int max_per_user) {
-  // Serialises one user's concurrent holds so the cap cannot be overrun.
+                        int ttl_seconds, int max_per_user, const schedule_facts& facts) {
+  // Serialises one user's concurrent holds so the cap cannot be overrun. Its
+  // own statement: a statement's snapshot is taken before it waits for a lock.
   conn.exec("SELECT pg_advisory_xact_lock(1, $1::int)", params(req.user_id % 2000000000));
-  auto live = conn.exec("SELECT count(*) FROM reservations WHERE user_id = $1 "
-                        "AND status IN ('HELD', 'PAYING')",
-                        params(req.user_id));
-  hold_result out;
-  if (live.int64(0, 0) >= max_per_user) {
-    out.outcome = hold_outcome::user_limit;
-    return out;
-  }
+  // The count and the insert in one round trip; the hold's event is its
+  // first, so the sequence is set here rather than bumped.
   auto rows = conn.exec(
-    std::string{"INSERT INTO reservations (user_id, schedule_id, seat_number, price, status, "
-                "expires_at) VALUES ($1, $2, $3, $4, 'HELD', now() + make_interval(secs => $5)) "
+    std::string{"WITH live AS (SELECT count(*) AS n FROM reservations WHERE user_id = $1 "
+                "AND status IN ('HELD', 'PAYING')), "
+                "ins AS (INSERT INTO reservations (user_id, schedule_id, seat_number, price, "
+                "status, expires_at, event_seq) SELECT $1, $2, $3, $4, 'HELD', "
+                "now() + make_interval(secs => $5), 1 FROM live WHERE n < $6 "
                 "ON CONFLICT (schedule_id, seat_number) "
                 "WHERE status IN ('HELD', 'PAYING', 'CONFIRMED') DO NOTHING RETURNING "} +
-      reservation_columns,
-    params(req.user_id, req.schedule_id, req.seat_number, price, ttl_seconds));
-  if (rows.empty()) {
-    out.outcome = hold_outcome::seat_taken;
+      reservation_columns +
+      ") SELECT ins.*, (SELECT n FROM live) FROM (SELECT 1) AS one LEFT JOIN ins ON true",
+    params(req.user_id, req.schedule_id, req.seat_number, price, ttl_seconds, max_per_user));
+  hold_result out;
+  if (rows.is_null(0, 0)) {
+    out.outcome =
+      rows.int64(0, 9) >= max_per_user ? hold_outcome::user_limit : hold_outcome::seat_taken;
     return out;
   }
   out.outcome = hold_outcome::held;
   out.reservation = reservation_from(rows, 0);
-  reservation_event(conn, "RESERVATION_HELD", out.reservation.id);
+  append_numbered_events(conn,
+                         {{{"reservation", "RESERVATION_HELD", "reservation", out.reservation.id,
+                            reservation_event_data(out.reservation, facts)},
+                           1}});
   return out;
 }
 

@@ -24,8 +24,10 @@ struct hold_result {
   reservation_view reservation;
 };
 
+// The hold, within the user's cap, and its RESERVATION_HELD event (built
+// from the row and the schedule's facts): three round trips.
 hold_result insert_hold(pg_connection& conn, const hold_request& req, int64_t price,
-                        int ttl_seconds, int max_per_user);
+                        int ttl_seconds, int max_per_user, const schedule_facts& facts);
 
 std::optional<reservation_view> load_reservation(pg_connection& conn, int64_t id);
 

@@ -34,7 +34,7 @@ struct booking_db {
   reservation_view confirmed_booking(int64_t user, int32_t seat) {
     conn.run("BEGIN");
     charge_wallet(conn, user, 100000, "seed-" + std::to_string(user) + "-" + std::to_string(seat));
-    auto hold = insert_hold(conn, {user, 1, seat}, 5000, 300, 10);
+    auto hold = insert_hold(conn, {user, 1, seat}, 5000, 300, 10, {});
     REQUIRE(hold.outcome == hold_outcome::held);
     auto r = hold.reservation;
     auto saga = create_saga(conn, "PAYMENT", r.id, user, r.price, "");
@@ -163,7 +163,7 @@ TEST_CASE("a saga that ends without effect releases its Idempotency-Key, a compl
   booking_db b;
   b.conn.exec("INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES "
               "(8, 'k1', 'h'), (8, 'k2', 'h')");
-  auto hold = insert_hold(b.conn, {8, 1, 3}, 5000, 300, 10);
+  auto hold = insert_hold(b.conn, {8, 1, 3}, 5000, 300, 10, {});
   auto s1 = create_saga(b.conn, "PAYMENT", hold.reservation.id, 8, 5000, "k1");
   finish_saga(b.conn, s1, saga_state::compensated, "no points");
   auto s2 = create_saga(b.conn, "PAYMENT", hold.reservation.id, 8, 5000, "k2");
@@ -180,7 +180,7 @@ TEST_CASE("a payment saga that ended while its reservation stayed PAYING is reop
   booking_db b;
   b.conn.run("BEGIN");
   charge_wallet(b.conn, 9, 100000, "seed-9");
-  auto hold = insert_hold(b.conn, {9, 1, 4}, 5000, 300, 10);
+  auto hold = insert_hold(b.conn, {9, 1, 4}, 5000, 300, 10, {});
   auto saga = create_saga(b.conn, "PAYMENT", hold.reservation.id, 9, 5000, "");
   REQUIRE(mark_paying(b.conn, hold.reservation.id, saga));
   REQUIRE(debit_wallet(b.conn, 9, saga, 5000).has_value());

@@ -35,7 +35,7 @@ struct payment_db {
 
   reservation_view hold(int64_t user, int32_t seat, int64_t points) {
     charge_wallet(conn, user, points, "seed-" + std::to_string(user) + "-" + std::to_string(seat));
-    auto h = insert_hold(conn, {user, 1, seat}, 5000, 300, 10);
+    auto h = insert_hold(conn, {user, 1, seat}, 5000, 300, 10, facts);
     REQUIRE(h.outcome == hold_outcome::held);
     return h.reservation;
   }
@@ -93,6 +93,8 @@ TEST_CASE("the payment's events from memory equal the events built by query") {
   auto reservation = p.payload("RESERVATION_CONFIRMED");
   auto order = p.payload("ORDER_COMPLETED");
   CHECK(reservation["data"] == reservation_event_data(p.conn, r.id));
+  CHECK(p.payload("RESERVATION_HELD")["data"]["reservedAt"] ==
+        reservation_event_data(p.conn, r.id)["reservedAt"]);
   CHECK(order["data"] == order_event_data(p.conn, out.payment.id));
   // Sequences continue the reservation's (HELD was 1) and start the order's.
   CHECK(reservation["sequence"] == 2);
@@ -100,6 +102,25 @@ TEST_CASE("the payment's events from memory equal the events built by query") {
   CHECK(p.count("SELECT event_seq FROM reservations WHERE id = " + std::to_string(r.id)) == 2);
   CHECK(p.count("SELECT event_seq FROM payments WHERE id = " + std::to_string(out.payment.id)) ==
         1);
+}
+
+TEST_CASE("a hold's event from memory equals the event built by query") {
+  payment_db p;
+  auto r = p.hold(7, 5, 20000);
+  auto held = p.payload("RESERVATION_HELD");
+  CHECK(held["data"] == reservation_event_data(p.conn, r.id));
+  CHECK(held["sequence"] == 1);
+  CHECK(p.count("SELECT event_seq FROM reservations WHERE id = " + std::to_string(r.id)) == 1);
+}
+
+TEST_CASE("a hold within the user's cap, then refused at it") {
+  payment_db p;
+  CHECK(insert_hold(p.conn, {7, 1, 1}, 5000, 300, 2, p.facts).outcome == hold_outcome::held);
+  CHECK(insert_hold(p.conn, {7, 1, 1}, 5000, 300, 2, p.facts).outcome == hold_outcome::seat_taken);
+  CHECK(insert_hold(p.conn, {7, 1, 2}, 5000, 300, 2, p.facts).outcome == hold_outcome::held);
+  CHECK(insert_hold(p.conn, {7, 1, 3}, 5000, 300, 2, p.facts).outcome == hold_outcome::user_limit);
+  CHECK(p.count("SELECT count(*) FROM reservations") == 2);
+  CHECK(p.count("SELECT count(*) FROM outbox WHERE event_type = 'RESERVATION_HELD'") == 2);
 }
 
 TEST_CASE("a payment that does not fit in one transaction writes nothing") {
