@@ -62,13 +62,14 @@ void add_row(pg_params& out, const event_draft& d, int64_t seq) {
   out.insert(out.end(), more.begin(), more.end());
 }
 
-std::string insert_sql(size_t rows) {
+// `offset`: parameters $1..$offset belong to a statement before this one.
+std::string insert_sql(size_t rows, size_t offset = 0) {
   std::string sql = "INSERT INTO outbox (event_id, stream, event_type, aggregate_type, "
                     "aggregate_id, sequence, payload, occurred_at) VALUES ";
   for (size_t r = 0; r < rows; ++r) {
     sql += r ? ", (" : "(";
     for (int c = 0; c < outbox_columns; ++c)
-      sql += (c ? ", $" : "$") + std::to_string(r * outbox_columns + c + 1);
+      sql += (c ? ", $" : "$") + std::to_string(offset + r * outbox_columns + c + 1);
     sql += ")";
   }
   return sql;
@@ -85,13 +86,15 @@ std::string append_event(pg_connection& conn, const event_draft& d) {
   return *row.front();
 }
 
-void append_numbered_events(pg_connection& conn, const std::vector<numbered_event>& events) {
+void append_numbered_events(pg_connection& conn, const std::vector<numbered_event>& events,
+                            const std::string& with_write, const pg_params& with_params) {
   if (events.empty())
     return;
-  pg_params rows;
+  pg_params all = with_params;
   for (auto& e : events)
-    add_row(rows, e.draft, e.sequence);
-  conn.exec(insert_sql(events.size()), rows);
+    add_row(all, e.draft, e.sequence);
+  auto sql = insert_sql(events.size(), with_params.size());
+  conn.exec(with_write.empty() ? sql : "WITH before AS (" + with_write + ") " + sql, all);
   conn.outbox_writes++;
 }
 

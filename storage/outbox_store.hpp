@@ -3,6 +3,7 @@
 // report, and what the dispatcher needs to read and settle them.
 
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -30,8 +31,12 @@ struct numbered_event {
   int64_t sequence = 0;
 };
 
-// Inserts them all in one statement.
-void append_numbered_events(pg_connection& conn, const std::vector<numbered_event>& events);
+// Inserts them all in one statement. `with_write`, if given, is another write
+// (numbering its parameters `with_params` from $1) that rides in the same
+// statement, saving its round trip.
+void append_numbered_events(pg_connection& conn, const std::vector<numbered_event>& events,
+                            const std::string& with_write = {},
+                            const std::vector<std::optional<std::string>>& with_params = {});
 
 // What the platform needs about a reservation without calling back.
 nlohmann::json reservation_event_data(pg_connection& conn, int64_t reservation_id);

@@ -53,23 +53,24 @@ std::optional<paid_booking> earlier_commit(pg_connection& conn, const reservatio
   return paid_booking{true, *payment, rows.int64(0, 0), rows.int64(0, 1)};
 }
 
-void store_answer(pg_connection& conn, const booking_payment& b, const api_answer& stored) {
-  conn.exec(
+// Both events, and the key's stored answer in the same statement.
+void append_payment_events(pg_connection& conn, const booking_payment& b, const payment_view& p,
+                           int64_t reservation_seq, const payment_answer_fn& answer) {
+  auto confirmed = b.reservation;
+  confirmed.status = reservation_status::confirmed;
+  std::vector<numbered_event> events{
+    {{"reservation", "RESERVATION_CONFIRMED", "reservation", confirmed.id,
+      reservation_event_data(confirmed, b.facts)},
+     reservation_seq},
+    {{"order", "ORDER_COMPLETED", "order", p.id, order_event_data(p, confirmed, b.facts)}, 1}};
+  if (b.idempotency_key.empty())
+    return append_numbered_events(conn, events);
+  auto stored = answer(p);
+  append_numbered_events(
+    conn, events,
     "INSERT INTO idempotency_keys (user_id, key, request_hash, status_code, response) "
     "VALUES ($1, $2, $3, $4, $5)",
     params(b.reservation.user_id, b.idempotency_key, b.request_hash, stored.status, stored.body));
-}
-
-void append_payment_events(pg_connection& conn, const booking_payment& b, const payment_view& p,
-                           int64_t reservation_seq) {
-  auto confirmed = b.reservation;
-  confirmed.status = reservation_status::confirmed;
-  append_numbered_events(
-    conn,
-    {{{"reservation", "RESERVATION_CONFIRMED", "reservation", confirmed.id,
-       reservation_event_data(confirmed, b.facts)},
-      reservation_seq},
-     {{"order", "ORDER_COMPLETED", "order", p.id, order_event_data(p, confirmed, b.facts)}, 1}});
 }
 
 } // namespace
@@ -89,9 +90,7 @@ paid_booking pay_booking(pg_connection& conn, const booking_payment& b,
   out.saga_id = rows.int64(0, 0);
   out.balance = rows.int64(0, 3);
   out.payment = {rows.int64(0, 1), v.id, v.user_id, v.price, "COMPLETED", rows.int64(0, 4)};
-  if (!b.idempotency_key.empty())
-    store_answer(conn, b, answer(out.payment));
-  append_payment_events(conn, b, out.payment, rows.int64(0, 2));
+  append_payment_events(conn, b, out.payment, rows.int64(0, 2), answer);
   return out;
 }
 

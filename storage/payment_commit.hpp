@@ -21,7 +21,8 @@ struct paid_booking {
   int64_t balance = 0; // the wallet's balance after the debit
 };
 
-// Runs inside the caller's transaction. A rerun after a COMMIT whose answer
+// Runs inside the caller's transaction, in two round trips (the writes, then
+// the events with the key's answer). A rerun after a COMMIT whose answer
 // was lost finds its own payment and reports it again, writing nothing.
 paid_booking pay_booking(pg_connection& conn, const booking_payment& booking,
                          const payment_answer_fn& answer);
