@@ -30,10 +30,17 @@ using attempt_ptr = std::shared_ptr<attempt>;
 // How often an unknown outcome is asked about before the payment gives up.
 constexpr int settle_attempts = 3;
 
+// The reservation is free for the next payment or cancellation.
+void release(const attempt_ptr& a) {
+  auto& st = a->self->state;
+  st.busy.erase(a->req.reservation_id);
+  st.in_one_commit.erase(a->req.reservation_id);
+}
+
 // Nothing was written: the saga path takes the request over (it answers every
 // refusal as before: wrong state, too few points, a known key, ...).
 void hand_to_saga(const attempt_ptr& a) {
-  a->self->state.busy.erase(a->req.reservation_id);
+  release(a);
   a->saga_path();
 }
 
@@ -52,8 +59,8 @@ void paid(const attempt_ptr& a, const payment_view& payment, int64_t saga_id) {
   self->request(a->schedule.actor, saga_step_timeout, sell_atom_v, seat, id)
     .then([](caf::ok_atom) {},
           log_failure("payment of reservation " + std::to_string(id) + ": selling its seat"));
+  release(a);
   auto& st = self->state;
-  st.busy.erase(id);
   st.completed++;
   st.one_commit++;
   // The payment completes the fan's visit: their token expires.
@@ -85,7 +92,7 @@ void settle(const attempt_ptr& a, caf::error why, int tries_left) {
       a->self->request(a->reservation, saga_step_timeout, unpay_atom_v)
         .then([](reservation_view) {},
               log_failure("reservation " + std::to_string(a->view.id) + ": unlocking"));
-      st.busy.erase(a->view.id);
+      release(a);
       st.failed++;
       a->rp.deliver(why);
     });
@@ -121,6 +128,22 @@ void lock_reservation(const attempt_ptr& a) {
 
 } // namespace
 
+caf::error concurrent_with_one_commit(manager_ptr self, const payment_request& req) {
+  auto i = self->state.in_one_commit.find(req.reservation_id);
+  if (i == self->state.in_one_commit.end() || i->second.first != req.user_id)
+    return {};
+  // Only a request that proves its user learns this; others take the usual
+  // checks (401/403/404).
+  auto& passes = self->state.ctx.passes;
+  if (!passes || !passes->admits(req.token, req.user_id, now_ms()))
+    return {};
+  if (!req.idempotency_key.empty() && req.idempotency_key == i->second.second)
+    return make_error(booking_errc::idempotency_in_flight,
+                      "a request with this Idempotency-Key is in progress");
+  return make_error(booking_errc::wrong_state,
+                    "a payment or cancellation of this reservation is in progress");
+}
+
 bool one_commit_possible(manager_ptr self, const payment_request& req) {
   auto& ctx = self->state.ctx;
   return ctx.passes && ctx.schedules && !self->state.busy.count(req.reservation_id) &&
@@ -137,6 +160,7 @@ void pay_in_one_commit(manager_ptr self, payment_request req, std::string hash,
   a->rp = std::move(rp);
   a->saga_path = std::move(saga_path);
   self->state.busy[a->req.reservation_id] = caf::actor{};
+  self->state.in_one_commit[a->req.reservation_id] = {a->req.user_id, a->req.idempotency_key};
   self
     ->request(self->state.ctx.reservations, saga_step_timeout, caf::get_atom_v,
               a->req.reservation_id)

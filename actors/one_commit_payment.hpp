@@ -14,6 +14,13 @@
 
 namespace boxoffice {
 
+// The answer to a payment of the same user for a reservation that a payment
+// in one transaction holds right now (no error: none holds it). Given before
+// the Idempotency-Key is claimed, so a concurrent retry cannot claim the key
+// under the running transaction and make both give up.
+caf::error concurrent_with_one_commit(saga_manager_actor::stateful_pointer<saga_manager_state> self,
+                                      const payment_request& req);
+
 // True when the request may try the one transaction: its token is active and
 // this user's (checked without the waiting room), and the manager has what
 // the transaction needs.

@@ -340,6 +340,8 @@ saga_manager_actor_impl(saga_manager_actor::stateful_pointer<saga_manager_state>
   sweep(self, 0);
   return {
     [=](pay_atom, payment_request req, std::string hash) -> caf::result<api_answer> {
+      if (auto err = concurrent_with_one_commit(self, req))
+        return err;
       auto rp = self->make_response_promise<api_answer>();
       if (!one_commit_possible(self, req)) {
         pay_through_saga(self, req, hash, rp);

@@ -19,6 +19,8 @@ struct saga_manager_state {
   // being created. The database guards the same rule with a unique index.
   std::unordered_map<int64_t, caf::actor> busy;
   std::unordered_map<caf::actor_addr, int64_t> reservation_of;
+  // Reservations a payment in one transaction holds: user and Idempotency-Key.
+  std::unordered_map<int64_t, std::pair<int64_t, std::string>> in_one_commit;
   // Linked coordinators whose exit message has not arrived yet.
   std::unordered_set<caf::actor_addr> coordinators;
   uint64_t started = 0;    // sagas started (payments and cancellations)
