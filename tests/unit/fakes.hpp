@@ -128,6 +128,7 @@ struct wallet_script {
   int64_t balance = 1000;
   scripted_step lookup;
   scripted_step debit, refund, load;
+  scripted_step pay; // a payment's one transaction
 };
 
 inline wallet_actor::behavior_type fake_wallet(wallet_actor::pointer,
@@ -138,7 +139,16 @@ inline wallet_actor::behavior_type fake_wallet(wallet_actor::pointer,
     [unused](charge_atom, int64_t) -> caf::result<int64_t> { return unused(); },
     [s](debit_atom, int64_t, int64_t amount) { return s->debit.answer(s->balance - amount); },
     [s](refund_atom, int64_t, int64_t amount) { return s->refund.answer(s->balance + amount); },
-    [unused](pay_atom, booking_payment) -> caf::result<payment_view, int64_t> { return unused(); },
+    [s](pay_atom, booking_payment b) -> caf::result<payment_view, int64_t> {
+      auto& v = b.reservation;
+      auto paid = s->pay.answer(payment_view{77, v.id, v.user_id, v.price, "COMPLETED", 1});
+      if (paid.flag == caf::rt_error)
+        return paid.err;
+      if (paid.flag != caf::rt_value)
+        return caf::delegated<payment_view, int64_t>{};
+      return caf::result<payment_view, int64_t>{
+        payment_view{77, v.id, v.user_id, v.price, "COMPLETED", 1}, int64_t{55}};
+    },
     [s](load_atom) { return s->load.answer(s->balance); },
     [unused](history_atom) -> caf::result<ledger> { return unused(); },
     [](idle_atom) {},
@@ -186,6 +196,24 @@ inline catalogue_actor::behavior_type fake_catalogue(catalogue_actor::pointer,
   };
 }
 
+struct waiting_room_script {
+  scripted_step check;
+  int leaves = 0;
+};
+
+inline waiting_room_actor::behavior_type fake_waiting_room(waiting_room_actor::pointer,
+                                                           std::shared_ptr<waiting_room_script> s) {
+  auto unused = [](auto...) { return make_error(booking_errc::invalid_argument, "not scripted"); };
+  return {
+    [unused](token_atom, int64_t) -> caf::result<queue_ticket> { return unused(); },
+    [unused](poll_atom, std::string) -> caf::result<queue_ticket> { return unused(); },
+    [s](check_atom, std::string, int64_t) { return s->check.answer(caf::ok_atom_v); },
+    [s](leave_atom, int64_t) { s->leaves++; },
+    [](tick_atom) {},
+    [](status_atom) { return caf::settings{}; },
+  };
+}
+
 // A deterministic system with every fake spawned: the test scripts them,
 // spawns the actor under test with `track`, and the destructor stops them all
 // (the test coordinator runs nothing by itself, so the system's destructor
@@ -211,6 +239,8 @@ struct fakes_fixture : actor_fixture {
   wallet_registry_actor wallets = track(sys.spawn(fake_wallet_registry, wallet_calls, wallet));
   schedule_actor schedule = track(sys.spawn(fake_schedule, schedule_calls));
   catalogue_actor catalogue = track(sys.spawn(fake_catalogue, schedule_calls, schedule));
+  std::shared_ptr<waiting_room_script> waiting_room_calls = std::make_shared<waiting_room_script>();
+  waiting_room_actor waiting_room = track(sys.spawn(fake_waiting_room, waiting_room_calls));
 
   caf::scoped_actor client{sys};
 
