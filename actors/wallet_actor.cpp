@@ -29,6 +29,14 @@ template <class OnOk, class OnErr> void refresh(wallet_ptr self, OnOk on_ok, OnE
     std::move(on_err));
 }
 
+// A change reported as failed may have committed all the same: take the
+// database's balance.
+void reread_after_failure(wallet_ptr self) {
+  refresh(
+    self, [](int64_t) {},
+    log_failure("wallet " + std::to_string(self->state.user_id) + ": re-reading"));
+}
+
 caf::result<int64_t> reload(wallet_ptr self) {
   auto rp = self->make_response_promise<int64_t>();
   refresh(
@@ -49,9 +57,7 @@ template <class Work> caf::result<int64_t> change(wallet_ptr self, Work work) {
     },
     [self, rp](caf::error& err) mutable {
       rp.deliver(err);
-      refresh(
-        self, [](int64_t) {},
-        log_failure("wallet " + std::to_string(self->state.user_id) + ": re-reading"));
+      reread_after_failure(self);
     });
   return rp;
 }
@@ -85,10 +91,7 @@ caf::result<int64_t> debit(wallet_ptr self, int64_t saga_id, int64_t amount) {
     },
     [self, rp](caf::error& err) mutable {
       rp.deliver(err);
-      // It may have committed: take the database's balance.
-      refresh(
-        self, [](int64_t) {},
-        log_failure("wallet " + std::to_string(self->state.user_id) + ": re-reading"));
+      reread_after_failure(self);
     });
   return rp;
 }
@@ -117,9 +120,7 @@ caf::result<payment_view, int64_t> pay_booking(wallet_ptr self, booking_payment 
     },
     [self, rp](caf::error& err) mutable {
       rp.deliver(err);
-      refresh(
-        self, [](int64_t) {},
-        log_failure("wallet " + std::to_string(self->state.user_id) + ": re-reading"));
+      reread_after_failure(self);
     });
   return rp;
 }
