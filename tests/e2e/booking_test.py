@@ -647,6 +647,29 @@ class ExpiryTest(unittest.TestCase):
             server.stop()
 
 
+    def test_expiry_takes_the_database_word_for_a_paid_hold(self):
+        """A reservation actor that never learned its payment committed (an
+        unknown outcome it could not settle) finds CONFIRMED at expiry and
+        keeps it, instead of retrying the expiry forever or freeing the seat."""
+        db = h.fresh_database("expiry_paid")
+        server = h.Server(db, *FAST_QUEUE, "--hold.ttl_seconds", "2").start()
+        try:
+            f = Fan(server, 45).enter()
+            status, held, _ = f.hold(1, 4)
+            self.assertEqual(status, 201, held)
+            rid = held["reservationId"]
+            # The commit the actor did not hear of, made behind its back.
+            h.psql(db, "UPDATE reservations SET status = 'CONFIRMED' WHERE id = :'v1'", rid)
+            h.wait_until(lambda: time.time() > expires_at(db, rid) + 0.5, 5, "clock")
+            def confirmed_in_memory():
+                body = server.call("GET", f"/api/v1/reservations/{rid}?userId=45")[1]
+                return body.get("status") == "CONFIRMED"
+            h.wait_until(confirmed_in_memory, 5, "the actor never took the database's word")
+            self.assertEqual(reservation_status(db, rid), "CONFIRMED")
+            self.assertEqual(Fan(server, 46).enter().hold(1, 4)[0], 409)  # the seat stays taken
+        finally:
+            server.stop()
+
 class CrashTest(unittest.TestCase):
     def test_sigkill_during_payments(self):
         db = h.fresh_database("crash")
