@@ -27,8 +27,9 @@ caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
   db_then(
     self, st.ctx.db,
     [req, price, cfg, board](storage::pg_connection& c) {
+      static const schedule_facts unknown; // tests spawn seats without a board
       return storage::insert_hold(c, req, price, cfg.hold_ttl_seconds, cfg.hold_max_per_user,
-                                  board ? board->facts() : schedule_facts{});
+                                  board ? board->facts() : unknown);
     },
     [self, rp](storage::hold_result res) mutable {
       auto& st = self->state;
