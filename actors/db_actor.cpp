@@ -41,8 +41,10 @@ db_actor::behavior_type db_actor_impl(db_actor::stateful_pointer<db_state> self,
       auto [rp, task] = std::move(i->second);
       self->state.pending.erase(i);
       task->done = nullptr; // break the cycle task -> done -> handle
-      if (task->ok && task->wrote_events && self->state.dispatcher)
-        self->send(self->state.dispatcher, notify_atom_v);
+      // Sent before the answer, so an aggregate's next event (written only
+      // after this answer) reaches the dispatcher after this one.
+      if (task->ok && !task->events.empty() && self->state.dispatcher)
+        self->send(self->state.dispatcher, committed_events{std::move(task->events)});
       if (task->ok)
         rp.deliver(caf::ok_atom_v);
       else

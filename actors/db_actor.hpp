@@ -12,7 +12,7 @@ struct db_state {
   static inline const char* name = "db";
   storage::db_pool* pool = nullptr;
   uint64_t next_id = 1;
-  dispatcher_actor dispatcher; // told about commits that wrote events
+  dispatcher_actor dispatcher; // handed the events each commit carried
   std::unordered_map<uint64_t,
                      std::pair<caf::typed_response_promise<caf::ok_atom>, storage::db_task_ptr>>
     pending;

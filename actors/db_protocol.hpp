@@ -14,7 +14,7 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(boxoffice::storage::db_task_ptr)
 namespace boxoffice {
 
 // Hands blocking libpq work to the storage pool and answers once it is
-// durable; tells the dispatcher when a commit carried events.
+// durable; hands the dispatcher the events each commit carried.
 using db_actor = caf::typed_actor<replies_to<db_atom, storage::db_task_ptr>::with<caf::ok_atom>,
                                   reacts_to<db_atom, uint64_t>,
                                   reacts_to<dispatcher_actor>>::extend_with<status_iface>;

@@ -20,6 +20,7 @@ constexpr int full_scan_every = 5; // ticks
 // Rows commit out of id order within a window of concurrent transactions: the
 // fast path looks back this far behind its cursor (known rows are skipped).
 constexpr int64_t cursor_lookback = 1024;
+constexpr size_t max_settled_aggregates = 65536;
 
 // Delivery decisions read time through the actor's clock, so a test moves it
 // with the test coordinator's clock.
@@ -59,18 +60,83 @@ void schedule_head(dispatcher_ptr self, const std::string& aggregate) {
   }
 }
 
-void adopt_rows(dispatcher_ptr self, std::vector<storage::outbox_row>& rows) {
+int64_t settled_sequence(const dispatcher_state& st, const std::string& aggregate) {
+  auto i = st.settled_through.find(aggregate);
+  return i == st.settled_through.end() ? 0 : i->second;
+}
+
+void note_settled(dispatcher_state& st, const std::string& aggregate, int64_t sequence) {
+  auto [i, fresh] = st.settled_through.emplace(aggregate, sequence);
+  if (!fresh) {
+    i->second = std::max(i->second, sequence);
+    return;
+  }
+  st.settled_order.push_back(aggregate);
+  if (st.settled_order.size() > max_settled_aggregates) {
+    st.settled_through.erase(st.settled_order.front());
+    st.settled_order.pop_front();
+  }
+}
+
+// Whether the dispatcher holds `row` already, or delivered it and is still
+// marking it so.
+bool known(const dispatcher_state& st, const outbox_row& row) {
+  return st.aggregate_of.count(row.id) || st.unflushed.count(row.id);
+}
+
+void adopt(dispatcher_ptr self, outbox_row&& row) {
+  auto& st = self->state;
+  st.cursor = std::max(st.cursor, row.id);
+  st.aggregate_of.emplace(row.id, row.aggregate);
+  auto aggregate = row.aggregate;
+  st.queues[aggregate].emplace(row.sequence, std::move(row));
+  if (!st.scheduled.count(aggregate))
+    schedule_head(self, aggregate);
+}
+
+// A scan's rows. One settled while the scan ran was read before it settled:
+// it is not taken again.
+void adopt_scanned(dispatcher_ptr self, std::vector<outbox_row>& rows) {
   auto& st = self->state;
   for (auto& row : rows) {
     st.cursor = std::max(st.cursor, row.id);
-    if (st.aggregate_of.count(row.id) || st.unflushed.count(row.id))
-      continue;
-    st.aggregate_of.emplace(row.id, row.aggregate);
-    auto aggregate = row.aggregate;
-    st.queues[aggregate].emplace(row.sequence, std::move(row));
-    if (!st.scheduled.count(aggregate))
-      schedule_head(self, aggregate);
+    if (!known(st, row) && !st.settled_while_scanning.count(row.id))
+      adopt(self, std::move(row));
   }
+  st.settled_while_scanning.clear();
+}
+
+// A handed row may go at once when nothing of its aggregate can be missing
+// before it: it is the first, or its predecessor is queued here or settled.
+bool follows_known(const dispatcher_state& st, const outbox_row& row) {
+  if (row.sequence == 1 || settled_sequence(st, row.aggregate) == row.sequence - 1)
+    return true;
+  auto q = st.queues.find(row.aggregate);
+  return q != st.queues.end() && q->second.count(row.sequence - 1);
+}
+
+void scan(dispatcher_ptr self, bool from_start);
+
+// The fast path: rows straight from their commit, without reading the
+// outbox. A row whose predecessor this dispatcher has not seen (it restarted,
+// or the predecessor's commit was reported lost) waits for a scan instead.
+void take_committed(dispatcher_ptr self, std::vector<outbox_row>& rows) {
+  auto& st = self->state;
+  bool need_scan = false;
+  for (auto& row : rows) {
+    // Settled already: a scan found it first.
+    if (known(st, row) || row.sequence <= settled_sequence(st, row.aggregate))
+      continue;
+    if (static_cast<int>(st.aggregate_of.size()) >= st.cfg.max_in_memory || !follows_known(st, row)) {
+      st.handed_skipped++;
+      need_scan = true;
+      continue;
+    }
+    st.handed_total++;
+    adopt(self, std::move(row));
+  }
+  if (need_scan)
+    scan(self, false);
 }
 
 void settle(dispatcher_ptr self, std::function<void(outbox_rows&)> write) {
@@ -87,7 +153,7 @@ void settle(dispatcher_ptr self, std::function<void(outbox_rows&)> write) {
 
 // The row a report is about. It need not be its aggregate's head: a replayed
 // dead letter or a re-scanned row can sort ahead of the one in flight.
-storage::outbox_row* row_of(dispatcher_state& st, const std::string& aggregate, int64_t id) {
+outbox_row* row_of(dispatcher_state& st, const std::string& aggregate, int64_t id) {
   auto q = st.queues.find(aggregate);
   if (q == st.queues.end())
     return nullptr;
@@ -100,6 +166,9 @@ storage::outbox_row* row_of(dispatcher_state& st, const std::string& aggregate, 
 // Drops a settled row and lets its aggregate's next row go.
 void settle_row(dispatcher_ptr self, const std::string& aggregate, int64_t id, int64_t sequence) {
   auto& st = self->state;
+  note_settled(st, aggregate, sequence);
+  if (st.scanning)
+    st.settled_while_scanning.insert(id);
   st.aggregate_of.erase(id);
   st.queues[aggregate].erase(sequence);
   st.scheduled.erase(aggregate);
@@ -117,7 +186,7 @@ void note_error(dispatcher_state& st, std::string error) {
   st.last_error_ms = now_ms();
 }
 
-outbound_event to_request(const dispatcher_config& cfg, const storage::outbox_row& row) {
+outbound_event to_request(const dispatcher_config& cfg, const outbox_row& row) {
   outbound_event ev;
   ev.path = row.stream == "order" ? cfg.order_path : cfg.reservation_path;
   ev.body = row.payload;
@@ -234,15 +303,16 @@ void scan(dispatcher_ptr self, bool from_start) {
     self,
     [after = from_start ? 0 : std::max<int64_t>(0, st.cursor - cursor_lookback),
      room](outbox_rows& rows) { return rows.pending(after, room); },
-    [self](std::vector<storage::outbox_row> rows) {
+    [self](std::vector<outbox_row> rows) {
       self->state.scanning = false;
-      adopt_rows(self, rows);
+      adopt_scanned(self, rows);
       pump(self);
       if (std::exchange(self->state.rescan, false))
         scan(self, false);
     },
     [self](caf::error& err) {
       self->state.scanning = false;
+      self->state.settled_while_scanning.clear();
       note_error(self->state, "outbox scan failed: " + error_message(err));
     });
 }
@@ -263,6 +333,8 @@ caf::settings status_of(dispatcher_ptr self) {
   s["type"] = "dispatcher";
   s["pending"] = st.counts.pending;
   s["inMemory"] = st.aggregate_of.size();
+  s["handed"] = st.handed_total;
+  s["handedToScan"] = st.handed_skipped;
   s["inFlight"] = st.in_flight;
   s["delivered"] = st.delivered_total;
   s["retried"] = st.retried_total;
@@ -294,7 +366,10 @@ dispatcher_actor_impl(dispatcher_actor::stateful_pointer<dispatcher_state> self,
   auto interval = std::chrono::milliseconds(cfg.scan_interval_ms);
   self->send(self, tick_atom_v);
   return {
-    [=](notify_atom) { scan(self, false); },
+    [=](committed_events& events) {
+      take_committed(self, events.rows);
+      pump(self);
+    },
     [=](tick_atom) {
       auto now = self->clock().now();
       if (now >= self->state.next_backstop) {

@@ -49,16 +49,26 @@ struct dispatcher_state {
   // Pending events per aggregate, in sequence order: only the head of an
   // aggregate is ever in flight, so order holds per aggregate while
   // different aggregates go in parallel.
-  std::map<std::string, std::map<int64_t, storage::outbox_row>> queues;
+  std::map<std::string, std::map<int64_t, outbox_row>> queues;
   std::unordered_map<int64_t, std::string> aggregate_of; // row id -> aggregate (loaded rows)
   std::deque<std::string> ready;                         // heads due now
   std::multimap<int64_t, std::string> waiting;           // heads due later (epoch ms)
   std::set<std::string> scheduled;                       // in ready, waiting or in flight
   int in_flight = 0;
 
+  // How far each aggregate is settled (delivered or dead), as far as this
+  // dispatcher saw: a handed row goes at once only after its settled or
+  // queued predecessor. Bounded: the oldest entries go first (a scan then
+  // decides, as before).
+  std::unordered_map<std::string, int64_t> settled_through;
+  std::deque<std::string> settled_order;
+  uint64_t handed_total = 0;    // rows adopted straight from their commit
+  uint64_t handed_skipped = 0;  // handed rows left to a scan
+
   int64_t cursor = 0;
   bool scanning = false;
   bool rescan = false;
+  std::unordered_set<int64_t> settled_while_scanning; // row ids
   uint64_t ticks = 0;
   caf::actor_clock::time_point next_backstop{};
   std::vector<int64_t> delivered_batch;

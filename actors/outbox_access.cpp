@@ -13,7 +13,7 @@ class database_outbox final : public outbox_rows {
 public:
   explicit database_outbox(storage::pg_connection& conn) : conn_(conn) {}
 
-  std::vector<storage::outbox_row> pending(int64_t after_id, int limit) override {
+  std::vector<outbox_row> pending(int64_t after_id, int limit) override {
     return storage::pending_events(conn_, after_id, limit);
   }
   storage::outbox_counts counts() override { return storage::count_outbox(conn_); }

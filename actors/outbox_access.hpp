@@ -18,7 +18,7 @@ class outbox_rows {
 public:
   virtual ~outbox_rows() = default;
   // Pending rows after `after_id` (0: all of them), at most `limit`.
-  virtual std::vector<storage::outbox_row> pending(int64_t after_id, int limit) = 0;
+  virtual std::vector<outbox_row> pending(int64_t after_id, int limit) = 0;
   virtual storage::outbox_counts counts() = 0;
   virtual void mark_delivered(const std::vector<int64_t>& ids) = 0;
   virtual void mark_retry(int64_t id, int attempts, const std::string& error,

@@ -35,10 +35,11 @@ using inspector_actor =
                    replies_to<caf::get_atom, std::string,
                               std::string>::with<caf::settings>>::extend_with<status_iface>;
 
-// Delivers committed outbox events to the data platform. `notify` is the fast
-// path after a commit; a periodic scan of the outbox is the backstop.
+// Delivers committed outbox events to the data platform. Rows handed over
+// right after their commit are the fast path; a periodic scan of the outbox
+// is the backstop.
 using dispatcher_actor =
-  caf::typed_actor<reacts_to<notify_atom>, reacts_to<tick_atom>, reacts_to<flush_atom>,
+  caf::typed_actor<reacts_to<committed_events>, reacts_to<tick_atom>, reacts_to<flush_atom>,
                    reacts_to<prune_atom>, reacts_to<delivery_report>,
                    replies_to<list_atom>::with<std::string>,          // dead letters as JSON
                    replies_to<replay_atom, int64_t>::with<int64_t>>:: // row id, 0: all dead

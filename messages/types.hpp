@@ -191,4 +191,36 @@ typename Inspector::result_type inspect(Inspector& f, delivery_report& x) {
   return f(caf::meta::type_name("delivery_report"), x.row_id, x.status, x.error, x.retry_after);
 }
 
+// A committed outbox event as the dispatcher holds it, whether it came from a
+// scan of the outbox or straight from the commit that wrote it.
+struct outbox_row {
+  int64_t id = 0;
+  std::string event_id;
+  std::string stream;
+  std::string event_type;
+  std::string aggregate; // "reservation/42": the unit of ordering
+  int64_t sequence = 0;
+  std::string payload;
+  int32_t attempts = 0;
+  int64_t age_base_ms = 0;     // occurred_at, or the last replay
+  int64_t next_attempt_ms = 0; // epoch ms
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, outbox_row& x) {
+  return f(caf::meta::type_name("outbox_row"), x.id, x.event_id, x.stream, x.event_type,
+           x.aggregate, x.sequence, x.payload, x.attempts, x.age_base_ms, x.next_attempt_ms);
+}
+
+// The outbox rows one transaction committed, handed to the dispatcher by the
+// db actor right after the commit (the fast path; the outbox scan is the
+// backstop).
+struct committed_events {
+  std::vector<outbox_row> rows;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, committed_events& x) {
+  return f(caf::meta::type_name("committed_events"), x.rows);
+}
+
 } // namespace boxoffice

@@ -18,6 +18,7 @@ bool is_transient(const std::string& sqlstate) {
 
 void fail(db_task& task, const std::string& error, const std::string& sqlstate) {
   task.ok = false;
+  task.events.clear(); // rolled back: nothing to deliver
   task.error = error;
   task.sqlstate = sqlstate;
 }
@@ -154,9 +155,10 @@ void db_pool::run_once(pg_connection& conn, db_task& task) {
   conn.reconnect_if_broken();
   try {
     conn.run("BEGIN");
-    auto before = conn.outbox_writes;
+    conn.appended.clear();
     task.work(conn);
-    task.wrote_events = conn.outbox_writes != before;
+    task.events = std::move(conn.appended);
+    conn.appended.clear();
     commit(conn);
     commits_++;
     task.ok = true;
@@ -205,9 +207,10 @@ size_t db_pool::try_together(pg_connection& conn, std::vector<db_task_ptr>& batc
     conn.run("BEGIN");
     for (; current < last; ++current) {
       auto& task = *batch[current];
-      auto before = conn.outbox_writes;
+      conn.appended.clear();
       task.work(conn);
-      task.wrote_events = conn.outbox_writes != before;
+      task.events = std::move(conn.appended);
+      conn.appended.clear();
     }
   } catch (const std::exception&) {
     try {

@@ -16,6 +16,8 @@
 #include <thread>
 #include <vector>
 
+#include "messages/types.hpp"
+
 namespace boxoffice::storage {
 
 class pg_connection;
@@ -29,7 +31,7 @@ struct db_task {
   // before BEGIN instead of committing behind its back. Default: no deadline.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   bool ok = false;
-  bool wrote_events = false; // committed at least one outbox row
+  std::vector<outbox_row> events; // the outbox rows it committed
   std::string error;
   std::string sqlstate;
 };

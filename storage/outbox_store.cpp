@@ -45,21 +45,46 @@ namespace {
 
 constexpr int outbox_columns = 8;
 
-// The outbox row of an event: event id, stream, type, aggregate type and id,
+// The outbox row of an event as the dispatcher will hold it; its id comes
+// from the insert.
+outbox_row new_row(const event_draft& d, int64_t seq) {
+  outbox_row row;
+  row.event_id = new_event_id();
+  row.stream = d.stream;
+  row.event_type = d.type;
+  row.aggregate = d.aggregate_type + "/" + std::to_string(d.aggregate_id);
+  row.sequence = seq;
+  row.age_base_ms = now_ms();
+  auto occurred = iso_millis(row.age_base_ms);
+  row.payload = nlohmann::json{{"eventId", row.event_id},
+                               {"eventType", d.type},
+                               {"occurredAt", occurred},
+                               {"aggregateType", d.aggregate_type},
+                               {"aggregateId", std::to_string(d.aggregate_id)},
+                               {"sequence", seq},
+                               {"data", d.data}}
+                  .dump();
+  return row;
+}
+
+// Its insert parameters: event id, stream, type, aggregate type and id,
 // sequence, envelope, occurred at.
-void add_row(pg_params& out, const event_draft& d, int64_t seq) {
-  auto id = new_event_id();
-  auto occurred = iso_millis(now_ms());
-  nlohmann::json body{{"eventId", id},
-                      {"eventType", d.type},
-                      {"occurredAt", occurred},
-                      {"aggregateType", d.aggregate_type},
-                      {"aggregateId", std::to_string(d.aggregate_id)},
-                      {"sequence", seq},
-                      {"data", d.data}};
-  auto more = params(id, d.stream, d.type, d.aggregate_type, std::to_string(d.aggregate_id), seq,
-                     body.dump(), occurred);
+void add_params(pg_params& out, const event_draft& d, const outbox_row& row) {
+  auto more = params(row.event_id, d.stream, d.type, d.aggregate_type,
+                     std::to_string(d.aggregate_id), row.sequence, row.payload,
+                     iso_millis(row.age_base_ms));
   out.insert(out.end(), more.begin(), more.end());
+}
+
+// Takes the ids the insert returned (matched by event id: RETURNING does not
+// promise the order of VALUES) and keeps the rows for the dispatcher.
+void keep_inserted(pg_connection& conn, std::vector<outbox_row> rows, const pg_rows& ids) {
+  for (int i = 0; i < ids.size(); ++i)
+    for (auto& row : rows)
+      if (row.event_id == ids.text(i, 1))
+        row.id = ids.int64(i, 0);
+  for (auto& row : rows)
+    conn.appended.push_back(std::move(row));
 }
 
 // `offset`: parameters $1..$offset belong to a statement before this one.
@@ -72,18 +97,18 @@ std::string insert_sql(size_t rows, size_t offset = 0) {
       sql += (c ? ", $" : "$") + std::to_string(offset + r * outbox_columns + c + 1);
     sql += ")";
   }
-  return sql;
+  return sql + " RETURNING id, event_id";
 }
 
 } // namespace
 
 std::string append_event(pg_connection& conn, const event_draft& d) {
-  auto seq = next_sequence(conn, d);
-  pg_params row;
-  add_row(row, d, seq);
-  conn.exec(insert_sql(1), row);
-  conn.outbox_writes++;
-  return *row.front();
+  auto row = new_row(d, next_sequence(conn, d));
+  pg_params args;
+  add_params(args, d, row);
+  auto event_id = row.event_id;
+  keep_inserted(conn, {std::move(row)}, conn.exec(insert_sql(1), args));
+  return event_id;
 }
 
 void append_numbered_events(pg_connection& conn, const std::vector<numbered_event>& events,
@@ -91,11 +116,15 @@ void append_numbered_events(pg_connection& conn, const std::vector<numbered_even
   if (events.empty())
     return;
   pg_params all = with_params;
-  for (auto& e : events)
-    add_row(all, e.draft, e.sequence);
+  std::vector<outbox_row> rows;
+  for (auto& e : events) {
+    rows.push_back(new_row(e.draft, e.sequence));
+    add_params(all, e.draft, rows.back());
+  }
   auto sql = insert_sql(events.size(), with_params.size());
-  conn.exec(with_write.empty() ? sql : "WITH before AS (" + with_write + ") " + sql, all);
-  conn.outbox_writes++;
+  keep_inserted(conn, std::move(rows),
+                conn.exec(with_write.empty() ? sql : "WITH before AS (" + with_write + ") " + sql,
+                          all));
 }
 
 nlohmann::json reservation_event_data(pg_connection& conn, int64_t reservation_id) {

@@ -52,20 +52,6 @@ nlohmann::json order_event_data(const payment_view& p, const reservation_view& r
 
 namespace boxoffice::storage {
 
-// A pending event as the dispatcher holds it.
-struct outbox_row {
-  int64_t id = 0;
-  std::string event_id;
-  std::string stream;
-  std::string event_type;
-  std::string aggregate; // "reservation/42": the unit of ordering
-  int64_t sequence = 0;
-  std::string payload;
-  int attempts = 0;
-  int64_t age_base_ms = 0;     // occurred_at, or the last replay
-  int64_t next_attempt_ms = 0; // epoch ms
-};
-
 struct outbox_counts {
   int64_t pending = 0;
   int64_t dead = 0;

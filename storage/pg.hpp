@@ -9,6 +9,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "messages/types.hpp"
+
 struct pg_conn;
 typedef struct pg_conn PGconn;
 struct pg_result;
@@ -91,9 +93,9 @@ public:
   // Runs a statement without parameters (BEGIN, COMMIT, several statements).
   void run(const std::string& sql);
   bool healthy() const;
-  // Counts outbox rows written on this connection, so the pool can tell the
-  // dispatcher that new events committed (the fast path).
-  uint64_t outbox_writes = 0;
+  // The outbox rows written in the current transaction, so the pool can hand
+  // them to the dispatcher once they commit (the fast path).
+  std::vector<outbox_row> appended;
   // After the server restarted or the socket broke: try once to reconnect.
   void reconnect_if_broken();
   size_t prepared_statements() const { return prepared_.size(); }

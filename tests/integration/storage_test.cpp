@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include "pg_fixture.hpp"
+#include "storage/booking_store.hpp"
 #include "storage/db_pool.hpp"
 #include "storage/demo_seed.hpp"
 #include "storage/migrations.hpp"
@@ -64,6 +65,45 @@ TEST_CASE("group commit: a failing task rolls back alone") {
   auto s = pool.stats();
   CHECK(s.commits < 50); // tasks shared commits
   CHECK(s.executed == 50);
+}
+
+TEST_CASE("a committed task carries the outbox rows it wrote; a rolled-back one none") {
+  testing::fresh_database db;
+  {
+    pg_connection conn{db.url};
+    apply_migrations(conn, embedded_migrations());
+    seed_demo_catalogue(conn, 10);
+  }
+  db_pool pool{db.url, 1, 64};
+  testing::task_waiter w;
+  int64_t held = 0;
+  auto kept = w.make([&held](pg_connection& c) {
+    held = insert_hold(c, {1, 1, 1}, 5000, 300, 10, {}).reservation.id;
+  });
+  auto undone = w.make([](pg_connection& c) {
+    insert_hold(c, {2, 1, 2}, 5000, 300, 10, {});
+    throw std::runtime_error("changed its mind");
+  });
+  pool.submit(kept);
+  pool.submit(undone);
+  REQUIRE(w.wait());
+  REQUIRE(kept->ok);
+  REQUIRE(kept->events.size() == 1);
+  auto& row = kept->events.front();
+  pg_connection conn{db.url};
+  auto stored = conn.exec("SELECT id, aggregate_type || '/' || aggregate_id, sequence, payload "
+                          "FROM outbox WHERE event_id = $1",
+                          params(row.event_id));
+  REQUIRE(stored.size() == 1);
+  CHECK(row.id == stored.int64(0, 0));
+  CHECK(row.aggregate == "reservation/" + std::to_string(held));
+  CHECK(row.aggregate == stored.text(0, 1));
+  CHECK(row.sequence == stored.int64(0, 2));
+  CHECK(row.payload == stored.text(0, 3));
+  CHECK(row.event_type == "RESERVATION_HELD");
+  CHECK_FALSE(undone->ok);
+  CHECK(undone->events.empty());
+  CHECK(conn.exec("SELECT count(*) FROM outbox").int64(0, 0) == 1);
 }
 
 TEST_CASE("a stopped pool fails new work instead of hanging") {
