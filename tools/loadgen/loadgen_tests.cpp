@@ -1,5 +1,5 @@
 // Unit tests of the load driver's pure parts: histogram, URL and path
-// helpers, seat-map scanner, seat partitioning.
+// helpers, seat-map scanner, seat partitioning, the SSE reader.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
@@ -13,6 +13,7 @@
 #include "tools/loadgen/histogram.hpp"
 #include "tools/loadgen/http_client.hpp"
 #include "tools/loadgen/partition.hpp"
+#include "tools/loadgen/seat_stream.hpp"
 #include "tools/loadgen/seatmap.hpp"
 
 using namespace boxoffice::loadgen;
@@ -353,4 +354,36 @@ TEST_CASE("partition_seats covers 1..min(seats, clients * per_client) exactly on
   CHECK(partitioned_seats(0, 1, 1) == 0);
   CHECK(partitioned_seats(10, 0, 1) == 0);
   CHECK(partitioned_seats(10, 1, 0) == 0);
+}
+
+TEST_CASE("SSE reader: the head, then events split anywhere across reads") {
+  std::vector<std::pair<std::string, std::string>> events;
+  SseReader reader{[&](std::string_view type, std::string_view data) {
+    events.emplace_back(std::string(type), std::string(data));
+  }};
+  const std::string wire = "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n"
+                           "Connection: close\r\n\r\n"
+                           "event: snapshot\nid: a.1\ndata: {\"seats\":\"AAH\"}\n\n"
+                           ": keep-alive\n\n"
+                           "event: seat\r\nid: a.2\r\ndata: {\"seatNumber\":3,\r\n"
+                           "data: \"status\":\"HELD\"}\r\n\r\n"
+                           "data: plain\n\n";
+  // One byte at a time: no split point may lose or garble an event.
+  for (char c : wire)
+    REQUIRE(reader.feed(std::string_view(&c, 1)));
+  CHECK(reader.status() == 200);
+  REQUIRE(events.size() == 3);
+  CHECK(events[0] == std::make_pair(std::string("snapshot"), std::string("{\"seats\":\"AAH\"}")));
+  CHECK(events[1] == std::make_pair(std::string("seat"),
+                                    std::string("{\"seatNumber\":3,\n\"status\":\"HELD\"}")));
+  CHECK(events[2] == std::make_pair(std::string("message"), std::string("plain")));
+}
+
+TEST_CASE("SSE reader: an answer other than 200 stops it before any event") {
+  int events = 0;
+  SseReader reader{[&](std::string_view, std::string_view) { ++events; }};
+  CHECK(reader.feed("HTTP/1.1 503 Service Unavailable\r\nRetry-After: 1\r\n"));
+  CHECK_FALSE(reader.feed("\r\ndata: {\"error\":\"x\"}\n\n"));
+  CHECK(reader.status() == 503);
+  CHECK(events == 0);
 }

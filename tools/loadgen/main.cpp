@@ -121,6 +121,9 @@ nlohmann::ordered_json counters_json(const Counters& c) {
   j["failed"] = c.failed.load();
   j["pointsCharged"] = c.points_charged.load();
   j["pointsPaid"] = c.points_paid.load();
+  j["streamsOpen"] = c.streams_open.load();
+  j["streamsDropped"] = c.streams_dropped.load();
+  j["streamEvents"] = c.stream_events.load();
   return j;
 }
 
@@ -209,6 +212,13 @@ int run(Options& opt) {
                     : "payments/s " + std::to_string(payments_rate) + " (" +
                         std::to_string(c.payments.load()) + " payments)")
               << "\n";
+  const double stream_rate =
+    window > 0 ? static_cast<double>(c.stream_events.load()) / window : 0;
+  if (opt.streams > 0)
+    std::cout << "   live seat maps: " << c.streams_open.load() << " of " << opt.streams
+              << " streams open, " << c.streams_dropped.load() << " dropped, "
+              << c.stream_events.load() << " seat events of this run's holds read ("
+              << stream_rate << "/s over the window)\n";
   std::cout << "\n";
   print_summary(std::cout, result.stats, secs);
   if (opt.scenario == Scenario::outage)
@@ -263,6 +273,14 @@ int run(Options& opt) {
       j["stormSeconds"] = result.storm_seconds;
     if (opt.scenario == Scenario::holds)
       j["holdsPerSecond"] = holds_rate;
+    if (opt.streams > 0)
+      j["streams"] = {{"clients", opt.streams},
+                      {"open", c.streams_open.load()},
+                      {"dropped", c.streams_dropped.load()},
+                      {"events", c.stream_events.load()},
+                      {"eventsPerSecond", stream_rate},
+                      // every open stream should see every 201 hold of the run
+                      {"expectedEvents", c.streams_open.load() * c.holds.load()}};
     if (opt.scenario == Scenario::payments)
       j["paymentsPerSecond"] = payments_rate;
     if (timed_window) {

@@ -49,7 +49,8 @@ std::optional<Options> parse_options(int argc, char** argv) {
     ("users", po::value(&o.users)->default_value(o.users),
        "fans (flash-crowd, outage, payments) or clients (hot-seat, holds)")
     ("rate", po::value(&o.rate)->default_value(o.rate),
-       "arrivals per second (steady; outage uses steady arrivals when > 0)")
+       "arrivals per second (steady; outage uses steady arrivals when > 0); holds: holds per "
+       "second in all (0: each client holds as soon as its last hold was answered)")
     ("duration", po::value(&o.duration)->default_value(o.duration),
        "seconds of arrivals (steady, default 30), of the storm (hot-seat, default 10), or the "
        "longest timed window (holds, default 60)")
@@ -66,6 +67,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
        "clients (default there: the schedule's totalSeats)")
     ("holds-per-user", po::value(&o.holds_per_user)->default_value(o.holds_per_user),
        "holds: distinct seats each client holds; keep it <= the server's hold.max_per_user")
+    ("streams", po::value(&o.streams)->default_value(o.streams),
+       "holds: live seat maps (GET .../seats/stream) opened by as many more fans before the "
+       "window and read through it; reports events/s and hold sent -> seen on a stream")
     ("points", po::value(&o.points)->default_value(o.points),
        "points charged to each user before booking (0: none)")
     ("user-base", po::value(&o.user_base),
@@ -170,6 +174,10 @@ std::optional<Options> parse_options(int argc, char** argv) {
     throw UsageError("--drain-timeout must not be negative");
   if (o.rate < 0)
     throw UsageError("--rate must not be negative");
+  if (o.streams < 0 || o.streams > 100000)
+    throw UsageError("--streams must be 0..100000");
+  if (o.streams > 0 && o.scenario != Scenario::holds)
+    throw UsageError("--streams needs --scenario holds");
   if (o.scenario == Scenario::steady && o.rate <= 0)
     throw UsageError("steady needs --rate > 0");
   if (o.scenario == Scenario::outage) {
@@ -197,8 +205,10 @@ nlohmann::ordered_json options_json(const Options& o) {
       o.seats_given ? nlohmann::ordered_json(o.seats) : nlohmann::ordered_json("schedule");
   else
     j["seats"] = o.seats;
-  if (o.scenario == Scenario::holds)
+  if (o.scenario == Scenario::holds) {
     j["holdsPerUser"] = o.holds_per_user;
+    j["streams"] = o.streams;
+  }
   j["points"] = o.points;
   j["userBase"] = o.user_base;
   j["dpsim"] = o.dpsim;

@@ -27,7 +27,8 @@ struct Options {
   std::string target = "http://127.0.0.1:8080";
   Url target_url;
   std::int64_t users = 1000;
-  double rate = 0;     // arrivals per second (steady; outage when > 0)
+  double rate = 0;     // arrivals per second (steady; outage when > 0); holds: holds per
+                       // second in all (0: as fast as they are answered)
   double duration = 0; // seconds; 0 = scenario default (steady 30, hot-seat 10, holds 60:
                        // the longest timed window)
   std::size_t connections = 64;
@@ -40,6 +41,7 @@ struct Options {
   bool seats_given = false;
   int holds_per_user =
     4; // holds: distinct seats each client holds (the server's hold.max_per_user)
+  std::int64_t streams = 0; // holds: live seat-map streams read through the window
   std::int64_t points = 1'000'000;
   std::int64_t user_base = 0; // 0: automatic (max user id in --db + 1, else from the clock)
   bool user_base_given = false;

@@ -15,6 +15,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tools/loadgen/partition.hpp"
+#include "tools/loadgen/seat_stream.hpp"
 #include "tools/loadgen/seatmap.hpp"
 
 namespace boxoffice::loadgen {
@@ -185,13 +186,41 @@ private:
   }
 
   void pump_hold_slots() {
-    while (!hold_waiters_.empty() && holds_in_flight_ < hold_slots_) {
+    while (!hold_waiters_.empty() && holds_in_flight_ < hold_slots_ && hold_due()) {
       auto send = std::move(hold_waiters_.front());
       hold_waiters_.pop_front();
       ++holds_in_flight_;
       if (!send())
         --holds_in_flight_;
     }
+  }
+
+  // holds --rate: whether the next hold may go now (this thread's share of
+  // the rate); if not, a timer pumps again when it may.
+  bool hold_due() {
+    if (s_.opt.scenario != Scenario::holds || s_.opt.rate <= 0)
+      return true;
+    const auto now = Clock::now();
+    const auto interval = std::chrono::duration_cast<Clock::duration>(
+      std::chrono::duration<double>(count_ / s_.opt.rate));
+    if (next_hold_at_ == Clock::time_point{} || next_hold_at_ < now - interval)
+      next_hold_at_ = now; // no burst to catch up after a stall
+    if (next_hold_at_ <= now) {
+      next_hold_at_ += interval;
+      return true;
+    }
+    if (!pace_armed_) {
+      pace_armed_ = true;
+      if (!pace_timer_)
+        pace_timer_ = std::make_unique<asio::steady_timer>(ioc);
+      pace_timer_->expires_at(next_hold_at_);
+      pace_timer_->async_wait([this](const boost::system::error_code& ec) {
+        pace_armed_ = false;
+        if (!ec)
+          pump_hold_slots();
+      });
+    }
+    return false;
   }
 
   void spawn(std::int64_t index, Clock::time_point arrival);
@@ -209,6 +238,9 @@ private:
   std::deque<std::function<bool()>> hold_waiters_;
   std::size_t holds_in_flight_ = 0;
   std::size_t hold_slots_ = 1;
+  Clock::time_point next_hold_at_{};
+  std::unique_ptr<asio::steady_timer> pace_timer_;
+  bool pace_armed_ = false;
   // Keeps run() going while every local client waits for the others' setup.
   std::optional<asio::executor_work_guard<asio::io_context::executor_type>> guard_;
 };
@@ -248,6 +280,7 @@ protected:
   virtual void on_admitted() = 0;
   virtual bool stopping() const { return false; }
   virtual void on_paid() { finish(Outcome::booked); }
+  virtual void on_finished() {}
 
   void call(http::verb m, const std::string& path, const json& body, bool with_token, Headers extra,
             Handler h) {
@@ -493,6 +526,7 @@ protected:
     }
     ++c.fans_done;
     timer_.cancel();
+    on_finished();
   }
 
   Worker& w_;
@@ -672,6 +706,8 @@ private:
     next(); // admitted again after a token problem inside the window
   }
 
+  void on_finished() override { --s_.holders_left; }
+
   void next() {
     if (stopping())
       return finish(Outcome::stopped);
@@ -688,6 +724,8 @@ private:
       finish(Outcome::stopped);
       return false;
     }
+    if (s_.opt.streams > 0)
+      s_.hold_sent(seats_[next_], Clock::now());
     hold_seat(seats_[next_], [this](Response&& r) {
       w_.hold_slot_done();
       if (done_)
@@ -755,12 +793,93 @@ private:
   std::vector<int> seats_;
 };
 
+// A fan watching the live seat map (holds --streams): takes a token like any
+// fan, opens the stream once ACTIVE, is ready for the window once its snapshot
+// came, then times each HELD seat event against when that hold was sent. It
+// closes a second after the last holder finished.
+class StreamClient final : public Client {
+public:
+  using Client::Client;
+
+  void go() override { watch_holders(); }
+
+private:
+  bool wants_points() const override { return false; }
+
+  void on_admitted() override {
+    if (!stream_)
+      open_stream();
+  }
+
+  void on_finished() override {
+    if (stream_)
+      stream_->close();
+    stream_.reset();
+  }
+
+  void open_stream() {
+    auto self = std::static_pointer_cast<StreamClient>(shared_from_this());
+    const auto target = s_.prefix + "/concerts/" + std::to_string(s_.target.concert_id) +
+                        "/schedules/" + std::to_string(s_.target.schedule_id) +
+                        "/seats/stream?format=compact";
+    stream_ = std::make_shared<SeatStream>(
+      w_.ioc, s_.opt.target_url, target, token_,
+      [self](std::string_view type, std::string_view data) { self->on_event(type, data); },
+      [self](const std::string& why) { self->on_end(why); });
+    stream_->open();
+  }
+
+  void on_event(std::string_view type, std::string_view data) {
+    if (type == "snapshot") {
+      if (!snapshot_) {
+        snapshot_ = true;
+        ++s_.counters.streams_open;
+        report_ready();
+      }
+      return;
+    }
+    if (type != "seat")
+      return;
+    const auto j = json::parse(data, nullptr, false);
+    if (!j.is_object() || get_or<std::string>(j, "status", "") != "HELD")
+      return;
+    const auto sent = s_.hold_sent_at(get_or<int>(j, "seatNumber", 0));
+    if (!sent)
+      return; // not one of this run's holds
+    ++s_.counters.stream_events;
+    w_.stats.record_phase("stream: hold sent to seen", micros(Clock::now() - *sent));
+  }
+
+  // Called inside the stream: it is dropped (stream_.reset()) in finish().
+  void on_end(const std::string& why) {
+    if (why.empty() || done_)
+      return;
+    if (snapshot_)
+      ++s_.counters.streams_dropped;
+    auto self = shared_from_this();
+    asio::post(w_.ioc, [self, this, why] { fail_text("stream " + why); });
+  }
+
+  void watch_holders() {
+    if (done_)
+      return;
+    if (s_.holders_left.load() <= 0)
+      return after(1s, [this] { finish(Outcome::stopped); });
+    after(100ms, [this] { watch_holders(); });
+  }
+
+  std::shared_ptr<SeatStream> stream_;
+  bool snapshot_ = false;
+};
+
 // ---------------------------------------------------------------------------
 
 void Worker::spawn(std::int64_t index, Clock::time_point arrival) {
   const auto user = s_.opt.user_base + index;
   std::shared_ptr<Client> c;
-  if (s_.opt.scenario == Scenario::hot_seat)
+  if (index >= s_.user_count)
+    c = std::make_shared<StreamClient>(*this, user, arrival);
+  else if (s_.opt.scenario == Scenario::hot_seat)
     c = std::make_shared<HotSeatClient>(*this, user, arrival);
   else if (s_.opt.scenario == Scenario::holds)
     c = std::make_shared<HoldsClient>(*this, user, index, arrival);
@@ -800,7 +919,7 @@ void Worker::start() {
     asio::post(ioc, [this] { arrivals_tick(); });
   } else {
     asio::post(ioc, [this] {
-      for (std::int64_t i = index_; i < s_.user_count; i += count_)
+      for (std::int64_t i = index_; i < s_.user_count + s_.opt.streams; i += count_)
         spawn(i, s_.start);
     });
   }
@@ -855,7 +974,8 @@ RunResult run_scenario(Shared& shared) {
     shared.seat_range = opt.seats_given ? opt.seats : shared.target.total_seats;
     if (shared.seat_range <= 0)
       throw std::runtime_error("the schedule reports no totalSeats; pass --seats");
-    shared.setup_pending = shared.user_count;
+    shared.setup_pending = shared.user_count + opt.streams;
+    shared.holders_left = shared.user_count;
   }
   std::vector<std::unique_ptr<Worker>> workers;
   for (unsigned i = 0; i < opt.threads; ++i)

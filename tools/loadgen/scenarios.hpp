@@ -6,8 +6,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include <boost/asio/io_context.hpp>
@@ -51,11 +53,30 @@ struct Shared {
   std::atomic<std::int64_t> setup_pending{0};    // clients not yet ready (or failed) for the window
   std::atomic<std::int64_t> window_start_ns{-1}; // since start; -1 until the window opens
   std::function<void()> release;                 // opens the window on every io thread
+  std::atomic<std::int64_t> holders_left{0};     // holds: clients still holding
+
+  // holds --streams: when each seat's hold was sent, so that a stream client
+  // on any io thread can time the seat's event.
+  void hold_sent(int seat, Clock::time_point at) {
+    std::lock_guard<std::mutex> lock{sent_mtx_};
+    sent_.emplace(seat, at);
+  }
+  std::optional<Clock::time_point> hold_sent_at(int seat) {
+    std::lock_guard<std::mutex> lock{sent_mtx_};
+    auto i = sent_.find(seat);
+    if (i == sent_.end())
+      return std::nullopt;
+    return i->second;
+  }
   /// A client is ready for the window (or has dropped out of it); the last one opens it.
   void setup_done() {
     if (setup_pending.fetch_sub(1) == 1 && release)
       release();
   }
+
+private:
+  std::mutex sent_mtx_;
+  std::unordered_map<int, Clock::time_point> sent_;
 };
 
 class Worker;

@@ -35,6 +35,9 @@ struct Counters {
   C failed{0};          // fans stopped by an unexpected answer, error or timeout
   C points_charged{0};  // sum of successful charges
   C points_paid{0};     // sum of amounts of completed payments seen by the driver
+  C streams_open{0};    // holds --streams: streams whose snapshot arrived
+  C streams_dropped{0}; // ... that ended before the run did
+  C stream_events{0};   // seat events of held seats read off all streams
 };
 
 struct EndpointStats {
