@@ -139,16 +139,20 @@ http::server::request_handler forward_to(std::shared_ptr<http::bridge_slot> slot
 }
 
 // The public listener's handler: seat-map reads on the listener's thread when
-// they can be, everything else to the api bridge.
-http::server::request_handler answer_or_forward(http::api_services services,
-                                                std::shared_ptr<http::bridge_slot> slot) {
-  return [services, slot](http::api_exchange_ptr ex) {
+// they can be, everything else to the api bridges in turn, so that one busy
+// bridge (a slow handler, a restart) holds up only its share.
+http::server::request_handler
+answer_or_forward(http::api_services services,
+                  std::vector<std::shared_ptr<http::bridge_slot>> slots) {
+  auto next = std::make_shared<std::atomic<size_t>>(0);
+  return [services, slots, next](http::api_exchange_ptr ex) {
     try {
       if (http::answer_directly(services, ex))
         return;
     } catch (const std::exception& e) {
       spdlog::error("answering a request on the listener's thread failed: {}", e.what());
     }
+    auto& slot = slots[next->fetch_add(1, std::memory_order_relaxed) % slots.size()];
     caf::anon_send(slot->get(), std::move(ex));
   };
 }
@@ -263,29 +267,32 @@ void runtime::start() {
                               passes,
                               seat_maps,
                               streams};
-  auto api_slot = std::make_shared<http::bridge_slot>();
-  auto api_supervisor = http::spawn_bridge_supervisor(
-    sys, "api",
-    [services](caf::actor_system& s) {
-      return caf::actor_cast<caf::actor>(s.spawn(http::api_actor_impl, services));
-    },
-    api_slot, bridge_restarts);
-  // Only the supervisor: it stops its bridge, and a bridge stopped behind its
-  // back would be respawned.
-  impl_->top_level = {api_supervisor,
-                      caf::actor_cast<caf::actor>(sagas),
+  // Only the supervisors go in top_level: each stops its bridge, and a bridge
+  // stopped behind its back would be respawned.
+  std::vector<std::shared_ptr<http::bridge_slot>> api_slots;
+  for (int i = 0; i < cfg.http.api_workers; ++i) {
+    api_slots.push_back(std::make_shared<http::bridge_slot>());
+    impl_->top_level.push_back(http::spawn_bridge_supervisor(
+      sys, "api " + std::to_string(i + 1),
+      [services](caf::actor_system& s) {
+        return caf::actor_cast<caf::actor>(s.spawn(http::api_actor_impl, services));
+      },
+      api_slots.back(), bridge_restarts));
+  }
+  impl_->top_level.insert(impl_->top_level.end(),
+                     {caf::actor_cast<caf::actor>(sagas),
                       caf::actor_cast<caf::actor>(waiting_room),
                       caf::actor_cast<caf::actor>(wallets),
                       caf::actor_cast<caf::actor>(catalogue),
                       caf::actor_cast<caf::actor>(reservations),
-                      caf::actor_cast<caf::actor>(db)};
+                      caf::actor_cast<caf::actor>(db)});
   if (dispatcher) {
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(dispatcher));
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(outbox_db));
   }
   impl_->top_level.push_back(caf::actor_cast<caf::actor>(inspector));
   impl_->server = std::make_unique<http::server>(cfg.http.host, cfg.http.port, public_limits(cfg),
-                                                 answer_or_forward(services, api_slot));
+                                                 answer_or_forward(services, std::move(api_slots)));
   impl_->server->every(http::stream_tick_period, [streams] { streams->tick(); });
   impl_->server->every(http::stream_keep_alive_period, [streams] { streams->keep_alive(); });
   impl_->server->start(cfg.http.threads);

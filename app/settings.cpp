@@ -48,6 +48,8 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
       "connections open at once; beyond it a new one is answered 503 and closed");
   add("http.idle_timeout_seconds", po::value(&s.http.idle_timeout_seconds)->default_value(30),
       "a keep-alive connection is closed after this long without a request");
+  add("http.api_workers", po::value(&s.http.api_workers)->default_value(2),
+      "api actors that take the requests the listener cannot answer itself, in turn");
   add("http.seat_map_refresh_ms", po::value(&s.http.seat_map_refresh_ms)->default_value(25),
       "while seats keep changing, a seat map is rendered at most this often (and is at most "
       "this old)");
@@ -138,6 +140,7 @@ void validate(const settings& s, int http_port, int admin_port) {
   require_range<uint32_t>("http.max_body_bytes", s.http.max_body_bytes, 64, 16u << 20);
   require_range<uint32_t>("http.max_header_bytes", s.http.max_header_bytes, 512, 1u << 20);
   require_range("http.read_timeout_seconds", s.http.read_timeout_seconds, 1, 3600);
+  require_range("http.api_workers", s.http.api_workers, 1, 64);
   require_range("http.seat_map_refresh_ms", s.http.seat_map_refresh_ms, 0, 10000);
   require_range("http.max_in_flight", s.http.max_in_flight, 1, 1000000);
   require_range("http.max_connections", s.http.max_connections, 1, 1000000);

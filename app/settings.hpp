@@ -14,6 +14,7 @@ struct settings {
     std::string host;
     uint16_t port;
     int threads;
+    int api_workers;
     uint32_t max_body_bytes;
     uint32_t max_header_bytes;
     int read_timeout_seconds;
