@@ -59,11 +59,12 @@ caf::error no_such_seat(int32_t seat_number) {
                     "seat " + std::to_string(seat_number) + " does not exist in this schedule");
 }
 
-// The seat's actor, spawned on first use from what the board and the load knew.
+// The seat's actor, spawned on first use from what the board and the owners
+// knew. Counts the request the caller is about to send it.
 seat_actor seat_of(schedule_ptr self, int32_t seat_number, size_t pos) {
   auto& st = self->state;
-  auto& actor = st.seat_actors[seat_number];
-  if (!actor) {
+  auto& live = st.seat_actors[seat_number];
+  if (!live.actor) {
     auto owner = st.owners_at_load.find(seat_number);
     seat_init init{st.info.id,
                    seat_number,
@@ -71,12 +72,30 @@ seat_actor seat_of(schedule_ptr self, int32_t seat_number, size_t pos) {
                    st.board->status(pos),
                    owner == st.owners_at_load.end() ? 0 : owner->second,
                    st.board,
-                   pos};
-    actor = self->spawn<caf::linked>(seat_actor_impl, init, st.ctx);
+                   pos,
+                   self};
+    live.actor = self->spawn<caf::linked>(seat_actor_impl, init, st.ctx);
     if (owner != st.owners_at_load.end())
       st.owners_at_load.erase(owner); // the seat actor keeps its owner from now on
   }
-  return actor;
+  live.sent++;
+  return live.actor;
+}
+
+// An idle seat actor may go when it has handled every request sent to it:
+// then none is on its way, and none will be, since the schedule forgets it
+// first. Its status stays on the board, its owner here.
+void passivate(schedule_ptr self, int32_t seat_number, uint64_t handled, int64_t owner) {
+  auto& st = self->state;
+  auto live = st.seat_actors.find(seat_number);
+  if (live == st.seat_actors.end() || live->second.sent != handled ||
+      live->second.actor.address() != self->current_sender())
+    return; // busy again, or an actor already gone: it asks again later
+  if (owner != 0)
+    st.owners_at_load[seat_number] = owner;
+  self->send(live->second.actor, idle_atom_v);
+  st.seat_actors.erase(live);
+  st.passivated++;
 }
 
 caf::result<reservation_view> hold(schedule_ptr self, hold_request req) {
@@ -108,6 +127,7 @@ caf::settings status_of(schedule_ptr self) {
   caf::settings s;
   s["type"] = "schedule";
   s["seatActors"] = st.seat_actors.size();
+  s["seatActorsPassivated"] = st.passivated;
   s["rejectedFromView"] = st.board->refusals();
   s["id"] = st.info.id;
   s["totalSeats"] = st.info.total_seats;
@@ -138,6 +158,9 @@ schedule_actor_impl(schedule_actor::stateful_pointer<schedule_state> self, seat_
     },
     [=](release_atom, int32_t seat, int64_t reservation_id) {
       return forward(self, release_atom_v, seat, reservation_id);
+    },
+    [=](idle_atom, int32_t seat, uint64_t handled, int64_t owner) {
+      passivate(self, seat, handled, owner);
     },
     [=](status_atom) { return status_of(self); },
   };

@@ -78,6 +78,23 @@ caf::result<caf::ok_atom> release(seat_ptr self, int64_t reservation_id) {
   return caf::ok_atom_v;
 }
 
+// Every request the schedule sent counts, whatever its outcome.
+void note_request(seat_ptr self) {
+  self->state.handled++;
+  self->state.last_used = self->clock().now();
+}
+
+// Idle long enough and nothing in flight: ask the schedule to let it go. The
+// schedule agrees only if no request is on its way here (see schedule_actor).
+void check_idle(seat_ptr self) {
+  auto& st = self->state;
+  auto idle = std::chrono::seconds(st.ctx.cfg.idle_seconds);
+  if (st.schedule && st.status != seat_status::holding &&
+      self->clock().now() - st.last_used >= idle)
+    self->send(st.schedule, idle_atom_v, st.seat_number, st.handled, st.reservation_id);
+  self->delayed_send(self, idle, tick_atom_v);
+}
+
 } // namespace
 
 void seat_state::set(seat_status new_status, int64_t new_reservation) {
@@ -98,12 +115,27 @@ seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_stat
   st.ctx = std::move(ctx);
   st.board = std::move(init.board);
   st.position = init.position;
+  st.schedule = std::move(init.schedule);
+  st.last_used = self->clock().now();
+  self->delayed_send(self, std::chrono::seconds(st.ctx.cfg.idle_seconds), tick_atom_v);
   register_inspectable(self, "seat",
                        std::to_string(st.schedule_id) + "/" + std::to_string(st.seat_number));
   return {
-    [=](hold_atom, hold_request req) { return hold(self, req); },
-    [=](sell_atom, int64_t reservation_id) { return sell(self, reservation_id); },
-    [=](release_atom, int64_t reservation_id) { return release(self, reservation_id); },
+    [=](hold_atom, hold_request req) {
+      note_request(self);
+      return hold(self, req);
+    },
+    [=](sell_atom, int64_t reservation_id) {
+      note_request(self);
+      return sell(self, reservation_id);
+    },
+    [=](release_atom, int64_t reservation_id) {
+      note_request(self);
+      return release(self, reservation_id);
+    },
+    [=](tick_atom) { check_idle(self); },
+    // The schedule forgot this actor; its status and owner live on there.
+    [=](idle_atom) { self->quit(); },
     [=](status_atom) {
       auto& st = self->state;
       caf::settings s;
@@ -116,6 +148,7 @@ seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_stat
       s["price"] = st.price;
       s["holds"] = st.holds;
       s["rejected"] = st.rejected;
+      s["handled"] = st.handled;
       s["mailbox"] = self->mailbox().size();
       return s;
     },

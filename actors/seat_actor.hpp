@@ -1,5 +1,6 @@
 #pragma once
 
+#include <caf/actor_clock.hpp>
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/seat_context.hpp"
@@ -21,6 +22,12 @@ struct seat_state {
   // status shows there before the seat answers (may be null in tests).
   seat_board_ptr board;
   size_t position = 0;
+  // Passivation: the schedule that spawned it (null in tests), the requests
+  // handled so far (the schedule counts those it sent: equal counts mean none
+  // is on its way) and when the last one came.
+  schedule_actor schedule;
+  uint64_t handled = 0;
+  caf::actor_clock::time_point last_used; // on the actor clock, which tests move
 
   void set(seat_status status, int64_t reservation_id);
 };
@@ -33,6 +40,7 @@ struct seat_init {
   int64_t reservation_id = 0;
   seat_board_ptr board;
   size_t position = 0;
+  schedule_actor schedule;
 };
 
 seat_actor::behavior_type seat_actor_impl(seat_actor::stateful_pointer<seat_state> self,

@@ -206,7 +206,8 @@ void runtime::start() {
   auto& sys = *impl_->system;
   auto& cfg = impl_->cfg;
   booking_config booking{cfg.hold.ttl_seconds, cfg.hold.max_per_user, cfg.queue.admit_per_second,
-                         cfg.queue.max_active, cfg.queue.active_ttl_seconds};
+                         cfg.queue.max_active, cfg.queue.active_ttl_seconds,
+                         cfg.actors.idle_seconds};
   booking.payment_answer = http::payment_answer;
   // The inspector first: every actor registers with it as it starts.
   auto inspector = sys.spawn(inspector_actor_impl);

@@ -123,6 +123,8 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
   add("admin.key_file", po::value(&s.admin.key_file)->default_value(""),
       "file holding the admin key (surrounding whitespace ignored); keeps it off the command line");
   add("actors.threads", po::value(&s.actors.threads)->default_value(2), "CAF scheduler threads");
+  add("actors.idle_seconds", po::value(&s.actors.idle_seconds)->default_value(60),
+      "seat, reservation and wallet actors with nothing to do passivate after this many seconds");
   add("actors.scheduler", po::value(&s.actors.scheduler)->default_value("sharing"),
       "CAF scheduler policy: sharing (idle threads block) or stealing (idle threads poll)");
   add("payments.one_commit", po::value(&s.payments.one_commit)->default_value(true),
@@ -169,6 +171,7 @@ void validate(const settings& s, int http_port, int admin_port) {
   require_range("dataplatform.breaker_open_seconds", s.dataplatform.breaker_open_seconds, 1, 3600);
   require_range("dataplatform.breaker_probes", s.dataplatform.breaker_probes, 1, 100);
   require_range("actors.threads", s.actors.threads, 1, 256);
+  require_range("actors.idle_seconds", s.actors.idle_seconds, 1, 86400);
   if (s.actors.scheduler != "sharing" && s.actors.scheduler != "stealing")
     throw std::invalid_argument("invalid value for option 'actors.scheduler': must be sharing or "
                                 "stealing");

@@ -71,6 +71,7 @@ struct settings {
   struct {
     int threads;
     std::string scheduler; // "sharing" or "stealing"
+    int idle_seconds;
   } actors;
   struct {
     bool one_commit; // the happy path in one transaction; false: every payment runs the saga

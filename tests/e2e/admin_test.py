@@ -14,7 +14,7 @@ import time
 import unittest
 
 import harness as h
-from booking_test import FAST_QUEUE, Fan
+from booking_test import FAST_QUEUE, Fan, check_database_invariants
 
 KEY = "operator-key"
 METRIC_LINE = re.compile(
@@ -186,6 +186,52 @@ class AdminTest(unittest.TestCase):
         self.assertIsNotNone(active, dom[:2000])
         self.assertGreaterEqual(int(active.group(1)), 1)
         self.assertRegex(dom, r'id="breaker"[^>]*>closed<')
+
+
+class SeatPassivationTest(unittest.TestCase):
+    """Idle seat actors passivate (actors.idle_seconds). Their status stays on
+    the schedule's seat board and their owner with the schedule, so a held
+    seat can still be paid for, a sold one is still refused, and its
+    cancellation still frees it."""
+
+    def test_a_passivated_seat_keeps_its_status_and_owner(self):
+        db = h.fresh_database("passivation")
+        admin_port = h.free_port()
+        server = h.Server(db, *FAST_QUEUE, "--admin.port", str(admin_port), "--admin.key", KEY,
+                          "--actors.idle_seconds", "1").start()
+        try:
+            def schedule_7():
+                status, body, _ = h.admin_call(admin_port, "GET", "/admin/actors/schedule/7", KEY)
+                self.assertEqual(status, 200, body)
+                return body["memory"]
+
+            def passivated(n):
+                h.wait_until(lambda: schedule_7()["seatActorsPassivated"] >= n, 20,
+                             f"seat actors passivated stayed below {n}")
+                self.assertEqual(schedule_7()["seatActors"], 0)
+
+            f, other = Fan(server, 1), Fan(server, 2).enter()
+            f.charge(150000)
+            f.enter()
+            status, held, _ = f.hold(7, 11)
+            self.assertEqual(status, 201, held)
+            rid = held["reservationId"]
+            passivated(1)
+            self.assertEqual(other.hold(7, 11)[0], 409)  # the board still says HELD
+            # The sale reaches a fresh seat actor, which must know its owner.
+            status, paid, _ = f.pay(rid)
+            self.assertEqual(status, 201, paid)
+            seat = h.admin_call(admin_port, "GET", "/admin/actors/seat/7/11", KEY)[1]["memory"]
+            self.assertEqual((seat["status"], seat["reservationId"]), ("SOLD", rid))
+            passivated(2)
+            self.assertEqual(other.hold(7, 11)[0], 409)
+            f.enter()
+            status, view, _ = f.cancel(rid)
+            self.assertEqual((status, view["status"]), (200, "CANCELLED"), view)
+            self.assertEqual(other.hold(7, 11)[0], 201)  # the seat is free again
+            check_database_invariants(self, db)
+        finally:
+            self.assertEqual(server.stop(), 0, server.output())
 
 
 class AdminKeySourcesTest(unittest.TestCase):

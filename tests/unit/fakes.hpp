@@ -179,6 +179,7 @@ inline schedule_actor::behavior_type fake_schedule(schedule_actor::pointer,
     [unused](hold_atom, hold_request) -> caf::result<reservation_view> { return unused(); },
     [s](sell_atom, int32_t, int64_t) { return s->sell.answer(caf::ok_atom_v); },
     [s](release_atom, int32_t, int64_t) { return s->release.answer(caf::ok_atom_v); },
+    [](idle_atom, int32_t, uint64_t, int64_t) {},
     [](status_atom) { return caf::settings{}; },
   };
 }

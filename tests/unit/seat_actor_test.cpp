@@ -1,6 +1,7 @@
 // The seat actor decides from memory: a taken seat is refused without a
 // database round trip, and a hold in flight turns racing holds away at once.
 #include <catch2/catch.hpp>
+#include <tuple>
 
 #include "actor_fixture.hpp"
 #include "actors/seat_actor.hpp"
@@ -34,12 +35,34 @@ db_actor::behavior_type fake_db(db_actor::stateful_pointer<fake_db_state> self) 
   };
 }
 
+// Stands in for the schedule: records its seats' idle reports.
+struct fake_schedule_state {
+  std::vector<std::tuple<int32_t, uint64_t, int64_t>> reports; // seat, handled, owner
+};
+
+schedule_actor::behavior_type
+fake_schedule(schedule_actor::stateful_pointer<fake_schedule_state> self) {
+  return {
+    [=](list_atom) { return seat_board_ptr{}; },
+    [=](caf::get_atom) { return schedule_info{}; },
+    [=](hold_atom, hold_request) -> caf::result<reservation_view> {
+      return make_error(booking_errc::not_found, "not in this test");
+    },
+    [=](sell_atom, int32_t, int64_t) { return caf::ok_atom_v; },
+    [=](release_atom, int32_t, int64_t) { return caf::ok_atom_v; },
+    [=](idle_atom, int32_t seat, uint64_t handled, int64_t owner) {
+      self->state.reports.emplace_back(seat, handled, owner);
+    },
+    [=](status_atom) { return caf::settings{}; },
+  };
+}
+
 struct seat_fixture : testing::actor_fixture {
   db_actor db = sys.spawn(fake_db);
   caf::scoped_actor client{sys};
 
   seat_actor seat(seat_status status, int64_t reservation) {
-    seat_init init{1, 7, 100000, status, reservation, nullptr, 0};
+    seat_init init{1, 7, 100000, status, reservation, nullptr, 0, {}};
     seat_context ctx{db, reservation_registry_actor{}, booking_config{}, nullptr};
     auto s = sys.spawn(seat_actor_impl, init, ctx);
     spawned.push_back(caf::actor_cast<caf::actor>(s));
@@ -129,7 +152,7 @@ TEST_CASE_METHOD(seat_fixture, "sell and release follow the owning reservation")
 TEST_CASE_METHOD(seat_fixture, "the board shows a claimed seat before the database answers") {
   std::vector<seat_board::seat> seats{{7, 100000, seat_status::available}};
   auto board = std::make_shared<seat_board>(1, 1, seats);
-  seat_init init{1, 7, 100000, seat_status::available, 0, board, 0};
+  seat_init init{1, 7, 100000, seat_status::available, 0, board, 0, {}};
   seat_context ctx{db, reservation_registry_actor{}, booking_config{}, nullptr};
   auto s = sys.spawn(seat_actor_impl, init, ctx);
   spawned.push_back(caf::actor_cast<caf::actor>(s));
@@ -145,4 +168,53 @@ TEST_CASE_METHOD(seat_fixture, "the board shows a claimed seat before the databa
   CHECK(board->version() == v0 + 2);
   receive(
     client, [&](reservation_view&) {}, [&](caf::error&) {});
+}
+
+TEST_CASE_METHOD(seat_fixture,
+                 "an idle seat asks its schedule to let it go, with its count and owner") {
+  auto schedule = sys.spawn(fake_schedule);
+  spawned.push_back(caf::actor_cast<caf::actor>(schedule));
+  auto& reports = dynamic_cast<caf::stateful_actor<fake_schedule_state, schedule_actor::base>&>(
+                    *caf::actor_cast<caf::abstract_actor*>(schedule))
+                    .state.reports;
+  booking_config cfg;
+  cfg.idle_seconds = 60;
+  seat_init init{1, 7, 100000, seat_status::held, 9, nullptr, 0, schedule};
+  auto s = sys.spawn(seat_actor_impl, init, seat_context{db, {}, cfg, nullptr});
+  spawned.push_back(caf::actor_cast<caf::actor>(s));
+  run();
+  advance(std::chrono::seconds(30));
+  client->send(s, sell_atom_v, int64_t{9});
+  run();
+  receive(
+    client, [](caf::ok_atom) {}, [](caf::error&) { FAIL("sell refused"); });
+  advance(std::chrono::seconds(30)); // its first check: used 30 s ago, not idle yet
+  CHECK(reports.empty());
+  advance(std::chrono::seconds(60));
+  REQUIRE(reports.size() == 1);
+  CHECK(reports[0] == std::make_tuple(int32_t{7}, uint64_t{1}, int64_t{9}));
+  client->monitor(s);
+  caf::anon_send(s, idle_atom_v); // the schedule lets it go
+  run();
+  bool gone = false;
+  client->receive([&](caf::down_msg&) { gone = true; },
+                  caf::after(std::chrono::seconds(1)) >> [] {});
+  CHECK(gone);
+}
+
+TEST_CASE_METHOD(seat_fixture, "a seat with a hold in flight never asks to go") {
+  auto schedule = sys.spawn(fake_schedule);
+  spawned.push_back(caf::actor_cast<caf::actor>(schedule));
+  booking_config cfg;
+  cfg.idle_seconds = 1;
+  seat_init init{1, 7, 100000, seat_status::available, 0, nullptr, 0, schedule};
+  auto s = sys.spawn(seat_actor_impl, init, seat_context{db, {}, cfg, nullptr});
+  spawned.push_back(caf::actor_cast<caf::actor>(s));
+  run();
+  client->send(s, hold_atom_v, hold_request{42, 1, 7}); // the database never answers
+  run();
+  advance(std::chrono::seconds(10));
+  CHECK(dynamic_cast<caf::stateful_actor<fake_schedule_state, schedule_actor::base>&>(
+          *caf::actor_cast<caf::abstract_actor*>(schedule))
+          .state.reports.empty());
 }
