@@ -14,6 +14,7 @@
 #include "tools/loadgen/http_client.hpp"
 #include "tools/loadgen/partition.hpp"
 #include "tools/loadgen/seat_stream.hpp"
+#include "tools/loadgen/stats.hpp"
 #include "tools/loadgen/seatmap.hpp"
 
 using namespace boxoffice::loadgen;
@@ -386,4 +387,23 @@ TEST_CASE("SSE reader: an answer other than 200 stops it before any event") {
   CHECK_FALSE(reader.feed("\r\ndata: {\"error\":\"x\"}\n\n"));
   CHECK(reader.status() == 503);
   CHECK(events == 0);
+}
+
+TEST_CASE("live latency: the progress line's p99 agrees with the run's histogram") {
+  LiveLatency live;
+  H h;
+  CHECK(live.percentile(99) == 0);
+  std::mt19937_64 rng(7);
+  std::lognormal_distribution<double> latency(8.0, 1.0); // about 3 ms, long tail
+  for (int i = 0; i < 20000; ++i) {
+    const auto us = static_cast<std::uint64_t>(latency(rng));
+    live.record(us);
+    h.record(us);
+  }
+  for (double p : {50.0, 90.0, 99.0}) {
+    // Same buckets; the histogram also clamps to the largest value seen.
+    const auto exact = h.percentile(p);
+    CHECK(live.percentile(p) >= exact);
+    CHECK(static_cast<double>(live.percentile(p)) <= static_cast<double>(exact) * 1.02 + 1);
+  }
 }

@@ -63,7 +63,7 @@ private:
       std::snprintf(
         line, sizeof line,
         "[%6.1fs] req %llu (%.0f/s) err %llu shed %llu | fans done %llu/%llu admitted %llu | "
-        "holds %llu (409 %llu) paid %llu",
+        "holds %llu (409 %llu) paid %llu | p99 %.1f ms",
         std::chrono::duration<double>(now - start).count(), static_cast<unsigned long long>(req),
         dt > 0 ? static_cast<double>(req - last_requests) / dt : 0.0,
         static_cast<unsigned long long>(c_.errors.load()),
@@ -73,7 +73,8 @@ private:
         static_cast<unsigned long long>(c_.admitted.load()),
         static_cast<unsigned long long>(c_.holds.load()),
         static_cast<unsigned long long>(c_.hold_conflicts.load()),
-        static_cast<unsigned long long>(c_.payments.load()));
+        static_cast<unsigned long long>(c_.payments.load()),
+        static_cast<double>(c_.latency.percentile(99)) / 1000.0);
       if (tty_)
         std::cerr << "\r" << line << "\033[K" << std::flush;
       else
@@ -294,6 +295,9 @@ int run(Options& opt) {
                           {"holdAttempts", result.stats.hold_attempts_by_second[s]},
                           {"holds", result.stats.holds_by_second[s]}});
     j["holdTimeline"] = timeline;
+    j["bookingTimeline"] = {{"bucketMs", Stats::timeline_bucket_ms},
+                            {"holds", result.stats.holds_by_bucket},
+                            {"payments", result.stats.payments_by_bucket}};
     if (opt.scenario == Scenario::outage)
       j["outage"] = {{"start", opt.outage_start},
                      {"seconds", opt.outage_seconds},

@@ -137,11 +137,19 @@ public:
     ++c.hold_attempts;
     ++(success ? c.holds : c.hold_conflicts);
     const auto now = Clock::now();
-    stats.hold_answered(static_cast<std::size_t>(std::max(0.0, since_start(s_, now))), success);
+    const double at = std::max(0.0, since_start(s_, now));
+    stats.hold_answered(static_cast<std::size_t>(at), success);
+    if (success)
+      stats.booked_step(false, static_cast<std::size_t>(at * 1000));
     last_hold_answer = std::max(last_hold_answer, now);
   }
 
-  void payment_answered() { last_pay_answer = std::max(last_pay_answer, Clock::now()); }
+  void payment_answered(bool paid) {
+    const auto now = Clock::now();
+    if (paid)
+      stats.booked_step(true, static_cast<std::size_t>(std::max(0.0, since_start(s_, now)) * 1000));
+    last_pay_answer = std::max(last_pay_answer, now);
+  }
 
   /// holds: at most one hold per connection in flight; the others wait here rather than in
   /// the pool's queue, so that a client decides whether to send only when a connection is
@@ -177,6 +185,7 @@ private:
     else if (r.status == 0 || r.status >= 500)
       ++c.errors;
     const auto us = micros(r.latency);
+    c.latency.record(us);
     stats.record(rq.endpoint, r.status, us);
     if (s_.outage && rq.endpoint == "POST /payments") {
       const bool during = r.started >= s_.outage_begin && r.started < s_.outage_end;
@@ -439,7 +448,7 @@ protected:
       idempotency_key_ = "loadgen-" + std::to_string(user_) + "-" + std::to_string(reservation_);
     call(http::verb::post, "/payments", {{"userId", user_}, {"reservationId", reservation_}}, true,
          {{"Idempotency-Key", idempotency_key_}}, [this](Response&& r) {
-           w_.payment_answered();
+           w_.payment_answered(r.status == 201 || r.status == 200);
            if (r.status == 201 || r.status == 200) {
              paid_ = true;
              auto& c = s_.counters;

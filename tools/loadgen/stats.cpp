@@ -1,6 +1,7 @@
 #include "tools/loadgen/stats.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <ostream>
 
@@ -32,6 +33,42 @@ void Stats::hold_answered(std::size_t sec, bool success) {
     ++holds_by_second[sec];
 }
 
+namespace {
+
+void add_at(std::vector<std::uint64_t>& v, std::size_t i, std::uint64_t n) {
+  if (v.size() <= i)
+    v.resize(i + 1, 0);
+  v[i] += n;
+}
+
+void add_all(std::vector<std::uint64_t>& into, const std::vector<std::uint64_t>& from) {
+  for (std::size_t i = 0; i < from.size(); ++i)
+    add_at(into, i, from[i]);
+}
+
+} // namespace
+
+std::uint64_t LiveLatency::percentile(double p) const {
+  std::uint64_t total = 0;
+  for (const auto& b : buckets_)
+    total += b.load(std::memory_order_relaxed);
+  if (total == 0)
+    return 0;
+  const auto rank = std::max<std::uint64_t>(
+    1, static_cast<std::uint64_t>(std::ceil(p / 100.0 * static_cast<double>(total))));
+  std::uint64_t seen = 0;
+  for (std::size_t i = 0; i < buckets_.size(); ++i) {
+    seen += buckets_[i].load(std::memory_order_relaxed);
+    if (seen >= rank)
+      return LogLinearHistogram::bucket_highest(i);
+  }
+  return 0;
+}
+
+void Stats::booked_step(bool payment, std::size_t ms) {
+  add_at(payment ? payments_by_bucket : holds_by_bucket, ms / timeline_bucket_ms, 1);
+}
+
 void Stats::merge(const Stats& o) {
   for (const auto& [name, ep] : o.endpoints)
     endpoints[name].merge(ep);
@@ -44,6 +81,8 @@ void Stats::merge(const Stats& o) {
     hold_attempts_by_second[i] += o.hold_attempts_by_second[i];
     holds_by_second[i] += o.holds_by_second[i];
   }
+  add_all(holds_by_bucket, o.holds_by_bucket);
+  add_all(payments_by_bucket, o.payments_by_bucket);
   booked_reservations.insert(booked_reservations.end(), o.booked_reservations.begin(),
                              o.booked_reservations.end());
 }
@@ -108,6 +147,11 @@ nlohmann::ordered_json histogram_json(const LogLinearHistogram& h, double second
   j["p99"] = round3(ms(h.percentile(99)));
   j["max"] = round3(ms(h.max()));
   j["mean"] = round3(h.mean() / 1000.0);
+  // The whole distribution, for plots: milliseconds at each percentile.
+  nlohmann::ordered_json dist = nlohmann::ordered_json::object();
+  for (double p : {1.0, 5.0, 10.0, 25.0, 50.0, 75.0, 90.0, 95.0, 99.0, 99.9})
+    dist[p == 99.9 ? "99.9" : std::to_string(static_cast<int>(p))] = round3(ms(h.percentile(p)));
+  j["percentiles"] = dist;
   return j;
 }
 
