@@ -127,7 +127,8 @@ void take_committed(dispatcher_ptr self, std::vector<outbox_row>& rows) {
     // Settled already: a scan found it first.
     if (known(st, row) || row.sequence <= settled_sequence(st, row.aggregate))
       continue;
-    if (static_cast<int>(st.aggregate_of.size()) >= st.cfg.max_in_memory || !follows_known(st, row)) {
+    if (static_cast<int>(st.aggregate_of.size()) >= st.cfg.max_in_memory ||
+        !follows_known(st, row)) {
       st.handed_skipped++;
       need_scan = true;
       continue;

@@ -62,8 +62,8 @@ struct dispatcher_state {
   // decides, as before).
   std::unordered_map<std::string, int64_t> settled_through;
   std::deque<std::string> settled_order;
-  uint64_t handed_total = 0;    // rows adopted straight from their commit
-  uint64_t handed_skipped = 0;  // handed rows left to a scan
+  uint64_t handed_total = 0;   // rows adopted straight from their commit
+  uint64_t handed_skipped = 0; // handed rows left to a scan
 
   int64_t cursor = 0;
   bool scanning = false;

@@ -56,23 +56,24 @@ outbox_row new_row(const event_draft& d, int64_t seq) {
   row.sequence = seq;
   row.age_base_ms = now_ms();
   auto occurred = iso_millis(row.age_base_ms);
-  row.payload = nlohmann::json{{"eventId", row.event_id},
-                               {"eventType", d.type},
-                               {"occurredAt", occurred},
-                               {"aggregateType", d.aggregate_type},
-                               {"aggregateId", std::to_string(d.aggregate_id)},
-                               {"sequence", seq},
-                               {"data", d.data}}
-                  .dump();
+  row.payload = nlohmann::json{
+    {"eventId", row.event_id},
+    {"eventType", d.type},
+    {"occurredAt", occurred},
+    {"aggregateType", d.aggregate_type},
+    {"aggregateId", std::to_string(d.aggregate_id)},
+    {"sequence", seq},
+    {"data",
+     d.data}}.dump();
   return row;
 }
 
 // Its insert parameters: event id, stream, type, aggregate type and id,
 // sequence, envelope, occurred at.
 void add_params(pg_params& out, const event_draft& d, const outbox_row& row) {
-  auto more = params(row.event_id, d.stream, d.type, d.aggregate_type,
-                     std::to_string(d.aggregate_id), row.sequence, row.payload,
-                     iso_millis(row.age_base_ms));
+  auto more =
+    params(row.event_id, d.stream, d.type, d.aggregate_type, std::to_string(d.aggregate_id),
+           row.sequence, row.payload, iso_millis(row.age_base_ms));
   out.insert(out.end(), more.begin(), more.end());
 }
 
@@ -122,9 +123,9 @@ void append_numbered_events(pg_connection& conn, const std::vector<numbered_even
     add_params(all, e.draft, rows.back());
   }
   auto sql = insert_sql(events.size(), with_params.size());
-  keep_inserted(conn, std::move(rows),
-                conn.exec(with_write.empty() ? sql : "WITH before AS (" + with_write + ") " + sql,
-                          all));
+  keep_inserted(
+    conn, std::move(rows),
+    conn.exec(with_write.empty() ? sql : "WITH before AS (" + with_write + ") " + sql, all));
 }
 
 nlohmann::json reservation_event_data(pg_connection& conn, int64_t reservation_id) {

@@ -14,8 +14,8 @@
 #include "tools/loadgen/http_client.hpp"
 #include "tools/loadgen/partition.hpp"
 #include "tools/loadgen/seat_stream.hpp"
-#include "tools/loadgen/stats.hpp"
 #include "tools/loadgen/seatmap.hpp"
+#include "tools/loadgen/stats.hpp"
 
 using namespace boxoffice::loadgen;
 using H = LogLinearHistogram;

@@ -213,13 +213,12 @@ int run(Options& opt) {
                     : "payments/s " + std::to_string(payments_rate) + " (" +
                         std::to_string(c.payments.load()) + " payments)")
               << "\n";
-  const double stream_rate =
-    window > 0 ? static_cast<double>(c.stream_events.load()) / window : 0;
+  const double stream_rate = window > 0 ? static_cast<double>(c.stream_events.load()) / window : 0;
   if (opt.streams > 0)
     std::cout << "   live seat maps: " << c.streams_open.load() << " of " << opt.streams
               << " streams open, " << c.streams_dropped.load() << " dropped, "
-              << c.stream_events.load() << " seat events of this run's holds read ("
-              << stream_rate << "/s over the window)\n";
+              << c.stream_events.load() << " seat events of this run's holds read (" << stream_rate
+              << "/s over the window)\n";
   std::cout << "\n";
   print_summary(std::cout, result.stats, secs);
   if (opt.scenario == Scenario::outage)

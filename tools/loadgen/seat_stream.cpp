@@ -105,13 +105,13 @@ void SeatStream::open() {
                           [self](const boost::system::error_code& ec, const tcp::endpoint&) {
                             if (ec)
                               return self->end("connect: " + ec.message());
-                            asio::async_write(self->io_->socket, asio::buffer(self->request_),
-                                              [self](const boost::system::error_code& ec,
-                                                     std::size_t) {
-                                                if (ec)
-                                                  return self->end("write: " + ec.message());
-                                                self->read();
-                                              });
+                            asio::async_write(
+                              self->io_->socket, asio::buffer(self->request_),
+                              [self](const boost::system::error_code& ec, std::size_t) {
+                                if (ec)
+                                  return self->end("write: " + ec.message());
+                                self->read();
+                              });
                           });
     });
 }
