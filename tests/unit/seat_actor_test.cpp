@@ -170,19 +170,30 @@ TEST_CASE_METHOD(seat_fixture, "the board shows a claimed seat before the databa
     client, [&](reservation_view&) {}, [&](caf::error&) {});
 }
 
-TEST_CASE_METHOD(seat_fixture,
+// A seat under a fake schedule, which records the seat's idle reports.
+struct passivation_fixture : seat_fixture {
+  schedule_actor schedule = sys.spawn(fake_schedule);
+  std::vector<std::tuple<int32_t, uint64_t, int64_t>>& reports =
+    dynamic_cast<caf::stateful_actor<fake_schedule_state, schedule_actor::base>&>(
+      *caf::actor_cast<caf::abstract_actor*>(schedule))
+      .state.reports;
+
+  passivation_fixture() { spawned.push_back(caf::actor_cast<caf::actor>(schedule)); }
+
+  seat_actor seat_under_schedule(seat_status status, int64_t owner, int idle_seconds) {
+    booking_config cfg;
+    cfg.idle_seconds = idle_seconds;
+    seat_init init{1, 7, 100000, status, owner, nullptr, 0, schedule};
+    auto s = sys.spawn(seat_actor_impl, init, seat_context{db, {}, cfg, nullptr});
+    spawned.push_back(caf::actor_cast<caf::actor>(s));
+    run();
+    return s;
+  }
+};
+
+TEST_CASE_METHOD(passivation_fixture,
                  "an idle seat asks its schedule to let it go, with its count and owner") {
-  auto schedule = sys.spawn(fake_schedule);
-  spawned.push_back(caf::actor_cast<caf::actor>(schedule));
-  auto& reports = dynamic_cast<caf::stateful_actor<fake_schedule_state, schedule_actor::base>&>(
-                    *caf::actor_cast<caf::abstract_actor*>(schedule))
-                    .state.reports;
-  booking_config cfg;
-  cfg.idle_seconds = 60;
-  seat_init init{1, 7, 100000, seat_status::held, 9, nullptr, 0, schedule};
-  auto s = sys.spawn(seat_actor_impl, init, seat_context{db, {}, cfg, nullptr});
-  spawned.push_back(caf::actor_cast<caf::actor>(s));
-  run();
+  auto s = seat_under_schedule(seat_status::held, 9, 60);
   advance(std::chrono::seconds(30));
   client->send(s, sell_atom_v, int64_t{9});
   run();
@@ -202,19 +213,10 @@ TEST_CASE_METHOD(seat_fixture,
   CHECK(gone);
 }
 
-TEST_CASE_METHOD(seat_fixture, "a seat with a hold in flight never asks to go") {
-  auto schedule = sys.spawn(fake_schedule);
-  spawned.push_back(caf::actor_cast<caf::actor>(schedule));
-  booking_config cfg;
-  cfg.idle_seconds = 1;
-  seat_init init{1, 7, 100000, seat_status::available, 0, nullptr, 0, schedule};
-  auto s = sys.spawn(seat_actor_impl, init, seat_context{db, {}, cfg, nullptr});
-  spawned.push_back(caf::actor_cast<caf::actor>(s));
-  run();
+TEST_CASE_METHOD(passivation_fixture, "a seat with a hold in flight never asks to go") {
+  auto s = seat_under_schedule(seat_status::available, 0, 1);
   client->send(s, hold_atom_v, hold_request{42, 1, 7}); // the database never answers
   run();
   advance(std::chrono::seconds(10));
-  CHECK(dynamic_cast<caf::stateful_actor<fake_schedule_state, schedule_actor::base>&>(
-          *caf::actor_cast<caf::abstract_actor*>(schedule))
-          .state.reports.empty());
+  CHECK(reports.empty());
 }
