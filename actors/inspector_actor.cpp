@@ -60,10 +60,15 @@ std::vector<status_target> member_targets(const inspector_state& st) {
   return targets;
 }
 
-caf::result<caf::settings> summary(inspector_ptr self) {
+std::map<std::string, int64_t> counts_by_type(const inspector_state& st) {
   std::map<std::string, int64_t> by_type;
-  for (auto& [addr, m] : self->state.members)
+  for (auto& [addr, m] : st.members)
     by_type[m.type]++;
+  return by_type;
+}
+
+caf::result<caf::settings> summary(inspector_ptr self) {
+  auto by_type = counts_by_type(self->state);
   auto rp = self->make_response_promise<caf::settings>();
   collect_status(self, member_targets(self->state), status_deadline,
                  [rp, by_type = std::move(by_type)](collected_status collected) mutable {
@@ -105,6 +110,12 @@ inspector_actor_impl(inspector_actor::stateful_pointer<inspector_state> self) {
       self->state.members[handle.address()] = {std::move(type), std::move(id), handle};
     },
     [=](caf::get_atom, std::string type, std::string id) { return one(self, type, id); },
+    [=](caf::get_atom) {
+      caf::settings s;
+      for (auto& [type, n] : counts_by_type(self->state))
+        s[type] = n;
+      return s;
+    },
     [=](status_atom) { return summary(self); },
   };
 }

@@ -5,8 +5,10 @@
 #include <caf/send.hpp>
 #include <cstdio>
 #include <cstdlib>
+#include <fstream>
 #include <random>
 #include <spdlog/spdlog.h>
+#include <sstream>
 #include <sys/resource.h>
 
 #include "actors/catalogue_actor.hpp"
@@ -157,6 +159,23 @@ answer_or_forward(http::api_services services,
   };
 }
 
+// Chart.js for the console, read here at start-up so that no request reads a
+// file on a scheduler thread. Missing or unreadable: the console works
+// without charts and says so.
+std::shared_ptr<const std::string> read_chart_library(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  std::ostringstream text;
+  if (in)
+    text << in.rdbuf();
+  if (!in || text.str().empty()) {
+    spdlog::warn("cannot read Chart.js from {} (admin.chart_js; Debian package libjs-chart.js): "
+                 "the console will show no charts",
+                 path);
+    return nullptr;
+  }
+  return std::make_shared<const std::string>(text.str());
+}
+
 // Tells this run's ETags and event ids from an earlier run's.
 std::string boot_tag() {
   std::random_device rd;
@@ -299,8 +318,16 @@ void runtime::start() {
   impl_->server->start(cfg.http.threads);
   spdlog::info("boxoffice listening on http://{}:{}", cfg.http.host, impl_->server->port());
   if (cfg.admin.port != 0 && !cfg.admin.key.empty()) {
-    http::admin_services admin_svc{cfg.admin.key, db,      inspector,          dispatcher,
-                                   waiting_room,  metrics, impl_->server.get()};
+    // The sampler runs only with the listener that shows it. It is stopped
+    // explicitly (top_level): its pending tick would otherwise keep it alive.
+    auto trends =
+      sys.spawn(http::trend_recorder_impl, http::trend_sources{inspector, waiting_room, dispatcher,
+                                                               metrics, impl_->server.get()});
+    impl_->top_level.push_back(caf::actor_cast<caf::actor>(trends));
+    http::admin_services admin_svc{
+      cfg.admin.key,       db,           inspector,
+      dispatcher,          waiting_room, metrics,
+      impl_->server.get(), trends,       read_chart_library(cfg.admin.chart_js)};
     auto admin_slot = std::make_shared<http::bridge_slot>();
     auto admin_supervisor = http::spawn_bridge_supervisor(
       sys, "admin",

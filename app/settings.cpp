@@ -122,6 +122,10 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
       "environment variable, else admin disabled");
   add("admin.key_file", po::value(&s.admin.key_file)->default_value(""),
       "file holding the admin key (surrounding whitespace ignored); keeps it off the command line");
+  add("admin.chart_js",
+      po::value(&s.admin.chart_js)->default_value("/usr/share/javascript/chart.js/chart.min.js"),
+      "Chart.js file the console's charts use, read once at start-up (Debian: libjs-chart.js); "
+      "missing: the console shows its figures without charts");
   add("actors.threads", po::value(&s.actors.threads)->default_value(2), "CAF scheduler threads");
   add("actors.idle_seconds", po::value(&s.actors.idle_seconds)->default_value(60),
       "seat, reservation and wallet actors with nothing to do passivate after this many seconds");

@@ -67,6 +67,7 @@ struct settings {
     uint16_t port;
     std::string key;      // resolved from admin.key, admin.key_file or BOXOFFICE_ADMIN_KEY
     std::string key_file; // where the key was read from, if from a file
+    std::string chart_js; // Chart.js served to the console (Debian's libjs-chart.js)
   } admin;
   struct {
     int threads;

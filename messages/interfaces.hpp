@@ -32,8 +32,10 @@ using inspector_actor =
   caf::typed_actor<reacts_to<caf::put_atom, std::string, std::string, caf::actor>, // type, id,
                                                                                    // actor
                    // type, id: that actor's status; empty when no such actor is live
-                   replies_to<caf::get_atom, std::string,
-                              std::string>::with<caf::settings>>::extend_with<status_iface>;
+                   replies_to<caf::get_atom, std::string, std::string>::with<caf::settings>,
+                   // type -> count from the directory alone, asking no member:
+                   // cheap enough for the console's once-a-second sampler
+                   replies_to<caf::get_atom>::with<caf::settings>>::extend_with<status_iface>;
 
 // Delivers committed outbox events to the data platform. Rows handed over
 // right after their commit are the fast path; a periodic scan of the outbox

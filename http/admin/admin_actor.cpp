@@ -141,6 +141,36 @@ void status_of(admin_ptr self, const api_exchange_ptr& ex, const status_iface& t
       fail_with(ex));
 }
 
+// GET /admin/trends?seconds=N: the sampler's window (the newest N samples).
+void trends(admin_ptr self, const api_exchange_ptr& ex) {
+  auto& recorder = self->state.services.trends;
+  if (!recorder)
+    return ex->respond(error_response(404, "NOT_FOUND", "no trend recorder runs"));
+  int64_t seconds = 0;
+  auto given = query_param(ex->request.query, "seconds");
+  if (!given.empty() && !parse_id(given, seconds))
+    return ex->respond(
+      error_response(400, "INVALID_ARGUMENT", "seconds must be a positive integer"));
+  self->request(recorder, admin_timeout, caf::get_atom_v, seconds)
+    .then([ex](std::string& json) { ex->respond(json_response(200, std::move(json))); },
+          fail_with(ex));
+}
+
+// The library is public code and a <script src> cannot send the key, so it
+// is served without one, like the page itself. From memory: it was read once
+// at start-up, never per request on this thread.
+void chart_library(admin_ptr self, const api_exchange_ptr& ex) {
+  auto& js = self->state.services.chart_js;
+  if (!js)
+    return ex->respond(
+      error_response(404, "NOT_FOUND", "Chart.js was not found at admin.chart_js"));
+  api_response r;
+  r.shared_body = js;
+  r.content_type = "text/javascript; charset=utf-8";
+  r.headers.emplace_back("Cache-Control", "max-age=3600");
+  ex->respond(std::move(r));
+}
+
 } // namespace
 
 void render_metrics(admin_ptr self, const api_exchange_ptr& ex);
@@ -153,6 +183,8 @@ void dispatch_admin(admin_ptr self, const api_exchange_ptr& ex) {
     r.content_type = "text/html; charset=utf-8";
     return ex->respond(std::move(r));
   }
+  if (req.method == "GET" && path == "/admin/chart.js")
+    return chart_library(self, ex);
   if (!authorized(self->state.services, req)) {
     auto r = error_response(401, "UNAUTHORIZED", "Authorization: Bearer <admin.key> required");
     r.headers.emplace_back("WWW-Authenticate", "Bearer");
@@ -174,6 +206,8 @@ void dispatch_admin(admin_ptr self, const api_exchange_ptr& ex) {
     return replay(self, ex, "");
   if (req.method == "POST" && starts("/admin/outbox/replay/"))
     return replay(self, ex, path.substr(std::strlen("/admin/outbox/replay/")));
+  if (req.method == "GET" && path == "/admin/trends")
+    return trends(self, ex);
   if (req.method == "GET" && path == "/admin/queue")
     return status_of(self, ex, caf::actor_cast<status_iface>(svc.waiting_room));
   ex->respond(error_response(404, "NOT_FOUND", "no such admin resource"));

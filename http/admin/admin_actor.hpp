@@ -5,6 +5,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "http/admin/metrics.hpp"
+#include "http/admin/trend_recorder.hpp"
 #include "http/api.hpp"
 #include "http/api/api_actor.hpp"
 #include "http/server.hpp"
@@ -19,6 +20,10 @@ struct admin_services {
   waiting_room_actor waiting_room;
   std::shared_ptr<http_metrics> metrics;
   const server* public_server = nullptr;
+  trend_recorder_actor trends;
+  // Chart.js as read from admin.chart_js at start-up; null when it could not
+  // be read (the console then shows its figures without charts).
+  std::shared_ptr<const std::string> chart_js;
 };
 
 struct admin_state {

@@ -52,6 +52,11 @@ void http_metrics::observe(const std::string& route, int status, double seconds)
   h.sum += seconds;
 }
 
+http_metrics::series_map http_metrics::snapshot() const {
+  std::lock_guard<std::mutex> guard{mtx_};
+  return series_;
+}
+
 void http_metrics::render(std::string& out) const {
   std::lock_guard<std::mutex> guard{mtx_};
   const std::string total = "boxoffice_http_requests_total";

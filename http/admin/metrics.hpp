@@ -17,18 +17,25 @@ public:
   static constexpr std::array<double, 12> bounds = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
                                                     0.05,   0.1,   0.25,   0.5,   1.0,  2.5};
 
-  void observe(const std::string& route, int status, double seconds);
-  // Appends this registry's series to `out`.
-  void render(std::string& out) const;
-
-private:
   struct histogram {
     std::array<uint64_t, bounds.size() + 1> buckets{}; // last: +Inf
     uint64_t count = 0;
     double sum = 0;
   };
+  // (route, status) -> its cumulative histogram since start.
+  using series_map = std::map<std::pair<std::string, int>, histogram>;
+
+  void observe(const std::string& route, int status, double seconds);
+  // Appends this registry's series to `out`.
+  void render(std::string& out) const;
+  // A copy of every cumulative histogram, taken under the mutex: the console's
+  // sampler computes per-second rates and quantiles from two such copies
+  // without holding the lock while it does.
+  series_map snapshot() const;
+
+private:
   mutable std::mutex mtx_;
-  std::map<std::pair<std::string, int>, histogram> series_;
+  series_map series_;
 };
 
 // One gauge or counter line: name{labels} value.

@@ -8,6 +8,7 @@ import re
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -84,7 +85,8 @@ class AdminTest(unittest.TestCase):
         return f.enter()
 
     def test_admin_key_is_enforced(self):
-        for path in ["/admin/actors", "/admin/queue", "/admin/outbox", "/metrics", "/admin/sagas"]:
+        for path in ["/admin/actors", "/admin/queue", "/admin/outbox", "/metrics", "/admin/sagas",
+                     "/admin/trends"]:
             self.assertEqual(h.call(self.admin_port, "GET", path)[0], 401, path)
             self.assertEqual(self.admin(path, key="wrong")[0], 401, path)
             self.assertEqual(self.admin(path)[0], 200, path)
@@ -169,23 +171,110 @@ class AdminTest(unittest.TestCase):
                 t.join()
         self.assertEqual(self.server.call("GET", "/api/v1/concerts")[0], 200)
 
+    def trends(self, query=""):
+        status, body, _ = self.admin("/admin/trends" + query)
+        self.assertEqual(status, 200, body)
+        return body
+
+    def sell(self, seats):
+        """Holds and pays for `seats` of schedule 9, one new fan each: traffic
+        for the trend window's holds/s and payments/s."""
+        for seat in seats:
+            Fan(self.server, next(self.users)).book(9, seat)
+
+    def wait_for_sales_in_trends(self, samples=3):
+        def sold():
+            tr = self.trends()
+            if (tr["samples"] >= samples and sum(tr["holdsPerSecond"]) > 0
+                    and sum(tr["paymentsPerSecond"]) > 0):
+                return tr
+            return None
+        return h.wait_until(sold, 15, "holds/s and payments/s never showed in /admin/trends")
+
+    def test_trends_move_with_traffic(self):
+        self.sell(range(30, 33))
+        tr = self.wait_for_sales_in_trends()
+        n = tr["samples"]
+        self.assertEqual((tr["capacity"], tr["intervalMs"]), (900, 1000))
+        self.assertLessEqual(n, 900)
+        self.assertEqual(len(tr["t"]), n)
+        self.assertEqual(tr["t"], sorted(tr["t"]))
+        for name in ["shedPerSecond", "holdsPerSecond", "paymentsPerSecond", "waiting", "active",
+                     "admittedPerSecond", "outboxPending", "oldestPendingSeconds",
+                     "deliveriesPerSecond", "failuresPerSecond", "breaker"]:
+            self.assertEqual(len(tr[name]), n, name)
+        holds = tr["requestsPerSecond"]["POST /api/v1/reservations"]["2xx"]
+        self.assertEqual(len(holds), n)
+        # Three holds in all, whatever seconds they fell into.
+        self.assertAlmostEqual(sum(holds), sum(tr["holdsPerSecond"]))
+        p99 = [v for v in tr["latencyP99Ms"]["POST /api/v1/reservations"] if v is not None]
+        self.assertTrue(p99 and all(v > 0 for v in p99), p99)
+        self.assertGreater(sum(v or 0 for v in tr["admittedPerSecond"]), 0)
+        self.assertIn(0, tr["breaker"])  # closed
+        self.assertGreaterEqual(max(tr["actors"]["seat"]), 1)
+        # The events of those sales reach the simulator: deliveries/s moves.
+        h.wait_until(lambda: sum(v or 0 for v in self.trends()["deliveriesPerSecond"]) > 0, 15,
+                     "deliveries/s stayed 0")
+        short = self.trends("?seconds=2")
+        self.assertEqual((short["samples"], len(short["t"])), (2, 2))
+        self.assertEqual(self.admin("/admin/trends?seconds=x")[0], 400)
+
+    def test_chart_library_is_served_without_key(self):
+        status, body, headers = h.call(self.admin_port, "GET", "/admin/chart.js")
+        self.assertEqual(status, 200)
+        self.assertTrue(headers["Content-Type"].startswith("text/javascript"), headers)
+        self.assertIn("Chart.js", body[:200])
+
     def test_console_renders_live_figures(self):
         browser = shutil.which("chromium") or shutil.which("chromium-browser")
         self.assertIsNotNone(browser, "chromium is not installed (scripts/test installs it)")
         self.fan()
-        profile = tempfile.mkdtemp(prefix="console-chromium-")
+        self.sell(range(40, 44))
+        self.wait_for_sales_in_trends()
         url = f"http://127.0.0.1:{self.admin_port}/admin/#key={KEY}"
-        out = subprocess.run(
-            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-             "--no-first-run", "--disable-background-networking", "--disable-component-update",
-             "--disable-sync", f"--user-data-dir={profile}", "--virtual-time-budget=5000",
-             "--dump-dom", url], capture_output=True, text=True, timeout=120)
+
+        def browse(*action):
+            profile = tempfile.mkdtemp(prefix="console-chromium-")
+            try:
+                return subprocess.run(
+                    [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                     "--no-first-run", "--disable-background-networking",
+                     "--disable-component-update", "--disable-sync", "--hide-scrollbars",
+                     f"--user-data-dir={profile}", "--virtual-time-budget=5000",
+                     "--window-size=1400,2600", *action, url],
+                    capture_output=True, text=True, timeout=120)
+            finally:
+                shutil.rmtree(profile, ignore_errors=True)
+
+        # The picture, for a person to look at: the test's output directory.
+        out_dir = os.environ.get("BOXOFFICE_TEST_OUTPUT",
+                                 os.path.join(os.getcwd(), "test-output", "e2e_admin"))
+        os.makedirs(out_dir, exist_ok=True)
+        shot = os.path.join(out_dir, "console.png")
+        if os.path.exists(shot):
+            os.unlink(shot)
+        pic = browse(f"--screenshot={shot}")
+        self.assertTrue(os.path.getsize(shot) > 10000 if os.path.exists(shot) else False,
+                        pic.stderr[-2000:])
+        print(f"console screenshot: {shot}", file=sys.stderr)
+
+        out = browse("--dump-dom")
         dom = out.stdout
         self.assertIn('data-loaded="true"', dom, out.stderr[-2000:])
         active = re.search(r'id="active">(\d+)<', dom)
         self.assertIsNotNone(active, dom[:2000])
         self.assertGreaterEqual(int(active.group(1)), 1)
         self.assertRegex(dom, r'id="breaker"[^>]*>closed<')
+        # Every chart drew points; the on-sale's own charts drew more than zeros.
+        charts = {m.group(1): (int(m.group(2)), float(m.group(3))) for m in re.finditer(
+            r'id="chart-(\w+)" data-chart-points="(\d+)" data-chart-max="([-\d.e+]+)"', dom)}
+        self.assertEqual(set(charts), {"requests", "classes", "p50", "p99", "sales", "room",
+                                       "admission", "outbox", "deliveries", "breaker", "actors"},
+                         dom[:3000])
+        for chart, (points, _) in charts.items():
+            self.assertGreater(points, 0, chart)
+        for chart in ["requests", "classes", "p50", "p99", "sales", "room", "actors"]:
+            self.assertGreater(charts[chart][1], 0, chart)
 
 
 class SeatPassivationTest(unittest.TestCase):
