@@ -35,6 +35,23 @@ def parse_metrics(text):
     return values
 
 
+def open_console(browser, admin_port, *action):
+    """Loads the console in headless Chromium with the key; `action` is
+    --dump-dom or --screenshot=PATH. Virtual time lets the page's refreshes
+    and their requests run before the DOM or the picture is taken."""
+    url = f"http://127.0.0.1:{admin_port}/admin/#key={KEY}"
+    profile = tempfile.mkdtemp(prefix="console-chromium-")
+    try:
+        return subprocess.run(
+            [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+             "--no-first-run", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--hide-scrollbars", f"--user-data-dir={profile}",
+             "--virtual-time-budget=5000", "--window-size=1400,2600", *action, url],
+            capture_output=True, text=True, timeout=120)
+    finally:
+        shutil.rmtree(profile, ignore_errors=True)
+
+
 class LockedWallet:
     """Holds a user's wallet row locked in another session, so everything that
     writes it waits: a way to freeze work mid-way, deterministically."""
@@ -231,20 +248,7 @@ class AdminTest(unittest.TestCase):
         self.fan()
         self.sell(range(40, 44))
         self.wait_for_sales_in_trends()
-        url = f"http://127.0.0.1:{self.admin_port}/admin/#key={KEY}"
-
-        def browse(*action):
-            profile = tempfile.mkdtemp(prefix="console-chromium-")
-            try:
-                return subprocess.run(
-                    [browser, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                     "--no-first-run", "--disable-background-networking",
-                     "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-                     f"--user-data-dir={profile}", "--virtual-time-budget=5000",
-                     "--window-size=1400,2600", *action, url],
-                    capture_output=True, text=True, timeout=120)
-            finally:
-                shutil.rmtree(profile, ignore_errors=True)
+        browse = lambda *action: open_console(browser, self.admin_port, *action)
 
         # The picture, for a person to look at: the test's output directory.
         out_dir = os.environ.get("BOXOFFICE_TEST_OUTPUT",
@@ -275,6 +279,28 @@ class AdminTest(unittest.TestCase):
             self.assertGreater(points, 0, chart)
         for chart in ["requests", "classes", "p50", "p99", "sales", "room", "actors"]:
             self.assertGreater(charts[chart][1], 0, chart)
+
+
+class ConsoleWithoutChartJsTest(unittest.TestCase):
+    """Chart.js missing at admin.chart_js: the server starts and warns, the
+    console shows its figures and says why there are no charts."""
+
+    def test_console_works_without_chart_js(self):
+        browser = shutil.which("chromium") or shutil.which("chromium-browser")
+        self.assertIsNotNone(browser, "chromium is not installed (scripts/test installs it)")
+        port = h.free_port()
+        server = h.Server(h.fresh_database("nocharts"), "--admin.port", str(port),
+                          "--admin.key", KEY, "--admin.chart_js", "/nonexistent/chart.min.js")
+        try:
+            server.start()
+            self.assertEqual(h.call(port, "GET", "/admin/chart.js")[0], 404)
+            out = open_console(browser, port, "--dump-dom")
+            self.assertIn('data-loaded="true"', out.stdout, out.stderr[-2000:])
+            self.assertIn("charts unavailable", out.stdout)
+        finally:
+            code = server.stop()
+        self.assertEqual(code, 0, server.output())
+        self.assertIn("cannot read Chart.js", server.output())
 
 
 class SeatPassivationTest(unittest.TestCase):
