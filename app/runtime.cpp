@@ -224,9 +224,9 @@ runtime::~runtime() {
 void runtime::start() {
   auto& sys = *impl_->system;
   auto& cfg = impl_->cfg;
-  booking_config booking{cfg.hold.ttl_seconds, cfg.hold.max_per_user, cfg.queue.admit_per_second,
-                         cfg.queue.max_active, cfg.queue.active_ttl_seconds,
-                         cfg.actors.idle_seconds};
+  booking_config booking{cfg.hold.ttl_seconds,         cfg.hold.max_per_user,
+                         cfg.queue.admit_per_second,   cfg.queue.max_active,
+                         cfg.queue.active_ttl_seconds, cfg.actors.idle_seconds};
   booking.payment_answer = http::payment_answer;
   // The inspector first: every actor registers with it as it starts.
   auto inspector = sys.spawn(inspector_actor_impl);
@@ -299,13 +299,11 @@ void runtime::start() {
       },
       api_slots.back(), bridge_restarts));
   }
-  impl_->top_level.insert(impl_->top_level.end(),
-                     {caf::actor_cast<caf::actor>(sagas),
-                      caf::actor_cast<caf::actor>(waiting_room),
-                      caf::actor_cast<caf::actor>(wallets),
-                      caf::actor_cast<caf::actor>(catalogue),
-                      caf::actor_cast<caf::actor>(reservations),
-                      caf::actor_cast<caf::actor>(db)});
+  impl_->top_level.insert(
+    impl_->top_level.end(),
+    {caf::actor_cast<caf::actor>(sagas), caf::actor_cast<caf::actor>(waiting_room),
+     caf::actor_cast<caf::actor>(wallets), caf::actor_cast<caf::actor>(catalogue),
+     caf::actor_cast<caf::actor>(reservations), caf::actor_cast<caf::actor>(db)});
   if (dispatcher) {
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(dispatcher));
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(outbox_db));
@@ -315,8 +313,6 @@ void runtime::start() {
                                                  answer_or_forward(services, std::move(api_slots)));
   impl_->server->every(http::stream_tick_period, [streams] { streams->tick(); });
   impl_->server->every(http::stream_keep_alive_period, [streams] { streams->keep_alive(); });
-  impl_->server->start(cfg.http.threads);
-  spdlog::info("boxoffice listening on http://{}:{}", cfg.http.host, impl_->server->port());
   if (cfg.admin.port != 0 && !cfg.admin.key.empty()) {
     // The sampler runs only with the listener that shows it. It is stopped
     // explicitly (top_level): its pending tick would otherwise keep it alive.
@@ -343,6 +339,10 @@ void runtime::start() {
   } else {
     spdlog::info("admin listener disabled (set admin.port and admin.key)");
   }
+  // The public listener opens last: once it answers (scripts and tests wait
+  // for /health), the admin listener is up too.
+  impl_->server->start(cfg.http.threads);
+  spdlog::info("boxoffice listening on http://{}:{}", cfg.http.host, impl_->server->port());
 }
 
 void runtime::stop() {

@@ -50,22 +50,23 @@ using dispatcher_actor =
 // One seat of one schedule: AVAILABLE -> HELD -> SOLD, released on expiry or
 // cancellation. Rejects a taken seat from memory, without the database.
 // tick: its own idle check; idle: its schedule lets it go (passivation).
-using seat_actor = caf::typed_actor<
-  replies_to<hold_atom, hold_request>::with<reservation_view>,
-  replies_to<sell_atom, int64_t>::with<caf::ok_atom>,
-  replies_to<release_atom, int64_t>::with<caf::ok_atom>, reacts_to<tick_atom>,
-  reacts_to<idle_atom>>::extend_with<status_iface>;
+using seat_actor =
+  caf::typed_actor<replies_to<hold_atom, hold_request>::with<reservation_view>,
+                   replies_to<sell_atom, int64_t>::with<caf::ok_atom>,
+                   replies_to<release_atom, int64_t>::with<caf::ok_atom>, reacts_to<tick_atom>,
+                   reacts_to<idle_atom>>::extend_with<status_iface>;
 
 // One schedule: its seat board (list: shared, never copied; this node only)
 // and the directory of its seat actors, which write their changes on the board.
-using schedule_actor = caf::typed_actor<
-  replies_to<list_atom>::with<seat_board_ptr>, replies_to<caf::get_atom>::with<schedule_info>,
-  replies_to<hold_atom, hold_request>::with<reservation_view>,
-  replies_to<sell_atom, int32_t, int64_t>::with<caf::ok_atom>,
-  replies_to<release_atom, int32_t, int64_t>::with<caf::ok_atom>,
-  // A seat actor idle for a while: its seat number, the requests it has
-  // handled and its owner (reservation id, 0: none).
-  reacts_to<idle_atom, int32_t, uint64_t, int64_t>>::extend_with<status_iface>;
+using schedule_actor =
+  caf::typed_actor<replies_to<list_atom>::with<seat_board_ptr>,
+                   replies_to<caf::get_atom>::with<schedule_info>,
+                   replies_to<hold_atom, hold_request>::with<reservation_view>,
+                   replies_to<sell_atom, int32_t, int64_t>::with<caf::ok_atom>,
+                   replies_to<release_atom, int32_t, int64_t>::with<caf::ok_atom>,
+                   // A seat actor idle for a while: its seat number, the requests it has
+                   // handled and its owner (reservation id, 0: none).
+                   reacts_to<idle_atom, int32_t, uint64_t, int64_t>>::extend_with<status_iface>;
 
 // Concerts and their schedules; owns the schedule actors.
 using catalogue_actor = caf::typed_actor<

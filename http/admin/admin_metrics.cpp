@@ -6,6 +6,7 @@
 #include "actors/db_call.hpp"
 #include "actors/log_failure.hpp"
 #include "http/admin/admin_actor.hpp"
+#include "http/admin/status_json.hpp"
 #include "http/error_model.hpp"
 #include "storage/admin_queries.hpp"
 
@@ -25,18 +26,10 @@ struct gathered {
   std::map<std::string, int64_t> sagas;
 };
 
-double number(const caf::config_value& value) {
-  if (auto integer = caf::get_if<int64_t>(&value))
-    return static_cast<double>(*integer);
-  if (auto real = caf::get_if<double>(&value))
-    return *real;
-  return 0.0;
-}
-
 // A missing entry or a non-number reads as 0, as for a silent actor.
 double num(const caf::settings& status, const char* key) {
   auto value = caf::get_if(&status, key);
-  return value ? number(*value) : 0.0;
+  return value ? status_number(*value) : 0.0;
 }
 
 // Nothing for a failed entry ({"error": ...}) or a missing one.
@@ -90,7 +83,7 @@ std::string render(const gathered& g, const admin_services& svc) {
   prometheus_header(out, "boxoffice_actors", "gauge", "Live inspectable actors by type.");
   if (auto by_type = caf::get_if<caf::settings>(&g.actors, "actors"))
     for (auto& [type, n] : *by_type)
-      prometheus_line(out, "boxoffice_actors", "type=\"" + type + "\"", number(n));
+      prometheus_line(out, "boxoffice_actors", "type=\"" + type + "\"", status_number(n));
   prometheus_header(out, "boxoffice_sagas", "gauge", "Sagas by state.");
   for (auto& [state, n] : g.sagas)
     prometheus_line(out, "boxoffice_sagas", "state=\"" + state + "\"", static_cast<double>(n));

@@ -39,4 +39,12 @@ nlohmann::json status_json(const caf::settings& status) {
   return object;
 }
 
+double status_number(const caf::config_value& value) {
+  if (auto integer = caf::get_if<int64_t>(&value))
+    return static_cast<double>(*integer);
+  if (auto real = caf::get_if<double>(&value))
+    return *real;
+  return 0.0;
+}
+
 } // namespace boxoffice::http

@@ -12,4 +12,8 @@ namespace boxoffice::http {
 // CAF's text for them.
 nlohmann::json status_json(const caf::settings& status);
 
+// A numeric status field as a double (metrics and trends); 0 for a value that
+// is not a number.
+double status_number(const caf::config_value& value);
+
 } // namespace boxoffice::http

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "http/admin/status_json.hpp"
+
 namespace boxoffice::http {
 
 namespace {
@@ -41,19 +43,11 @@ std::map<std::string, route_delta> traffic_between(const http_metrics::series_ma
   return out;
 }
 
-double number(const caf::config_value& value) {
-  if (auto integer = caf::get_if<int64_t>(&value))
-    return static_cast<double>(*integer);
-  if (auto real = caf::get_if<double>(&value))
-    return *real;
-  return 0.0;
-}
-
 std::optional<double> field(const std::optional<caf::settings>& status, const char* key) {
   if (!status)
     return std::nullopt;
   auto value = caf::get_if(&*status, key);
-  return value ? std::optional{number(*value)} : std::nullopt;
+  return value ? std::optional{status_number(*value)} : std::nullopt;
 }
 
 // (now - before) / seconds for a counter both readings have.
@@ -139,7 +133,7 @@ trend_sample sample_between(const trend_reading& before, const trend_reading& no
   s.breaker = breaker_level(now.dispatcher);
   if (now.actors)
     for (auto& [type, n] : *now.actors)
-      s.actors[type] = number(n);
+      s.actors[type] = status_number(n);
   return s;
 }
 
