@@ -224,7 +224,7 @@ void release_key(manager_ptr self, const payment_request& req) {
       return true;
     },
     [](bool) {},
-    // The key stays claimed; the sweeper's orphan pass releases it.
+    // The key stays claimed until the next start-up sweep releases orphaned keys.
     log_failure("releasing Idempotency-Key of user " + std::to_string(req.user_id)));
 }
 
