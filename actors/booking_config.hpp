@@ -13,6 +13,9 @@ struct booking_config {
   int max_active = 1000;
   int active_ttl_seconds = 600;
   int idle_seconds = 60; // entity actors with nothing to do passivate after this
+  // A WAITING user not seen (poll or token request) for this long is passed
+  // over at admission, keeping their place, until they poll again.
+  int poll_grace_seconds = 20;
   // Renders the answer to a completed payment (http/api/payment_answer.hpp, set at
   // start-up): actors choose no status codes and build no bodies.
   storage::payment_answer_fn payment_answer{};

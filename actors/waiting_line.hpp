@@ -27,6 +27,13 @@ public:
   // The token of whoever waits longest.
   const std::string& first() const { return front_.begin()->second; }
   int64_t first_place() const { return front_.begin()->first; }
+  // Who waits, in order of place (place, token). leave() invalidates only
+  // the iterator of the place that left.
+  using const_iterator = std::map<int64_t, std::string>::const_iterator;
+  const_iterator begin() const { return front_.begin(); }
+  const_iterator end() const { return front_.end(); }
+  // The first place at or behind `place`.
+  const_iterator from(int64_t place) const { return front_.lower_bound(place); }
   // Slots of the Fenwick tree: what the line costs in memory.
   size_t capacity() const { return tree_.size(); }
 

@@ -62,13 +62,34 @@ void admit(waiting_room_state& st, int64_t now) {
   // Unused budget does not pile up beyond one second's worth.
   st.admit_budget = std::min<double>(st.admit_budget + elapsed * st.cfg.admit_per_second / 1000.0,
                                      st.cfg.admit_per_second);
-  while (!st.line.empty() && st.active < st.cfg.max_active && st.admit_budget >= 1) {
-    auto token = st.line.first();
-    st.line.leave(st.line.first_place());
+  st.parked = 0;
+  if (st.line.empty() || st.active >= st.cfg.max_active || st.admit_budget < 1)
+    return; // no walk: a walk_from left by the last one stays for the next
+  // From the front (or where the last walk stopped at its bound), admitting
+  // who polled within the grace and passing over, in place, who did not.
+  auto grace = st.cfg.poll_grace_seconds * 1000LL;
+  auto at = st.walk_from == 0 ? st.line.begin() : st.line.from(st.walk_from);
+  st.walk_from = 0;
+  while (at != st.line.end() && st.active < st.cfg.max_active && st.admit_budget >= 1) {
+    auto place = at->first;
+    auto token = at->second; // a copy: leave() drops the line's
+    ++at;
     auto i = st.tokens.find(token);
-    if (i == st.tokens.end())
+    if (i == st.tokens.end()) {
+      st.line.leave(place);
       continue; // cannot happen: the line only holds known tokens
+    }
     auto& e = i->second;
+    if (now - e.last_seen_ms > grace) {
+      // Parked: keeps their place and costs no budget.
+      st.passed_over_total++;
+      if (++st.parked == max_passed_over_per_tick) {
+        st.walk_from = at == st.line.end() ? 0 : at->first;
+        break;
+      }
+      continue;
+    }
+    st.line.leave(place);
     e.status = token_status::active;
     e.active_until_ms = now + st.cfg.active_ttl_seconds * 1000LL;
     st.active++;
@@ -304,6 +325,9 @@ waiting_room_actor_impl(waiting_room_actor::stateful_pointer<waiting_room_state>
       s["admitPerSecond"] = st.cfg.admit_per_second;
       s["admittedTotal"] = st.admitted_total;
       s["expiredTotal"] = st.expired_total;
+      s["pollGraceSeconds"] = st.cfg.poll_grace_seconds;
+      s["parked"] = st.parked;
+      s["passedOverTotal"] = st.passed_over_total;
       s["tokens"] = st.tokens.size();
       s["published"] = st.passes->size();
       s["unsaved"] = st.dirty.size() + st.saving.size();

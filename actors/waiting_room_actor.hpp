@@ -19,6 +19,13 @@ struct queue_entry {
   int64_t last_seen_ms = 0;
 };
 
+// Parked waiters (not seen within cfg.poll_grace_seconds) that one tick's
+// admission walk steps over at most: a front full of abandoned tokens costs a
+// tick a few thousand map steps and lookups, not a walk of the whole line. A
+// walk stopped here resumes at that point on the next tick, so the users
+// behind still get their turn.
+inline constexpr uint64_t max_passed_over_per_tick = 4096;
+
 struct waiting_room_state {
   static inline const char* name = "waiting-room";
   db_actor db;
@@ -41,6 +48,11 @@ struct waiting_room_state {
   uint64_t save_failures = 0;
   uint64_t admitted_total = 0;
   uint64_t expired_total = 0;
+  // Where the next admission walk starts when the last one stopped at
+  // max_passed_over_per_tick (a place; 0: at the front).
+  int64_t walk_from = 0;
+  uint64_t parked = 0;            // waiters passed over by the last tick's walk
+  uint64_t passed_over_total = 0; // the same, summed over every tick since start
   bool loaded = false;
   uint64_t ticks = 0;
 
@@ -51,7 +63,8 @@ struct waiting_room_state {
 };
 
 // Issues tokens, admits waiting users at cfg.admit_per_second up to
-// cfg.max_active active ones, and expires tokens left unused.
+// cfg.max_active active ones (passing over, in place, those who stopped
+// polling: cfg.poll_grace_seconds), and expires tokens left unused.
 waiting_room_actor::behavior_type
 waiting_room_actor_impl(waiting_room_actor::stateful_pointer<waiting_room_state> self, db_actor db,
                         booking_config cfg, std::shared_ptr<active_tokens> passes);

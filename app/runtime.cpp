@@ -228,6 +228,7 @@ void runtime::start() {
                          cfg.queue.admit_per_second,   cfg.queue.max_active,
                          cfg.queue.active_ttl_seconds, cfg.actors.idle_seconds};
   booking.payment_answer = http::payment_answer;
+  booking.poll_grace_seconds = cfg.queue.poll_grace_seconds;
   // The inspector first: every actor registers with it as it starts.
   auto inspector = sys.spawn(inspector_actor_impl);
   sys.registry().put(inspector_name, caf::actor_cast<caf::strong_actor_ptr>(inspector));

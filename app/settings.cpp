@@ -77,6 +77,8 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
       "most users active at once");
   add("queue.active_ttl_seconds", po::value(&s.queue.active_ttl_seconds)->default_value(600),
       "an active token expires after this long without use");
+  add("queue.poll_grace_seconds", po::value(&s.queue.poll_grace_seconds)->default_value(20),
+      "a waiting user not polling for this long is passed over at admission, keeping the place");
   add("points.min_charge", po::value(&s.points.min_charge)->default_value(1),
       "smallest charge accepted");
   add("points.max_charge", po::value(&s.points.max_charge)->default_value(10000000),
@@ -161,6 +163,7 @@ void validate(const settings& s, int http_port, int admin_port) {
   require_range("queue.admit_per_second", s.queue.admit_per_second, 1, 1000000);
   require_range("queue.max_active", s.queue.max_active, 1, 10000000);
   require_range("queue.active_ttl_seconds", s.queue.active_ttl_seconds, 1, 86400);
+  require_range("queue.poll_grace_seconds", s.queue.poll_grace_seconds, 1, 86400);
   require_range<int64_t>("points.min_charge", s.points.min_charge, 1, s.points.max_charge);
   require_range<int64_t>("points.max_charge", s.points.max_charge, 1, int64_t{1} << 40);
   require_range("dataplatform.max_age_seconds", s.dataplatform.max_age_seconds, 1, 30 * 86400);

@@ -42,6 +42,7 @@ struct settings {
     int admit_per_second;
     int max_active;
     int active_ttl_seconds;
+    int poll_grace_seconds;
   } queue;
   struct {
     int64_t min_charge;

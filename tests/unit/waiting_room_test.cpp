@@ -1,5 +1,6 @@
-// The waiting room's tick on the test clock: admissions per tick, idle expiry
-// and a failed snapshot save.
+// The waiting room's tick on the test clock: admissions per tick, waiters
+// who stopped polling passed over in place, idle expiry and a failed
+// snapshot save.
 //
 // Tokens come from the database (the fake db cannot issue one), so each test
 // seats its waiters in the actor's state directly, between run() calls: the
@@ -69,6 +70,18 @@ struct waiting_room_fixture : testing::fakes_fixture {
       client, [&](queue_ticket& t) { out = t; }, [](caf::error&) { FAIL("poll refused"); });
     return out;
   }
+
+  caf::settings status() {
+    caf::settings out;
+    client->send(room, status_atom_v);
+    run();
+    receive(
+      client, [&](caf::settings& s) { out = s; }, [](caf::error&) { FAIL("status refused"); });
+    return out;
+  }
+
+  // Opens a door kept shut (max_active 0) while time passed.
+  void open_door() { state().cfg.max_active = 1000; }
 };
 
 } // namespace
@@ -149,4 +162,79 @@ TEST_CASE_METHOD(waiting_room_fixture,
   CHECK(status_of(2) == token_status::expired);
   CHECK(passes->admits("t1", 0, state().now_ms()));
   CHECK_FALSE(passes->admits("t2", 0, state().now_ms())); // withdrawn with its expiry
+}
+
+TEST_CASE_METHOD(waiting_room_fixture,
+                 "waiting room: a waiter who stopped polling is passed over in place until "
+                 "polling again") {
+  cfg.poll_grace_seconds = 2;
+  cfg.max_active = 0; // nobody is admitted while the grace passes
+  start();
+  seat_waiters(2);
+  for (int i = 0; i < 5; ++i) { // 2.5 s: t2 polls every half second, t1 never
+    advance_ticks(std::chrono::milliseconds(500));
+    poll(2);
+  }
+  open_door();
+  advance(tick);
+  CHECK(status_of(2) == token_status::active);
+  CHECK(status_of(1) == token_status::waiting);
+  CHECK(state().line.position(1) == 1); // the place is kept
+  auto s = status();
+  CHECK(caf::get_or(s, "parked", int64_t{-1}) == 1);
+  CHECK(caf::get_or(s, "passedOverTotal", int64_t{-1}) == 1);
+  CHECK(caf::get_or(s, "pollGraceSeconds", int64_t{-1}) == 2);
+  auto t = poll(1); // back: admitted at the place's turn, the next tick
+  CHECK(t.status == token_status::waiting);
+  CHECK(t.position == 1);
+  advance(tick);
+  CHECK(status_of(1) == token_status::active);
+  CHECK(state().parked == 0);
+  CHECK(state().passed_over_total == 1);
+}
+
+TEST_CASE_METHOD(waiting_room_fixture,
+                 "waiting room: passing over a waiter who stopped polling costs no admission") {
+  cfg.admit_per_second = 10; // one per 100 ms tick
+  cfg.poll_grace_seconds = 1;
+  cfg.max_active = 0;
+  start();
+  seat_waiters(3);
+  for (int i = 0; i < 3; ++i) { // 1.5 s: t2 and t3 poll, t1 does not
+    advance_ticks(std::chrono::milliseconds(500));
+    poll(2);
+    poll(3);
+  }
+  open_door();
+  state().admit_budget = 0; // what piled up behind the shut door: not this test's
+  advance(tick);            // one admission's worth
+  CHECK(status_of(1) == token_status::waiting);
+  CHECK(status_of(2) == token_status::active);
+  CHECK(status_of(3) == token_status::waiting);
+  advance(tick);
+  CHECK(status_of(3) == token_status::active);
+  CHECK(status_of(1) == token_status::waiting);
+  CHECK(state().passed_over_total == 2); // t1, once a tick
+}
+
+TEST_CASE_METHOD(waiting_room_fixture,
+                 "waiting room: a walk stopped at its bound of passed-over waiters resumes there") {
+  cfg.poll_grace_seconds = 1;
+  cfg.max_active = 0;
+  start();
+  auto parked = static_cast<int64_t>(max_passed_over_per_tick) + 10;
+  seat_waiters(parked + 1);
+  advance_ticks(std::chrono::milliseconds(1500)); // nobody polls ...
+  poll(parked + 1);                               // but the last in line
+  open_door();
+  advance(tick);
+  CHECK(state().parked == max_passed_over_per_tick);
+  CHECK(status_of(parked + 1) == token_status::waiting);
+  advance(tick); // on from where the last walk stopped
+  CHECK(status_of(parked + 1) == token_status::active);
+  CHECK(state().parked == 10);
+  CHECK(state().passed_over_total == static_cast<uint64_t>(parked));
+  advance(tick); // and from the front again
+  CHECK(state().parked == max_passed_over_per_tick);
+  CHECK(state().line.size() == static_cast<size_t>(parked));
 }
