@@ -1,15 +1,22 @@
 // Unit tests of the load driver's pure parts: histogram, URL and path
-// helpers, seat-map scanner, seat partitioning, the SSE reader.
+// helpers, seat-map scanner, seat partitioning, the SSE reader, fan tokens.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
 #include <random>
 #include <set>
 #include <string>
 #include <tuple>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
+#include "tools/loadgen/fan_tokens.hpp"
 #include "tools/loadgen/histogram.hpp"
 #include "tools/loadgen/http_client.hpp"
 #include "tools/loadgen/partition.hpp"
@@ -406,4 +413,65 @@ TEST_CASE("live latency: the progress line's p99 agrees with the run's histogram
     CHECK(live.percentile(p) >= exact);
     CHECK(static_cast<double>(live.percentile(p)) <= static_cast<double>(exact) * 1.02 + 1);
   }
+}
+
+namespace {
+
+std::string base64url_decode(const std::string& in) {
+  static const std::string alphabet =
+    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+  std::string out;
+  unsigned bits = 0;
+  int have = 0;
+  for (char ch : in) {
+    const auto v = alphabet.find(ch);
+    REQUIRE(v != std::string::npos);
+    bits = (bits << 6) | static_cast<unsigned>(v);
+    have += 6;
+    if (have >= 8) {
+      have -= 8;
+      out.push_back(static_cast<char>((bits >> have) & 0xff));
+    }
+  }
+  return out;
+}
+
+} // namespace
+
+TEST_CASE("fan tokens: an HS256 bearer token whose sub is the fan's user id") {
+  const std::string path = "loadgen_tests_jwt_secret.txt";
+  std::ofstream(path) << "0123456789abcdefghijklmnopqrstuvwxyzABCD\n";
+  const auto key = boxoffice::http::read_hs256_secret(path);
+  std::remove(path.c_str());
+  const FanTokens tokens(key, "boxoffice-test", "boxoffice", 7200);
+
+  const auto auth = tokens.authorization(1000042);
+  REQUIRE(auth.rfind("Bearer ", 0) == 0);
+  const auto token = auth.substr(7);
+  const auto dot1 = token.find('.');
+  const auto dot2 = token.find('.', dot1 + 1);
+  REQUIRE(dot2 != std::string::npos);
+  CHECK(token.find('.', dot2 + 1) == std::string::npos);
+
+  const auto header = nlohmann::json::parse(base64url_decode(token.substr(0, dot1)));
+  CHECK(header.at("alg") == "HS256");
+  const auto claims =
+    nlohmann::json::parse(base64url_decode(token.substr(dot1 + 1, dot2 - dot1 - 1)));
+  CHECK(claims.at("sub") == "1000042");
+  CHECK(claims.at("iss") == "boxoffice-test");
+  CHECK(claims.at("aud") == "boxoffice");
+  CHECK(claims.at("exp").get<std::int64_t>() - claims.at("iat").get<std::int64_t>() == 7200);
+  const auto now = std::chrono::duration_cast<std::chrono::seconds>(
+                     std::chrono::system_clock::now().time_since_epoch())
+                     .count();
+  CHECK(std::abs(claims.at("iat").get<std::int64_t>() - now) < 60);
+
+  // The server's own verifier accepts it for that user.
+  boxoffice::http::jwt_rules rules;
+  rules.key = key;
+  rules.issuer = "boxoffice-test";
+  rules.audience = "boxoffice";
+  const auto verdict = boxoffice::http::jwt_verifier(rules).verify(token);
+  CHECK(verdict.ok());
+  CHECK(verdict.subject == 1000042);
 }

@@ -97,6 +97,12 @@ std::optional<Options> parse_options(int argc, char** argv) {
        "outage: how long it refuses")
     ("shed-retries", po::value(&o.shed_retries)->default_value(o.shed_retries),
        "retries of a 429/503 answer after its Retry-After")
+    ("jwt-secret-file", po::value(&o.jwt_secret_file),
+       "auth.mode = jwt: sign an HS256 token for each fan (sub = its user id) with the secret in "
+       "this file and send it as Authorization: Bearer on every request the fan makes")
+    ("jwt-issuer", po::value(&o.jwt_issuer), "iss claim of the fans' tokens (the server's auth.issuer)")
+    ("jwt-audience", po::value(&o.jwt_audience),
+       "aud claim of the fans' tokens (the server's auth.audience)")
     ("quiet", po::bool_switch(&quiet), "no live progress line");
   // clang-format on
   po::variables_map vm;
@@ -186,6 +192,15 @@ std::optional<Options> parse_options(int argc, char** argv) {
     if (o.outage_start < 0 || o.outage_seconds <= 0)
       throw UsageError("--outage-start must be >= 0 and --outage-seconds > 0");
   }
+  if (!o.jwt_secret_file.empty()) {
+    try {
+      o.jwt_key = http::read_hs256_secret(o.jwt_secret_file);
+    } catch (const std::invalid_argument& e) {
+      throw UsageError(std::string("--jwt-secret-file: ") + e.what());
+    }
+  } else if (!o.jwt_issuer.empty() || !o.jwt_audience.empty()) {
+    throw UsageError("--jwt-issuer and --jwt-audience need --jwt-secret-file");
+  }
   return o;
 }
 
@@ -224,6 +239,11 @@ nlohmann::ordered_json options_json(const Options& o) {
     j["outageSeconds"] = o.outage_seconds;
   }
   j["shedRetries"] = o.shed_retries;
+  j["jwt"] = o.jwt_key.has_value();
+  if (o.jwt_key) {
+    j["jwtIssuer"] = o.jwt_issuer;
+    j["jwtAudience"] = o.jwt_audience;
+  }
   return j;
 }
 

@@ -8,6 +8,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "http/access/jwt_tokens.hpp"
 #include "tools/loadgen/http_client.hpp"
 
 namespace boxoffice::loadgen {
@@ -62,6 +63,12 @@ struct Options {
   // The seat map the booking funnel reads (--seat-format).
   SeatFormat seat_format = SeatFormat::full;
   bool progress = true;
+  // auth.mode = jwt: every request a fan sends carries a bearer token with
+  // sub = its user id, signed with this HS256 secret (--jwt-secret-file).
+  std::string jwt_secret_file;          // empty: no Authorization header
+  std::string jwt_issuer;               // iss claim; empty: left out
+  std::string jwt_audience;             // aud claim; empty: left out
+  std::optional<http::jwt_key> jwt_key; // read from jwt_secret_file by parse_options
 };
 
 struct UsageError : std::runtime_error {

@@ -98,7 +98,12 @@ double since_start(const Shared& s, Clock::time_point t) {
 }
 
 Shared::Shared(const Options& o, const Target& t)
-    : opt(o), target(t), prefix(o.target_url.path + "/api/v1") {}
+    : opt(o), target(t), prefix(o.target_url.path + "/api/v1") {
+  // A fan mints its token when it starts; it must outlive the longest wait and the run.
+  if (o.jwt_key)
+    fan_tokens.emplace(*o.jwt_key, o.jwt_issuer, o.jwt_audience,
+                       static_cast<std::int64_t>(std::ceil(o.duration + o.max_wait)) + 3600);
+}
 
 class Client;
 
@@ -301,6 +306,11 @@ protected:
     rq.headers = std::move(extra);
     if (with_token && !token_.empty())
       rq.headers.emplace_back("X-Queue-Token", token_);
+    if (s_.fan_tokens) {
+      if (authorization_.empty())
+        authorization_ = s_.fan_tokens->authorization(user_); // once a fan
+      rq.headers.emplace_back("Authorization", authorization_);
+    }
     const auto verb = http::to_string(m);
     rq.endpoint = std::string(verb.data(), verb.size()) + " " + normalise_path(path);
     if (first_request_) {
@@ -551,6 +561,7 @@ protected:
   bool paid_ = false;
   bool setup_reported_ = false;
   std::string token_;
+  std::string authorization_; // "Bearer <JWT>" with sub = user_ (--jwt-secret-file)
   std::string idempotency_key_;
   std::int64_t reservation_ = 0;
   int tokens_taken_ = 0;

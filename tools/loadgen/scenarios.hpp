@@ -14,6 +14,7 @@
 
 #include <boost/asio/io_context.hpp>
 
+#include "tools/loadgen/fan_tokens.hpp"
 #include "tools/loadgen/http_client.hpp"
 #include "tools/loadgen/options.hpp"
 #include "tools/loadgen/stats.hpp"
@@ -37,7 +38,8 @@ struct Shared {
   Shared(const Options& o, const Target& t);
   const Options& opt;
   Target target;
-  std::string prefix; // target path + "/api/v1"
+  std::string prefix;                  // target path + "/api/v1"
+  std::optional<FanTokens> fan_tokens; // --jwt-secret-file: each fan's bearer token
   Counters counters;
   Clock::time_point start;
   std::int64_t user_count = 0; // user ids user_base .. user_base + user_count - 1
