@@ -176,6 +176,58 @@ std::shared_ptr<const std::string> read_chart_library(const std::string& path) {
   return std::make_shared<const std::string>(text.str());
 }
 
+// Space- or comma-separated words.
+std::vector<std::string> words(const std::string& text) {
+  std::vector<std::string> out;
+  std::string word;
+  for (char c : text + " ") {
+    if (c == ' ' || c == ',' || c == '\t') {
+      if (!word.empty())
+        out.push_back(std::move(word));
+      word.clear();
+    } else {
+      word += c;
+    }
+  }
+  return out;
+}
+
+http::bucket_rule bucket(const settings::rule& r) {
+  return {r.per_second, r.burst};
+}
+
+// Reads the verification key now: a missing or unusable key stops start-up.
+std::shared_ptr<http::access_policy> make_access_policy(const settings& cfg) {
+  http::access_config out;
+  auto& a = cfg.auth;
+  if (a.mode == "jwt") {
+    out.mode = http::auth_mode::jwt;
+    out.jwt.key = a.hs256_secret_file.empty() ? http::read_pem_key(a.public_key_file, false)
+                                              : http::read_hs256_secret(a.hs256_secret_file);
+    out.jwt.issuer = a.issuer;
+    out.jwt.audience = a.audience;
+    out.jwt.leeway_seconds = a.leeway_seconds;
+    out.jwt.max_token_bytes = static_cast<size_t>(a.max_token_bytes);
+    spdlog::info("auth.mode = jwt: {} tokens{}{}", http::to_string(out.jwt.key.algorithm),
+                 a.issuer.empty() ? "" : ", iss " + a.issuer,
+                 a.audience.empty() ? "" : ", aud " + a.audience);
+  } else if (!a.hs256_secret_file.empty() || !a.public_key_file.empty()) {
+    spdlog::warn("auth.mode = none: the configured token key is not used");
+  }
+  auto& l = cfg.limits;
+  out.limits_enabled = l.enabled;
+  out.queue_token = bucket(l.queue_token);
+  out.hold = bucket(l.hold);
+  out.payment = bucket(l.payment);
+  out.charge = bucket(l.charge);
+  out.address = bucket(l.address);
+  out.trusted_addresses = words(l.trusted_addresses);
+  out.max_tracked_keys = static_cast<size_t>(l.max_tracked_keys);
+  if (!l.enabled)
+    spdlog::warn("limits.enabled = false: no abuse limits");
+  return std::make_shared<http::access_policy>(std::move(out));
+}
+
 // Tells this run's ETags and event ids from an earlier run's.
 std::string boot_tag() {
   std::random_device rd;
@@ -198,6 +250,7 @@ struct runtime::impl {
   std::unique_ptr<http::platform_client> platform;
   std::unique_ptr<caf::actor_system_config> caf_cfg;
   std::unique_ptr<caf::actor_system> system;
+  std::shared_ptr<http::access_policy> access;
   std::vector<caf::actor> top_level;
   bool stopped = false;
 };
@@ -205,6 +258,7 @@ struct runtime::impl {
 runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
   impl_->cfg = cfg;
   raise_open_file_limit(cfg.http.max_connections);
+  impl_->access = make_access_policy(cfg);
   // A database that does not answer must fail start-up, not hang it.
   setenv("PGCONNECT_TIMEOUT", "5", 0);
   // No statement may hold a storage thread (and so shutdown) for long; set in
@@ -287,7 +341,8 @@ void runtime::start() {
                               schedules,
                               passes,
                               seat_maps,
-                              streams};
+                              streams,
+                              impl_->access};
   // Only the supervisors go in top_level: each stops its bridge, and a bridge
   // stopped behind its back would be respawned.
   std::vector<std::shared_ptr<http::bridge_slot>> api_slots;
@@ -324,7 +379,8 @@ void runtime::start() {
     http::admin_services admin_svc{
       cfg.admin.key,       db,           inspector,
       dispatcher,          waiting_room, metrics,
-      impl_->server.get(), trends,       read_chart_library(cfg.admin.chart_js)};
+      impl_->server.get(), trends,       read_chart_library(cfg.admin.chart_js),
+      impl_->access};
     auto admin_slot = std::make_shared<http::bridge_slot>();
     auto admin_supervisor = http::spawn_bridge_supervisor(
       sys, "admin",

@@ -27,6 +27,17 @@ void require_path(const char* name, const std::string& path) {
                                 "': must start with '/'");
 }
 
+// limits.<name>_per_second and limits.<name>_burst.
+void add_limit(po::options_description_easy_init& add, const std::string& name,
+               settings::rule& rule, double per_second, double burst, const std::string& what) {
+  // program_options copies the names and texts.
+  auto prefix = "limits." + name;
+  add((prefix + "_per_second").c_str(), po::value(&rule.per_second)->default_value(per_second),
+      (what + " per second, refilled continuously (0: no limit)").c_str());
+  add((prefix + "_burst").c_str(), po::value(&rule.burst)->default_value(burst),
+      (what + " allowed at once after a quiet spell").c_str());
+}
+
 po::options_description describe(settings& s, std::string& config_file, int& http_port,
                                  int& admin_port) {
   po::options_description d{"boxoffice options (config.ini keys and --flags share names)"};
@@ -136,9 +147,61 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
   add("payments.one_commit", po::value(&s.payments.one_commit)->default_value(true),
       "complete a payment's happy path in one transaction (false: every payment runs the "
       "step-by-step saga, one commit per step)");
+  add("auth.mode", po::value(&s.auth.mode)->default_value("none"),
+      "none: the userId a request names is trusted (a gateway in front checked it); jwt: every "
+      "route that names a user needs Authorization: Bearer <JWT> whose sub is that user");
+  add("auth.hs256_secret_file", po::value(&s.auth.hs256_secret_file)->default_value(""),
+      "file holding the HS256 secret (at least 32 bytes) that signs fans' tokens");
+  add("auth.public_key_file", po::value(&s.auth.public_key_file)->default_value(""),
+      "PEM public key that verifies fans' tokens: RSA (RS256) or P-256 (ES256)");
+  add("auth.issuer", po::value(&s.auth.issuer)->default_value(""),
+      "required iss of every token (empty: not checked)");
+  add("auth.audience", po::value(&s.auth.audience)->default_value(""),
+      "required aud of every token (empty: not checked)");
+  add("auth.leeway_seconds", po::value(&s.auth.leeway_seconds)->default_value(30),
+      "clock skew allowed when checking exp and nbf");
+  add("auth.max_token_bytes", po::value(&s.auth.max_token_bytes)->default_value(4096),
+      "longer bearer tokens are refused before decoding");
+  add("limits.enabled", po::value(&s.limits.enabled)->default_value(true),
+      "abuse limits on (false: every limit off, e.g. for capacity benchmarks)");
+  add_limit(add, "queue_token", s.limits.queue_token, 2, 10, "queue-token requests per user");
+  add_limit(add, "hold", s.limits.hold, 20, 40, "holds per user");
+  add_limit(add, "payment", s.limits.payment, 10, 20, "payments per user");
+  add_limit(add, "charge", s.limits.charge, 10, 20, "point charges per user");
+  add_limit(add, "address", s.limits.address, 50, 100,
+            "requests per client address on the routes that name no user (seat maps, "
+            "catalogue, queue status)");
+  add("limits.trusted_addresses",
+      po::value(&s.limits.trusted_addresses)->default_value("127.0.0.1 ::1"),
+      "client addresses exempt from the per-address limit (a gateway or proxy speaking for "
+      "many fans), separated by spaces or commas");
+  add("limits.max_tracked_keys", po::value(&s.limits.max_tracked_keys)->default_value(200000),
+      "users or addresses each limit remembers at most");
   add("log.level", po::value(&s.log_level)->default_value("info"),
       "trace, debug, info, warn, error");
   return d;
+}
+
+void validate_access(const settings& s) {
+  auto& a = s.auth;
+  if (a.mode != "none" && a.mode != "jwt")
+    throw std::invalid_argument("invalid value for option 'auth.mode': must be none or jwt");
+  if (a.mode == "jwt" && a.hs256_secret_file.empty() == a.public_key_file.empty())
+    throw std::invalid_argument("auth.mode = jwt needs exactly one of 'auth.hs256_secret_file' "
+                                "and 'auth.public_key_file'");
+  require_range("auth.leeway_seconds", a.leeway_seconds, 0, 3600);
+  require_range("auth.max_token_bytes", a.max_token_bytes, 256, 65536);
+  auto& l = s.limits;
+  for (auto [name, rule] : {std::pair{"queue_token", l.queue_token},
+                            {"hold", l.hold},
+                            {"payment", l.payment},
+                            {"charge", l.charge},
+                            {"address", l.address}}) {
+    auto key = std::string{"limits."} + name;
+    require_range((key + "_per_second").c_str(), rule.per_second, 0.0, 1e6);
+    require_range((key + "_burst").c_str(), rule.burst, 1.0, 1e6);
+  }
+  require_range("limits.max_tracked_keys", l.max_tracked_keys, 100, 10000000);
 }
 
 void validate(const settings& s, int http_port, int admin_port) {
@@ -182,6 +245,7 @@ void validate(const settings& s, int http_port, int admin_port) {
   if (s.actors.scheduler != "sharing" && s.actors.scheduler != "stealing")
     throw std::invalid_argument("invalid value for option 'actors.scheduler': must be sharing or "
                                 "stealing");
+  validate_access(s);
   require_path("dataplatform.reservation_path", s.dataplatform.reservation_path);
   require_path("dataplatform.order_path", s.dataplatform.order_path);
   auto& u = s.dataplatform.url;

@@ -78,6 +78,30 @@ struct settings {
   struct {
     bool one_commit; // the happy path in one transaction; false: every payment runs the saga
   } payments;
+  struct {
+    std::string mode; // "none" or "jwt"
+    std::string hs256_secret_file;
+    std::string public_key_file;
+    std::string issuer;
+    std::string audience;
+    int leeway_seconds;
+    int max_token_bytes;
+  } auth;
+  // Token buckets: per second (0: off) and burst.
+  struct rule {
+    double per_second;
+    double burst;
+  };
+  struct {
+    bool enabled;
+    rule queue_token;
+    rule hold;
+    rule payment;
+    rule charge;
+    rule address;
+    std::string trusted_addresses; // space- or comma-separated
+    int max_tracked_keys;
+  } limits;
   std::string log_level;
 };
 

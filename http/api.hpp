@@ -20,6 +20,7 @@ struct api_request {
   std::string authorization;   // Authorization
   std::string if_none_match;   // If-None-Match
   std::string last_event_id;   // Last-Event-ID (a live seat map resuming)
+  std::string client_address;  // the connection's peer (per-address limits)
 };
 
 // The sending side of a live response (Server-Sent Events): the server's

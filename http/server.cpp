@@ -55,6 +55,19 @@ api_request to_api_request(bhttp::request<bhttp::string_body>& req) {
   return out;
 }
 
+// The connection's peer, for per-address limits: "" when the socket has none.
+std::string peer_address(const tcp::socket& socket) {
+  beast::error_code ec;
+  auto peer = socket.remote_endpoint(ec);
+  if (ec)
+    return {};
+  auto address = peer.address();
+  // An IPv4 client of a dual-stack listener counts as its IPv4 address.
+  if (address.is_v6() && address.to_v6().is_v4_mapped())
+    return net::ip::make_address_v4(net::ip::v4_mapped, address.to_v6()).to_string();
+  return address.to_string();
+}
+
 using response_ptr = std::shared_ptr<bhttp::response<bhttp::string_body>>;
 
 template <class Message> void fill_head(Message& res, const api_response& resp, bool keep_alive) {
@@ -197,7 +210,7 @@ public:
   session(tcp::socket socket, const server_limits& limits, server_counters& counters,
           const server::request_handler& handler, stream_registry& streams)
       : stream_(std::move(socket)), limits_(limits), counters_(counters), count_(counters),
-        handler_(handler), streams_(streams) {}
+        handler_(handler), streams_(streams), client_address_(peer_address(stream_.socket())) {}
 
   ~session() override {
     if (source_)
@@ -280,6 +293,7 @@ private:
     counters_.requests++;
     auto ex = std::make_shared<api_exchange>();
     ex->request = to_api_request(req);
+    ex->request.client_address = client_address_;
     // Checked once for every listener: what is not UTF-8 never reaches JSON
     // rendering or the database, both of which would fail on it.
     if (auto part = first_non_utf8_part(ex->request))
@@ -407,6 +421,7 @@ private:
   connection_count count_;
   const server::request_handler& handler_;
   stream_registry& streams_;
+  const std::string client_address_;
   // A live response: its source, and what is queued for it.
   std::shared_ptr<stream_source> source_;
   std::deque<chunk> queue_;

@@ -24,6 +24,8 @@ struct admin_services {
   // Chart.js as read from admin.chart_js at start-up; null when it could not
   // be read (the console then shows its figures without charts).
   std::shared_ptr<const std::string> chart_js;
+  // Identity and abuse limits, for their counters in /metrics (may be null).
+  std::shared_ptr<const access_policy> access;
 };
 
 struct admin_state {

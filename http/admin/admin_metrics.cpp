@@ -105,6 +105,8 @@ std::string render(const gathered& g, const admin_services& svc) {
       prometheus_line(out, "boxoffice_outbox_breaker_state", std::string{"state=\""} + s + "\"",
                       state == s ? 1 : 0);
   }
+  if (svc.access)
+    svc.access->render_metrics(out);
   gauge(out, "boxoffice_queue_waiting", "Users in the waiting room.", num(g.queue, "waiting"));
   gauge(out, "boxoffice_queue_active", "Users admitted and active.", num(g.queue, "active"));
   gauge(out, "boxoffice_db_queued", "Storage tasks waiting for a connection.", num(g.db, "queued"));

@@ -8,6 +8,7 @@
 #include "actors/active_tokens.hpp"
 #include "actors/db_protocol.hpp"
 #include "actors/schedule_directory.hpp"
+#include "http/access/access_policy.hpp"
 #include "http/admin/metrics.hpp"
 #include "http/api.hpp"
 #include "http/api/seat_maps.hpp"
@@ -39,6 +40,9 @@ struct api_services {
   std::shared_ptr<seat_map_cache> seat_maps;
   // Live seat maps (null: not served).
   std::shared_ptr<seat_streams> streams;
+  // Identity (auth.mode) and abuse limits (limits.*); null: anyone may act
+  // for any user, unlimited (unit tests).
+  std::shared_ptr<access_policy> access;
 };
 
 struct api_state {

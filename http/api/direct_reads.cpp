@@ -65,6 +65,12 @@ bool taken_seat(const api_services& services, const api_exchange_ptr& ex, const 
   auto pos = board.position(seat);
   if (pos == seat_board::npos || board.status(pos) == seat_status::available)
     return false;
+  // A refusal from here costs the user's hold limit like any hold.
+  if (services.access)
+    if (auto refused = services.access->check_user(req, user, user_action::hold)) {
+      answer(services, ex, m, started, std::move(*refused));
+      return true;
+    }
   board.note_refusal();
   auto err = make_error(booking_errc::seat_unavailable,
                         "seat " + std::to_string(seat) + " is not available");
@@ -89,15 +95,34 @@ bool open_stream(const api_services& services, const api_exchange_ptr& ex, const
   return true;
 }
 
+// The routes that name no user: limited per client address instead.
+bool names_no_user(route_id id) {
+  switch (id) {
+    case route_id::concerts:
+    case route_id::schedules:
+    case route_id::seats:
+    case route_id::seat_stream:
+    case route_id::queue_status:
+      return true;
+    default:
+      return false;
+  }
+}
+
 } // namespace
 
 bool answer_directly(const api_services& services, const api_exchange_ptr& ex) {
   auto& req = ex->request;
-  if (!services.schedules || !services.passes || !services.seat_maps)
-    return false;
   auto started = std::chrono::steady_clock::now();
   auto m = match_route(req.method, req.path);
   if (m.outcome != route_match::found)
+    return false;
+  if (services.access && names_no_user(m.id))
+    if (auto refused = services.access->check_address(req)) {
+      answer(services, ex, m, started, std::move(*refused));
+      return true;
+    }
+  if (!services.schedules || !services.passes || !services.seat_maps)
     return false;
   if (m.id == route_id::seat_stream)
     return open_stream(services, ex, m, started);

@@ -5,7 +5,8 @@
 // shows taken (the schedule would refuse them from the same board). Anything this cannot
 // decide (an unknown or waiting token, a schedule not loaded yet, a bad query
 // or body, a free seat) goes to the api actor, which answers it the long way,
-// errors included.
+// errors included. The per-address limit of the routes that name no user is
+// applied here too, before anything else.
 
 #include "http/api/api_actor.hpp"
 

@@ -54,6 +54,10 @@ std::optional<nlohmann::json> json_body(const api_exchange_ptr& ex);
 std::optional<int64_t> id_field(const nlohmann::json& body, const char* field,
                                 const api_exchange_ptr& ex);
 
+// True when the request may act for `user_id` now (auth.mode, limits.*);
+// otherwise its 401, 403 or 429 is sent.
+bool may_act_for(api_ptr self, const api_exchange_ptr& ex, int64_t user_id, user_action action);
+
 // A JSON body that names its user: most writes start with it.
 struct user_body {
   nlohmann::json body;

@@ -112,7 +112,7 @@ void with_own_reservation(api_ptr self, const api_exchange_ptr& ex, int64_t rese
 
 void handle_queue_token(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
   auto in = user_body_of(ex);
-  if (!in)
+  if (!in || !may_act_for(self, ex, in->user_id, user_action::queue_token))
     return;
   self->request(self->state.services.waiting_room, ask_timeout, token_atom_v, in->user_id)
     .then([ex](queue_ticket t) { ex->respond(json_response(201, render_json(to_json(t)))); },
@@ -129,7 +129,7 @@ void handle_queue_status(api_ptr self, const route_match&, const api_exchange_pt
 
 void handle_hold(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
   auto in = user_body_of(ex);
-  if (!in)
+  if (!in || !may_act_for(self, ex, in->user_id, user_action::hold))
     return;
   auto schedule = id_field(in->body, "scheduleId", ex);
   if (!schedule)
@@ -150,7 +150,7 @@ void handle_hold(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
 
 void handle_reservation(api_ptr self, const route_match& m, const api_exchange_ptr& ex) {
   auto user = user_query(ex);
-  if (!user)
+  if (!user || !may_act_for(self, ex, *user, user_action::read))
     return;
   auto id = m.ids[0];
   if (ex->request.method == "GET")
@@ -173,7 +173,7 @@ void handle_reservation(api_ptr self, const route_match& m, const api_exchange_p
 
 void handle_payment(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
   auto in = user_body_of(ex);
-  if (!in)
+  if (!in || !may_act_for(self, ex, in->user_id, user_action::payment))
     return;
   auto reservation = id_field(in->body, "reservationId", ex);
   if (!reservation)
@@ -195,7 +195,7 @@ void handle_payment(api_ptr self, const route_match&, const api_exchange_ptr& ex
 
 void handle_charge(api_ptr self, const route_match&, const api_exchange_ptr& ex) {
   auto in = user_body_of(ex);
-  if (!in)
+  if (!in || !may_act_for(self, ex, in->user_id, user_action::charge))
     return;
   auto& svc = self->state.services;
   auto i = in->body.find("amount");
@@ -215,6 +215,8 @@ void handle_charge(api_ptr self, const route_match&, const api_exchange_ptr& ex)
 
 void handle_points(api_ptr self, const route_match& m, const api_exchange_ptr& ex) {
   auto user = m.ids[0];
+  if (!may_act_for(self, ex, user, user_action::read))
+    return;
   with_wallet(self, ex, user, [self, ex, user](wallet_actor w) {
     self->request(w, ask_timeout, caf::get_atom_v).then(balance_answer(ex, user), fail_with(ex));
   });
@@ -222,6 +224,8 @@ void handle_points(api_ptr self, const route_match& m, const api_exchange_ptr& e
 
 void handle_points_history(api_ptr self, const route_match& m, const api_exchange_ptr& ex) {
   auto user = m.ids[0];
+  if (!may_act_for(self, ex, user, user_action::read))
+    return;
   with_wallet(self, ex, user, [self, ex, user](wallet_actor w) {
     self->request(w, ask_timeout, history_atom_v)
       .then(

@@ -5,7 +5,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 DEBIAN_PACKAGES=(
   cmake ninja-build g++ ccache pkg-config
   libcaf-dev libboost1.81-dev libboost-program-options1.81-dev
-  nlohmann-json3-dev libspdlog-dev catch2 libpq-dev libssl-dev
+  nlohmann-json3-dev libspdlog-dev catch2 libpq-dev libssl-dev libcpp-jwt-dev
   postgresql-15 postgresql-client-15 python3 curl
 )
 
