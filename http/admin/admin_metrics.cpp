@@ -109,6 +109,10 @@ std::string render(const gathered& g, const admin_services& svc) {
     svc.access->render_metrics(out);
   gauge(out, "boxoffice_queue_waiting", "Users in the waiting room.", num(g.queue, "waiting"));
   gauge(out, "boxoffice_queue_active", "Users admitted and active.", num(g.queue, "active"));
+  prometheus_header(out, "boxoffice_queue_passed_over_total", "counter",
+                    "Waiting users passed over at admission because they stopped polling "
+                    "(queue.poll_grace_seconds), one per user per tick.");
+  prometheus_line(out, "boxoffice_queue_passed_over_total", "", num(g.queue, "passedOverTotal"));
   gauge(out, "boxoffice_db_queued", "Storage tasks waiting for a connection.", num(g.db, "queued"));
   gauge(out, "boxoffice_db_pending", "Storage tasks not yet answered.", num(g.db, "pending"));
   prometheus_header(out, "boxoffice_db_commits_total", "counter", "Transactions committed.");

@@ -198,6 +198,39 @@ class JwtModeTest(unittest.TestCase):
         self.assertGreater(metric(self.admin_port, "boxoffice_auth_verified_total", ""), 0)
 
 
+class LoadDriverTest(unittest.TestCase):
+    """loadgen --jwt-secret-file: its fans book through a jwt-mode server, and
+    without the secret every fan is refused."""
+
+    def test_signed_fans_book_and_unsigned_ones_cannot(self):
+        directory = tempfile.mkdtemp(prefix="identity-loadgen-")
+        secret_file = write_file(directory, "secret", SECRET)
+        db = h.fresh_database("identity_loadgen")
+        server = h.Server(db, *FAST_QUEUE, "--auth.mode", "jwt",
+                          "--auth.hs256_secret_file", secret_file, "--auth.issuer", ISSUER,
+                          "--auth.audience", AUDIENCE).start()
+        try:
+            base = [h.BINARIES["loadgen"], "--target", f"http://127.0.0.1:{server.port}",
+                    "--db", os.environ["BOXOFFICE_TEST_PG"] + f" dbname={db}",
+                    "--scenario", "flash-crowd", "--quiet"]
+            signed = subprocess.run(base + ["--users", "20", "--user-base", "1",
+                                            "--jwt-secret-file", secret_file,
+                                            "--jwt-issuer", ISSUER, "--jwt-audience", AUDIENCE],
+                                    capture_output=True, text=True, timeout=300)
+            self.assertEqual(signed.returncode, 0, signed.stdout[-3000:] + signed.stderr[-3000:])
+            self.assertEqual(h.scalar(db, "SELECT count(*) FROM payments"), "20")
+            results = os.path.join(directory, "unsigned.json")
+            subprocess.run(base + ["--users", "3", "--user-base", "100", "--json", results],
+                           capture_output=True, text=True, timeout=300)
+            with open(results) as f:
+                counters = json.load(f)["counters"]
+            self.assertEqual((counters["payments"], counters["failed"]), (0, 3), counters)
+            self.assertEqual(h.scalar(db, "SELECT count(*) FROM wallets WHERE user_id >= 100"),
+                             "0")
+        finally:
+            server.stop()
+
+
 class PublicKeyModeTest(unittest.TestCase):
     """RS256 and ES256: tokens minted by tools/jwtmint with the private key."""
 
@@ -345,5 +378,5 @@ class TrustedAddressTest(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    h.take_binaries("boxoffice", "jwtmint")
+    h.take_binaries("boxoffice", "jwtmint", "loadgen")
     h.main()
