@@ -33,6 +33,7 @@
 #include "storage/demo_seed.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
+#include "util/text.hpp"
 
 namespace boxoffice {
 
@@ -176,22 +177,6 @@ std::shared_ptr<const std::string> read_chart_library(const std::string& path) {
   return std::make_shared<const std::string>(text.str());
 }
 
-// Space- or comma-separated words.
-std::vector<std::string> words(const std::string& text) {
-  std::vector<std::string> out;
-  std::string word;
-  for (char c : text + " ") {
-    if (c == ' ' || c == ',' || c == '\t') {
-      if (!word.empty())
-        out.push_back(std::move(word));
-      word.clear();
-    } else {
-      word += c;
-    }
-  }
-  return out;
-}
-
 http::bucket_rule bucket(const settings::rule& r) {
   return {r.per_second, r.burst};
 }
@@ -221,7 +206,7 @@ std::shared_ptr<http::access_policy> make_access_policy(const settings& cfg) {
   out.payment = bucket(l.payment);
   out.charge = bucket(l.charge);
   out.address = bucket(l.address);
-  out.trusted_addresses = words(l.trusted_addresses);
+  out.trusted_addresses = split_words(l.trusted_addresses);
   out.max_tracked_keys = static_cast<size_t>(l.max_tracked_keys);
   if (!l.enabled)
     spdlog::warn("limits.enabled = false: no abuse limits");

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "util/text.hpp"
+
 namespace po = boost::program_options;
 
 namespace boxoffice {
@@ -254,14 +256,6 @@ void validate(const settings& s, int http_port, int admin_port) {
                                 "http:// or https://");
   if (s.database.url.empty())
     throw std::invalid_argument("option 'database.url' is required (a libpq connection string)");
-}
-
-std::string trim(const std::string& text) {
-  const char* space = " \t\r\n";
-  auto first = text.find_first_not_of(space);
-  if (first == std::string::npos)
-    return {};
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
 }
 
 std::string read_key_file(const std::string& path) {

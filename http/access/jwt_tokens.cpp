@@ -12,6 +12,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "util/text.hpp"
+
 namespace boxoffice::http {
 
 namespace {
@@ -24,14 +26,6 @@ std::string read_file(const std::string& path, const char* what) {
   if (!in)
     throw std::invalid_argument(std::string{"cannot read the "} + what + " " + path);
   return text.str();
-}
-
-std::string trim(const std::string& text) {
-  const char* space = " \t\r\n";
-  auto first = text.find_first_not_of(space);
-  if (first == std::string::npos)
-    return {};
-  return text.substr(first, text.find_last_not_of(space) - first + 1);
 }
 
 // The algorithm a PEM key is for, from its type; throws when it has none.
