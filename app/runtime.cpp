@@ -3,6 +3,7 @@
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
@@ -10,11 +11,13 @@
 #include <spdlog/spdlog.h>
 #include <sstream>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "actors/catalogue_actor.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/dispatcher_actor.hpp"
 #include "actors/inspector_actor.hpp"
+#include "actors/lease_actor.hpp"
 #include "actors/reservation_registry_actor.hpp"
 #include "actors/saga_manager_actor.hpp"
 #include "actors/waiting_room_actor.hpp"
@@ -30,6 +33,7 @@
 #include "http/server.hpp"
 #include "messages/errors.hpp"
 #include "messages/vocabulary.hpp"
+#include "storage/cluster_store.hpp"
 #include "storage/demo_seed.hpp"
 #include "storage/migrations.hpp"
 #include "storage/pg.hpp"
@@ -49,6 +53,23 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const settings& cfg) {
          cfg.actors.scheduler == "sharing" ? caf::atom("sharing") : caf::atom("stealing"));
   // Keep CAF from parsing our argv or reading caf-application.ini.
   return c;
+}
+
+storage::lease_terms lease_terms_of(const settings& cfg) {
+  return {cfg.cluster.partitions, cfg.cluster.lease_seconds};
+}
+
+// Becomes the node's current incarnation, or refuses to start beside another
+// live node: several nodes on one database need routing between them.
+void join_cluster(const settings& cfg, const storage::node_identity& me) {
+  storage::pg_connection conn{cfg.database.url};
+  if (auto other = storage::join_cluster(conn, me, lease_terms_of(cfg)))
+    throw std::runtime_error("node '" + *other + "' is live on this database (seen within " +
+                             std::to_string(cfg.cluster.lease_seconds) +
+                             " s); this build runs one node per database, and the same node "
+                             "restarted takes over at once: use its cluster.node_id");
+  spdlog::info("node '{}' (incarnation {}) owns the {} partitions", me.node_id, me.incarnation,
+               cfg.cluster.partitions);
 }
 
 void prepare_database(const settings& cfg) {
@@ -213,6 +234,11 @@ std::shared_ptr<http::access_policy> make_access_policy(const settings& cfg) {
   return std::make_shared<http::access_policy>(std::move(out));
 }
 
+// Every transaction of this process first proves it is still its node.
+std::function<void(storage::pg_connection&)> fence_of(const storage::node_identity& me) {
+  return [me](storage::pg_connection& c) { storage::fence(c, me); };
+}
+
 // Tells this run's ETags and event ids from an earlier run's.
 std::string boot_tag() {
   std::random_device rd;
@@ -225,6 +251,7 @@ std::string boot_tag() {
 
 struct runtime::impl {
   settings cfg;
+  storage::node_identity me;
   // Declared before the actor system so they are destroyed after it.
   std::unique_ptr<storage::db_pool> pool;
   // The dispatcher's own connection: delivery bookkeeping (scans, retries,
@@ -250,8 +277,12 @@ runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
   // the environment so reconnects keep it.
   setenv("PGOPTIONS", "-c statement_timeout=15000", 0);
   prepare_database(cfg);
+  impl_->me = {cfg.cluster.node_id, boot_tag() + boot_tag(),
+               "http://" + cfg.http.host + ":" + std::to_string(cfg.http.port)};
+  join_cluster(cfg, impl_->me);
   impl_->pool = std::make_unique<storage::db_pool>(cfg.database.url, cfg.database.pool_size,
                                                    cfg.database.max_batch);
+  impl_->pool->set_fence(fence_of(impl_->me));
   impl_->caf_cfg = make_caf_config(cfg);
   impl_->system = std::make_unique<caf::actor_system>(*impl_->caf_cfg);
 }
@@ -278,6 +309,7 @@ void runtime::start() {
   if (!cfg.dataplatform.url.empty()) {
     impl_->outbox_pool =
       std::make_unique<storage::db_pool>(cfg.database.url, 1, cfg.database.max_batch);
+    impl_->outbox_pool->set_fence(fence_of(impl_->me));
     outbox_db = sys.spawn(db_actor_impl, impl_->outbox_pool.get());
     impl_->platform = std::make_unique<http::platform_client>(
       cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
@@ -352,6 +384,12 @@ void runtime::start() {
   impl_->top_level.push_back(caf::actor_cast<caf::actor>(inspector));
   impl_->server = std::make_unique<http::server>(cfg.http.host, cfg.http.port, public_limits(cfg),
                                                  answer_or_forward(services, std::move(api_slots)));
+  impl_->me.api_url = "http://" + cfg.http.host + ":" + std::to_string(impl_->server->port());
+  // A newer incarnation of this node took over: stop as if told to.
+  auto leases = sys.spawn<caf::detached>(
+    lease_actor_impl, std::make_shared<storage::pg_connection>(cfg.database.url), impl_->me,
+    lease_terms_of(cfg), [] { kill(getpid(), SIGTERM); });
+  impl_->top_level.push_back(caf::actor_cast<caf::actor>(leases));
   impl_->server->every(http::stream_tick_period, [streams] { streams->tick(); });
   impl_->server->every(http::stream_keep_alive_period, [streams] { streams->keep_alive(); });
   if (cfg.admin.port != 0 && !cfg.admin.key.empty()) {
@@ -402,6 +440,13 @@ void runtime::stop() {
   if (impl_->system) {
     impl_->system->registry().erase(inspector_name);
     impl_->system->await_all_actors_done();
+  }
+  // Nothing of this process writes any more: its leases are free at once.
+  try {
+    storage::pg_connection conn{impl_->cfg.database.url};
+    storage::leave_cluster(conn, impl_->me);
+  } catch (const std::exception& e) {
+    spdlog::warn("could not release the leases of node '{}': {}", impl_->me.node_id, e.what());
   }
   if (impl_->platform)
     impl_->platform->stop();

@@ -149,6 +149,12 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
   add("payments.one_commit", po::value(&s.payments.one_commit)->default_value(true),
       "complete a payment's happy path in one transaction (false: every payment runs the "
       "step-by-step saga, one commit per step)");
+  add("cluster.node_id", po::value(&s.cluster.node_id)->default_value("node-1"),
+      "this node's name; a restart of the same node supersedes (fences) the earlier process");
+  add("cluster.partitions", po::value(&s.cluster.partitions)->default_value(64),
+      "partitions of schedules (by schedule id) and wallets (by user id); fixed for a database");
+  add("cluster.lease_seconds", po::value(&s.cluster.lease_seconds)->default_value(10),
+      "a partition lease not renewed for this long expires (renewed every third of it)");
   add("auth.mode", po::value(&s.auth.mode)->default_value("none"),
       "none: the userId a request names is trusted (a gateway in front checked it); jwt: every "
       "route that names a user needs Authorization: Bearer <JWT> whose sub is that user");
@@ -247,6 +253,10 @@ void validate(const settings& s, int http_port, int admin_port) {
   if (s.actors.scheduler != "sharing" && s.actors.scheduler != "stealing")
     throw std::invalid_argument("invalid value for option 'actors.scheduler': must be sharing or "
                                 "stealing");
+  require_range("cluster.partitions", s.cluster.partitions, 1, 4096);
+  require_range("cluster.lease_seconds", s.cluster.lease_seconds, 3, 300);
+  if (s.cluster.node_id.empty() || s.cluster.node_id.size() > 64)
+    throw std::invalid_argument("invalid value for option 'cluster.node_id': 1 to 64 characters");
   validate_access(s);
   require_path("dataplatform.reservation_path", s.dataplatform.reservation_path);
   require_path("dataplatform.order_path", s.dataplatform.order_path);

@@ -79,6 +79,11 @@ struct settings {
     bool one_commit; // the happy path in one transaction; false: every payment runs the saga
   } payments;
   struct {
+    std::string node_id;
+    int partitions;
+    int lease_seconds;
+  } cluster;
+  struct {
     std::string mode; // "none" or "jwt"
     std::string hs256_secret_file;
     std::string public_key_file;

@@ -132,6 +132,12 @@ void db_pool::drop_expired(std::vector<db_task_ptr>& batch) {
   batch.swap(live);
 }
 
+void db_pool::begin(pg_connection& conn) {
+  conn.run("BEGIN");
+  if (fence_)
+    fence_(conn);
+}
+
 void db_pool::commit(pg_connection& conn) {
   conn.run("COMMIT");
   if (after_commit_)
@@ -154,7 +160,7 @@ void db_pool::run_alone(pg_connection& conn, db_task& task) {
 void db_pool::run_once(pg_connection& conn, db_task& task) {
   conn.reconnect_if_broken();
   try {
-    conn.run("BEGIN");
+    begin(conn);
     conn.appended.clear();
     task.work(conn);
     task.events = std::move(conn.appended);
@@ -204,7 +210,7 @@ size_t db_pool::try_together(pg_connection& conn, std::vector<db_task_ptr>& batc
   conn.reconnect_if_broken();
   size_t current = first;
   try {
-    conn.run("BEGIN");
+    begin(conn);
     for (; current < last; ++current) {
       auto& task = *batch[current];
       conn.appended.clear();

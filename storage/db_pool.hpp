@@ -59,6 +59,9 @@ public:
   // Stops accepting work, fails what is still queued, joins the workers.
   void stop();
   db_pool_stats stats() const;
+  // Runs first in every transaction and throws to refuse it (cluster_store's
+  // fence: a superseded process writes nothing). Set before submitting work.
+  void set_fence(std::function<void(pg_connection&)> fence) { fence_ = std::move(fence); }
   // Tests only: runs right after every COMMIT returned; if it throws, the pool
   // sees what a connection lost during COMMIT looks like (committed, but
   // reported as failed). Set before submitting work.
@@ -76,6 +79,7 @@ private:
                       size_t last);
   void run_alone(pg_connection& conn, db_task& task);
   void run_once(pg_connection& conn, db_task& task);
+  void begin(pg_connection& conn);
   void commit(pg_connection& conn);
   // Fails (and removes) the tasks whose caller gave up waiting.
   void drop_expired(std::vector<db_task_ptr>& batch);
@@ -92,6 +96,7 @@ private:
   std::atomic<uint64_t> commits_{0};
   std::atomic<uint64_t> failed_{0};
   std::atomic<uint64_t> expired_{0};
+  std::function<void(pg_connection&)> fence_;
   std::function<void()> after_commit_;
 };
 

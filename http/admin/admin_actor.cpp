@@ -9,6 +9,7 @@
 #include "http/error_model.hpp"
 #include "http/router.hpp"
 #include "storage/admin_queries.hpp"
+#include "storage/cluster_store.hpp"
 
 namespace boxoffice::http {
 
@@ -96,6 +97,14 @@ void sagas(admin_ptr self, const api_exchange_ptr& ex) {
   db_then(
     self, self->state.services.db,
     [state](storage::pg_connection& c) { return storage::sagas_json(c, state); },
+    [ex](std::string json) { ex->respond(json_response(200, json)); }, fail_with(ex));
+}
+
+// Nodes, partitions, owners, epochs and lease times, as the database holds them.
+void cluster(admin_ptr self, const api_exchange_ptr& ex) {
+  db_then(
+    self, self->state.services.db,
+    [](storage::pg_connection& c) { return storage::cluster_json(c); },
     [ex](std::string json) { ex->respond(json_response(200, json)); }, fail_with(ex));
 }
 
@@ -200,6 +209,8 @@ void dispatch_admin(admin_ptr self, const api_exchange_ptr& ex) {
     return entity(self, ex, path.substr(std::strlen("/admin/actors/")));
   if (req.method == "GET" && path == "/admin/sagas")
     return sagas(self, ex);
+  if (req.method == "GET" && path == "/admin/cluster")
+    return cluster(self, ex);
   if (req.method == "GET" && path == "/admin/outbox")
     return outbox(self, ex);
   if (req.method == "POST" && path == "/admin/outbox/replay")
