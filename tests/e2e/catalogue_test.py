@@ -349,19 +349,29 @@ class StartupTest(unittest.TestCase):
                 server.stop()
 
     def test_two_servers_migrate_one_database_together(self):
+        """Both migrate and seed at once; then, one node per database (issue 11),
+        exactly one of two node ids serves and the other is refused."""
         db = h.fresh_database("race")
-        a, b = h.Server(db), h.Server(db)
+        a = h.Server(db, "--cluster.node_id", "node-a")
+        b = h.Server(db, "--cluster.node_id", "node-b")
         a.start(wait=False)
         b.start(wait=False)
+        serving = []
         try:
-            a.wait_healthy()
-            b.wait_healthy()
+            for server, other in ((a, "node-b"), (b, "node-a")):
+                try:
+                    server.wait_healthy()
+                    serving.append(server)
+                except AssertionError:
+                    self.assertEqual(server.proc.returncode, 1, server.output())
+                    self.assertIn(f"node '{other}' is live on this database", server.output())
+            self.assertEqual(len(serving), 1)
             self.assertEqual(h.scalar(db, "SELECT count(*) FROM schema_migrations"),
                              h.scalar(db, "SELECT max(version) FROM schema_migrations"))
             self.assertEqual(h.scalar(db, "SELECT count(*) FROM concerts"), "3")
         finally:
-            self.assertEqual(a.stop(), 0)
-            self.assertEqual(b.stop(), 0)
+            for server in serving:
+                self.assertEqual(server.stop(), 0)
 
 
 if __name__ == "__main__":
