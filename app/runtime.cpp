@@ -399,11 +399,17 @@ void runtime::start() {
       sys.spawn(http::trend_recorder_impl, http::trend_sources{inspector, waiting_room, dispatcher,
                                                                metrics, impl_->server.get()});
     impl_->top_level.push_back(caf::actor_cast<caf::actor>(trends));
-    http::admin_services admin_svc{
-      cfg.admin.key,       db,           inspector,
-      dispatcher,          waiting_room, metrics,
-      impl_->server.get(), trends,       read_chart_library(cfg.admin.chart_js),
-      impl_->access};
+    http::admin_services admin_svc{cfg.admin.key,
+                                   db,
+                                   inspector,
+                                   dispatcher,
+                                   waiting_room,
+                                   metrics,
+                                   impl_->server.get(),
+                                   trends,
+                                   read_chart_library(cfg.admin.chart_js),
+                                   leases,
+                                   impl_->access};
     auto admin_slot = std::make_shared<http::bridge_slot>();
     auto admin_supervisor = http::spawn_bridge_supervisor(
       sys, "admin",

@@ -4,6 +4,7 @@
 
 #include <caf/typed_event_based_actor.hpp>
 
+#include "actors/lease_actor.hpp"
 #include "http/admin/metrics.hpp"
 #include "http/admin/trend_recorder.hpp"
 #include "http/api.hpp"
@@ -24,6 +25,8 @@ struct admin_services {
   // Chart.js as read from admin.chart_js at start-up; null when it could not
   // be read (the console then shows its figures without charts).
   std::shared_ptr<const std::string> chart_js;
+  // This node's lease keeper, for the cluster gauges in /metrics.
+  lease_actor leases;
   // Identity and abuse limits, for their counters in /metrics (may be null).
   std::shared_ptr<const access_policy> access;
 };

@@ -21,6 +21,7 @@ constexpr auto status_deadline = std::chrono::seconds(2);
 struct gathered {
   caf::settings actors;
   std::optional<caf::settings> dispatcher; // none: not configured or not answering
+  std::optional<caf::settings> lease;
   caf::settings queue;
   caf::settings db;
   std::map<std::string, int64_t> sagas;
@@ -46,6 +47,8 @@ std::vector<status_target> status_targets(const admin_services& svc) {
                                      {"db", caf::actor_cast<status_iface>(svc.db)}};
   if (svc.dispatcher)
     targets.push_back({"dispatcher", caf::actor_cast<status_iface>(svc.dispatcher)});
+  if (svc.leases)
+    targets.push_back({"lease", caf::actor_cast<status_iface>(svc.leases)});
   return targets;
 }
 
@@ -53,6 +56,7 @@ gathered gather(const collected_status& collected) {
   gathered g;
   g.actors = answered(collected, "actors").value_or(caf::settings{});
   g.dispatcher = answered(collected, "dispatcher");
+  g.lease = answered(collected, "lease");
   g.queue = answered(collected, "queue").value_or(caf::settings{});
   g.db = answered(collected, "db").value_or(caf::settings{});
   return g;
@@ -61,6 +65,24 @@ gathered gather(const collected_status& collected) {
 void gauge(std::string& out, const char* name, const char* help, double value) {
   prometheus_header(out, name, "gauge", help);
   prometheus_line(out, name, "", value);
+}
+
+// This node's leases, labelled with its node id.
+void render_cluster(std::string& out, const caf::settings& lease) {
+  auto node = "node=\"" + caf::get_or(lease, "node", std::string{}) + "\"";
+  auto line = [&](const char* name, const char* type, const char* help, double value) {
+    prometheus_header(out, name, type, help);
+    prometheus_line(out, name, node, value);
+  };
+  line("boxoffice_cluster_partitions_owned", "gauge", "Partitions this node holds leases on.",
+       num(lease, "owned"));
+  line("boxoffice_cluster_lease_renewals_total", "counter", "Lease renewals that succeeded.",
+       num(lease, "renewals"));
+  line("boxoffice_cluster_lease_failures_total", "counter",
+       "Lease renewals that failed (the database did not answer).", num(lease, "failures"));
+  line("boxoffice_cluster_lease_age_seconds", "gauge",
+       "Time since the last successful renewal (-0.001 before the first).",
+       num(lease, "lastRenewedAgoMs") / 1000.0);
 }
 
 std::string render(const gathered& g, const admin_services& svc) {
@@ -107,6 +129,8 @@ std::string render(const gathered& g, const admin_services& svc) {
   }
   if (svc.access)
     svc.access->render_metrics(out);
+  if (g.lease)
+    render_cluster(out, *g.lease);
   gauge(out, "boxoffice_queue_waiting", "Users in the waiting room.", num(g.queue, "waiting"));
   gauge(out, "boxoffice_queue_active", "Users admitted and active.", num(g.queue, "active"));
   prometheus_header(out, "boxoffice_queue_passed_over_total", "counter",

@@ -41,6 +41,7 @@ const std::string& console_html() {
 <h2>Actors by type</h2><table id="types"></table>
 <h2>Deepest mailboxes</h2><table id="mailboxes"></table>
 <h2>Recent sagas</h2><table id="sagas"></table>
+<h2>Cluster <small id="clusternote"></small></h2><table id="nodes"></table>
 <script>
 const params = new URLSearchParams(location.hash.slice(1));
 let key = params.get('key') || sessionStorage.getItem('boxoffice-key') || '';
@@ -133,6 +134,13 @@ async function refresh() {
       const b = document.getElementById('breaker'); b.textContent = outbox.breaker;
       b.className = outbox.breaker === 'closed' ? 'ok' : 'bad';
     } catch (e) { set('breaker', 'no platform'); }
+    try {
+      const cluster = await get('/admin/cluster');
+      rows('nodes', cluster.nodes, ['nodeId', 'incarnation', 'apiUrl', 'seenAgoMs', 'leasedPartitions']);
+      const epochs = cluster.partitions.map(p => p.epoch);
+      set('clusternote', cluster.partitions.length + ' partitions, epochs ' +
+          Math.min(...epochs) + '–' + Math.max(...epochs));
+    } catch (e) { set('clusternote', e.message); }
     set('error', ''); set('updated', 'updated ' + new Date().toLocaleTimeString());
     await refreshTrends();
     document.body.dataset.loaded = 'true';

@@ -39,6 +39,9 @@ class ClusterTest(unittest.TestCase):
         self.assertEqual(view["nodes"][0]["apiUrl"], f"http://127.0.0.1:{server.port}")
         self.assertEqual({p["owner"] for p in view["partitions"]}, {"node-1"})
         self.assertEqual({p["epoch"] for p in view["partitions"]}, {1})
+        status, metrics, _ = h.admin_call(admin, "GET", "/metrics", KEY)
+        self.assertEqual(status, 200)
+        self.assertIn('boxoffice_cluster_partitions_owned{node="node-1"} 16', metrics)
         first = view["nodes"][0]["incarnation"]
         server.kill()  # SIGKILL: no lease is released
         server.start()
