@@ -11,21 +11,37 @@ std::string lease_end(int n) {
   return "now() + make_interval(secs => $" + std::to_string(n) + ")";
 }
 
+// Runs `work` in a transaction of its own: committed when it returns, rolled
+// back when it throws. (These run on the lease actor's and start-up's own
+// connections, outside the storage pool.)
+template <class Work> auto in_transaction(pg_connection& conn, Work work) {
+  conn.run("BEGIN");
+  try {
+    auto result = work();
+    conn.run("COMMIT");
+    return result;
+  } catch (...) {
+    try {
+      conn.run("ROLLBACK");
+    } catch (...) {
+      // The connection is gone; the caller sees the first error.
+    }
+    throw;
+  }
+}
+
 } // namespace
 
 std::optional<std::string> join_cluster(pg_connection& conn, const node_identity& me,
                                         const lease_terms& terms) {
-  conn.run("BEGIN");
-  try {
+  return in_transaction(conn, [&]() -> std::optional<std::string> {
     // One join at a time; renewals and fences (row locks) are not held up.
     conn.run("LOCK TABLE cluster_nodes IN SHARE ROW EXCLUSIVE MODE");
     auto other = conn.exec("SELECT node_id FROM cluster_nodes WHERE node_id <> $1 AND seen_at > "
                            "now() - make_interval(secs => $2) ORDER BY node_id LIMIT 1",
                            params(me.node_id, terms.lease_seconds));
-    if (!other.empty()) {
-      conn.run("ROLLBACK");
-      return other.text(0, 0);
-    }
+    if (!other.empty())
+      return other.text(0, 0); // nothing written yet
     // Taking the node's row waits for the transactions of an earlier
     // incarnation that passed their fence; after this commits, none can.
     conn.exec("INSERT INTO cluster_nodes (node_id, incarnation, api_url) VALUES ($1, $2, $3) "
@@ -39,27 +55,18 @@ std::optional<std::string> join_cluster(pg_connection& conn, const node_identity
       "UPDATE partition_leases SET owner = $1, epoch = epoch + 1, expires_at = " + lease_end(2) +
         " WHERE partition < $3 AND (owner IS NULL OR owner = $1 OR expires_at <= now())",
       params(me.node_id, terms.lease_seconds, terms.partitions));
-    conn.run("COMMIT");
-  } catch (...) {
-    try {
-      conn.run("ROLLBACK");
-    } catch (...) {
-    }
-    throw;
-  }
-  return std::nullopt;
+    return std::nullopt;
+  });
 }
 
 lease_renewal renew_leases(pg_connection& conn, const node_identity& me, const lease_terms& terms) {
-  lease_renewal out;
-  conn.run("BEGIN");
-  try {
+  return in_transaction(conn, [&] {
+    lease_renewal out;
     auto seen = conn.exec("UPDATE cluster_nodes SET seen_at = now(), api_url = $3 "
                           "WHERE node_id = $1 AND incarnation = $2",
                           params(me.node_id, me.incarnation, me.api_url));
     if (seen.affected() == 0) {
-      conn.run("ROLLBACK");
-      out.superseded = true;
+      out.superseded = true; // nothing written
       return out;
     }
     // Ours, even if expired meanwhile: nobody else took them, and only this
@@ -77,15 +84,8 @@ lease_renewal renew_leases(pg_connection& conn, const node_identity& me, const l
                            "partition < $2",
                            params(me.node_id, terms.partitions));
     out.owned = static_cast<int>(owned.int64(0, 0));
-    conn.run("COMMIT");
-  } catch (...) {
-    try {
-      conn.run("ROLLBACK");
-    } catch (...) {
-    }
-    throw;
-  }
-  return out;
+    return out;
+  });
 }
 
 void leave_cluster(pg_connection& conn, const node_identity& me) {
