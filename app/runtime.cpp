@@ -6,10 +6,8 @@
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <random>
 #include <spdlog/spdlog.h>
-#include <sstream>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -185,17 +183,14 @@ answer_or_forward(http::api_services services,
 // file on a scheduler thread. Missing or unreadable: the console works
 // without charts and says so.
 std::shared_ptr<const std::string> read_chart_library(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream text;
-  if (in)
-    text << in.rdbuf();
-  if (!in || text.str().empty()) {
+  auto text = read_file(path);
+  if (!text || text->empty()) {
     spdlog::warn("cannot read Chart.js from {} (admin.chart_js; Debian package libjs-chart.js): "
                  "the console will show no charts",
                  path);
     return nullptr;
   }
-  return std::make_shared<const std::string>(text.str());
+  return std::make_shared<const std::string>(std::move(*text));
 }
 
 http::bucket_rule bucket(const settings::rule& r) {

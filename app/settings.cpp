@@ -3,9 +3,7 @@
 #include <boost/program_options.hpp>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <stdexcept>
 
 #include "util/text.hpp"
@@ -269,12 +267,10 @@ void validate(const settings& s, int http_port, int admin_port) {
 }
 
 std::string read_key_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in)
+  auto content = read_file(path);
+  if (!content)
     throw std::invalid_argument("invalid value for option 'admin.key_file': cannot read " + path);
-  std::ostringstream content;
-  content << in.rdbuf();
-  auto key = trim(content.str());
+  auto key = trim(*content);
   if (key.empty())
     throw std::invalid_argument("invalid value for option 'admin.key_file': " + path + " is empty");
   return key;

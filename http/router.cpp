@@ -90,21 +90,6 @@ bool shape_matches(const segments& pat, const segments& got, route_match& m) {
 
 } // namespace
 
-bool parse_id(std::string_view text, int64_t& out) {
-  if (text.empty() || text.size() > 18)
-    return false;
-  int64_t v = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9')
-      return false;
-    v = v * 10 + (c - '0');
-  }
-  if (v <= 0)
-    return false;
-  out = v;
-  return true;
-}
-
 const std::string& route_label(std::string_view method, route_id id) {
   static const auto labels = [] {
     std::array<std::string, std::size(patterns)> t;

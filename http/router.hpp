@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "util/text.hpp"
+
 namespace boxoffice::http {
 
 enum class route_id {
@@ -46,8 +48,8 @@ constexpr int64_t max_id = 999'999'999'999'999'999;
 // The largest seat number a body may name.
 constexpr int32_t max_seat_number = 1'000'000;
 
-// Parses a positive decimal id of at most 18 digits (fits int64 with room).
-bool parse_id(std::string_view text, int64_t& out);
+// Ids in paths parse as everywhere else (util/text.hpp).
+using boxoffice::parse_id;
 
 // The value of one query parameter, undecoded; empty when absent.
 std::string_view query_param(std::string_view query, std::string_view name);

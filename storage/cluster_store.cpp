@@ -11,25 +11,6 @@ std::string lease_end(int n) {
   return "now() + make_interval(secs => $" + std::to_string(n) + ")";
 }
 
-// Runs `work` in a transaction of its own: committed when it returns, rolled
-// back when it throws. (These run on the lease actor's and start-up's own
-// connections, outside the storage pool.)
-template <class Work> auto in_transaction(pg_connection& conn, Work work) {
-  conn.run("BEGIN");
-  try {
-    auto result = work();
-    conn.run("COMMIT");
-    return result;
-  } catch (...) {
-    try {
-      conn.run("ROLLBACK");
-    } catch (...) {
-      // The connection is gone; the caller sees the first error.
-    }
-    throw;
-  }
-}
-
 } // namespace
 
 std::optional<std::string> join_cluster(pg_connection& conn, const node_identity& me,

@@ -21,14 +21,11 @@ constexpr demo_concert concerts[] = {
 } // namespace
 
 bool seed_demo_catalogue(pg_connection& conn, int seats_per_schedule) {
-  conn.run("BEGIN");
-  try {
+  return in_transaction(conn, [&] {
     // Serialises two servers seeding an empty database at once.
     conn.run("LOCK TABLE concerts IN EXCLUSIVE MODE");
-    if (!conn.exec("SELECT 1 FROM concerts LIMIT 1").empty()) {
-      conn.run("ROLLBACK");
-      return false;
-    }
+    if (!conn.exec("SELECT 1 FROM concerts LIMIT 1").empty())
+      return false; // nothing written
     int day = 7;
     for (auto& c : concerts) {
       auto id = conn
@@ -50,12 +47,8 @@ bool seed_demo_catalogue(pg_connection& conn, int seats_per_schedule) {
                   params(sid, seats_per_schedule));
       }
     }
-    conn.run("COMMIT");
     return true;
-  } catch (...) {
-    conn.run("ROLLBACK");
-    throw;
-  }
+  });
 }
 
 } // namespace boxoffice::storage

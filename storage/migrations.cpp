@@ -27,16 +27,13 @@ int apply_migrations(pg_connection& conn, const std::vector<migration>& all) {
       auto seen = conn.exec("SELECT 1 FROM schema_migrations WHERE version = $1", params(version));
       if (!seen.empty())
         continue;
-      conn.run("BEGIN");
-      try {
+      in_transaction(conn, [&] {
         conn.run(m.sql);
-        conn.exec("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
-                  params(version, m.name));
-        conn.run("COMMIT");
-      } catch (...) {
-        conn.run("ROLLBACK");
-        throw;
-      }
+        return conn
+          .exec("INSERT INTO schema_migrations (version, name) VALUES ($1, $2)",
+                params(version, m.name))
+          .affected();
+      });
       ++applied;
     }
   } catch (...) {

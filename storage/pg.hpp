@@ -111,4 +111,23 @@ private:
   std::unordered_map<std::string, std::string> prepared_;
 };
 
+// Runs `work` in a transaction of its own on `conn` (a connection outside the
+// storage pool: start-up, the lease actor): committed when it returns, rolled
+// back when it throws.
+template <class Work> auto in_transaction(pg_connection& conn, Work work) {
+  conn.run("BEGIN");
+  try {
+    auto result = work();
+    conn.run("COMMIT");
+    return result;
+  } catch (...) {
+    try {
+      conn.run("ROLLBACK");
+    } catch (...) {
+      // The connection is gone; the caller sees the first error.
+    }
+    throw;
+  }
+}
+
 } // namespace boxoffice::storage

@@ -1,5 +1,8 @@
 #include "util/text.hpp"
 
+#include <fstream>
+#include <sstream>
+
 namespace boxoffice {
 
 std::string trim(const std::string& text) {
@@ -23,6 +26,32 @@ std::vector<std::string> split_words(const std::string& text) {
     }
   }
   return out;
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in{path, std::ios::binary};
+  if (!in)
+    return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (!in)
+    return std::nullopt;
+  return text.str();
+}
+
+bool parse_id(std::string_view text, int64_t& out) {
+  if (text.empty() || text.size() > 18)
+    return false;
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9')
+      return false;
+    v = v * 10 + (c - '0');
+  }
+  if (v <= 0)
+    return false;
+  out = v;
+  return true;
 }
 
 } // namespace boxoffice

@@ -63,7 +63,7 @@ private:
   std::atomic<uint64_t> verified_{0};
   std::atomic<uint64_t> forbidden_{0};
   // Refusals by jwt_refusal (index = its value).
-  std::array<std::atomic<uint64_t>, 11> refused_{};
+  std::array<std::atomic<uint64_t>, jwt_refusal_count> refused_{};
 };
 
 } // namespace boxoffice::http

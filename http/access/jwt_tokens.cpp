@@ -4,12 +4,10 @@
 
 #include <cctype>
 #include <chrono>
-#include <fstream>
 #include <jwt/jwt.hpp>
 #include <memory>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <sstream>
 #include <stdexcept>
 
 #include "util/text.hpp"
@@ -18,14 +16,11 @@ namespace boxoffice::http {
 
 namespace {
 
-std::string read_file(const std::string& path, const char* what) {
-  std::ifstream in{path, std::ios::binary};
-  std::ostringstream text;
-  if (in)
-    text << in.rdbuf();
-  if (!in)
+std::string read_key(const std::string& path, const char* what) {
+  auto text = read_file(path);
+  if (!text)
     throw std::invalid_argument(std::string{"cannot read the "} + what + " " + path);
-  return text.str();
+  return *text;
 }
 
 // The algorithm a PEM key is for, from its type; throws when it has none.
@@ -90,15 +85,9 @@ int64_t subject_of(const nlohmann::json& payload) {
   if (i == payload.end() || !i->is_string())
     return 0;
   auto& s = i->get_ref<const std::string&>();
-  if (s.empty() || s.size() > 18 || s.front() == '0')
-    return 0;
   int64_t v = 0;
-  for (char c : s) {
-    if (c < '0' || c > '9')
-      return 0;
-    v = v * 10 + (c - '0');
-  }
-  return v;
+  // One spelling per user: no leading zeros.
+  return !s.empty() && s.front() != '0' && parse_id(s, v) ? v : 0;
 }
 
 jwt_verdict check_claims(const nlohmann::json& payload, const jwt_rules& rules) {
@@ -164,14 +153,14 @@ const char* to_string(jwt_refusal r) {
 }
 
 jwt_key read_hs256_secret(const std::string& path) {
-  auto secret = trim(read_file(path, "HS256 secret file"));
+  auto secret = trim(read_key(path, "HS256 secret file"));
   if (secret.size() < 32)
     throw std::invalid_argument(path + ": an HS256 secret needs at least 32 bytes");
   return {jwt_algorithm::hs256, secret};
 }
 
 jwt_key read_pem_key(const std::string& path, bool private_key) {
-  auto pem = read_file(path, private_key ? "private key file" : "public key file");
+  auto pem = read_key(path, private_key ? "private key file" : "public key file");
   return {algorithm_of_pem(pem, private_key, path), pem};
 }
 

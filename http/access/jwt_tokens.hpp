@@ -55,6 +55,8 @@ enum class jwt_refusal {
   subject,       // sub missing or not a positive decimal user id
 };
 
+constexpr size_t jwt_refusal_count = static_cast<size_t>(jwt_refusal::subject) + 1;
+
 // The reason, for logs, metrics labels and the 401's error_description.
 const char* to_string(jwt_refusal r);
 
