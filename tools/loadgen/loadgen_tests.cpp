@@ -1,5 +1,6 @@
 // Unit tests of the load driver's pure parts: histogram, URL and path
-// helpers, seat-map scanner, seat partitioning, the SSE reader, fan tokens.
+// helpers, seat-map scanner, seat partitioning, the SSE reader, fan tokens,
+// --target parsing and the fan -> target assignment.
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
@@ -8,6 +9,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -19,6 +21,7 @@
 #include "tools/loadgen/fan_tokens.hpp"
 #include "tools/loadgen/histogram.hpp"
 #include "tools/loadgen/http_client.hpp"
+#include "tools/loadgen/options.hpp"
 #include "tools/loadgen/partition.hpp"
 #include "tools/loadgen/seat_stream.hpp"
 #include "tools/loadgen/seatmap.hpp"
@@ -474,4 +477,95 @@ TEST_CASE("fan tokens: an HS256 bearer token whose sub is the fan's user id") {
   const auto verdict = boxoffice::http::jwt_verifier(rules).verify(token);
   CHECK(verdict.ok());
   CHECK(verdict.subject == 1000042);
+}
+
+namespace {
+
+// parse_options on {"loadgen", args...}.
+std::optional<Options> parse(std::vector<std::string> args) {
+  args.insert(args.begin(), "loadgen");
+  std::vector<char*> argv;
+  for (auto& a : args)
+    argv.push_back(a.data());
+  argv.push_back(nullptr);
+  return parse_options(static_cast<int>(args.size()), argv.data());
+}
+
+} // namespace
+
+TEST_CASE("--target: one by default, repeatable for several servers") {
+  auto o = parse({});
+  REQUIRE(o);
+  CHECK(o->targets == std::vector<std::string>{"http://127.0.0.1:8080"});
+  REQUIRE(o->target_urls.size() == 1);
+  CHECK(o->target == "http://127.0.0.1:8080");
+  CHECK(o->target_url.port == "8080");
+
+  o = parse({"--target", "http://10.0.0.5:9000/base"});
+  REQUIRE(o);
+  CHECK(o->targets == std::vector<std::string>{"http://10.0.0.5:9000/base"});
+  CHECK(o->target == "http://10.0.0.5:9000/base");
+  CHECK(o->target_url.host == "10.0.0.5");
+  CHECK(o->target_url.path == "/base");
+
+  o = parse({"--target", "http://127.0.0.1:8080", "--users", "10", "--target=http://127.0.0.1:8081",
+             "--target", "http://127.0.0.1:8082"});
+  REQUIRE(o);
+  CHECK(o->targets == std::vector<std::string>{"http://127.0.0.1:8080", "http://127.0.0.1:8081",
+                                               "http://127.0.0.1:8082"});
+  REQUIRE(o->target_urls.size() == 3);
+  CHECK(o->target_urls[0].port == "8080");
+  CHECK(o->target_urls[1].port == "8081");
+  CHECK(o->target_urls[2].port == "8082");
+  // The first one is the discovery and check target.
+  CHECK(o->target == "http://127.0.0.1:8080");
+  CHECK(o->target_url.port == "8080");
+  CHECK(o->users == 10);
+  const auto j = options_json(*o);
+  CHECK(j.at("target") == "http://127.0.0.1:8080");
+  CHECK(j.at("targets").size() == 3);
+  CHECK(j.at("targets")[2] == "http://127.0.0.1:8082");
+
+  CHECK_THROWS_AS(parse({"--target", "http://127.0.0.1:8080", "--target", "https://x"}),
+                  UsageError);
+  // One URL an occurrence: a comma-separated list is refused (with a hint).
+  CHECK_THROWS_AS(parse({"--target", "http://127.0.0.1:8080,http://127.0.0.1:8081"}), UsageError);
+}
+
+TEST_CASE("fan i uses target i mod N") {
+  CHECK(target_index(0, 1) == 0);
+  CHECK(target_index(12345, 1) == 0);
+  CHECK(target_index(7, 0) == 0); // no targets: the first (default) one
+  CHECK(target_index(-1, 3) == 0);
+  std::vector<std::size_t> per(3, 0);
+  for (std::int64_t fan = 0; fan < 3000; ++fan) {
+    const auto t = target_index(fan, 3);
+    REQUIRE(t == static_cast<std::size_t>(fan % 3));
+    ++per[t];
+  }
+  CHECK(per == std::vector<std::size_t>{1000, 1000, 1000});
+  CHECK(target_index(4, 3) == 1);
+  CHECK(target_index(5, 2) == 1);
+  CHECK(target_index(6, 2) == 0);
+}
+
+TEST_CASE("per-target statistics merge across io threads") {
+  Stats a, b;
+  a.target_fan(0);
+  a.target_answered(0, 200);
+  a.target_answered(0, 503);
+  b.target_fan(1);
+  b.target_answered(1, 0);
+  b.target_answered(1, 500);
+  b.target_answered(1, 429);
+  a.merge(b);
+  REQUIRE(a.targets.size() == 2);
+  CHECK(a.targets[0].fans == 1);
+  CHECK(a.targets[0].requests == 2);
+  CHECK(a.targets[0].shed == 1);
+  CHECK(a.targets[0].errors == 0);
+  CHECK(a.targets[1].fans == 1);
+  CHECK(a.targets[1].requests == 3);
+  CHECK(a.targets[1].shed == 1);
+  CHECK(a.targets[1].errors == 2);
 }

@@ -9,7 +9,9 @@
 #include <fstream>
 #include <iostream>
 #include <mutex>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -102,6 +104,28 @@ std::string iso8601(std::chrono::system_clock::time_point t) {
   return buf;
 }
 
+/// The targets, comma-separated ("http://a:8080, http://b:8081").
+std::string targets_text(const Options& opt) {
+  std::string s;
+  for (const auto& t : opt.targets)
+    s += (s.empty() ? "" : ", ") + t;
+  return s.empty() ? opt.target : s;
+}
+
+/// What each target saw: [{url, fans, requests, shed, errors}] in --target order.
+nlohmann::ordered_json targets_json(const Options& opt, const std::vector<TargetStats>& ts) {
+  nlohmann::ordered_json j = nlohmann::ordered_json::array();
+  for (std::size_t i = 0; i < opt.targets.size(); ++i) {
+    const auto t = i < ts.size() ? ts[i] : TargetStats{};
+    j.push_back({{"url", opt.targets[i]},
+                 {"fans", t.fans},
+                 {"requests", t.requests},
+                 {"shed", t.shed},
+                 {"errors", t.errors}});
+  }
+  return j;
+}
+
 nlohmann::ordered_json counters_json(const Counters& c) {
   nlohmann::ordered_json j;
   j["requests"] = c.requests.load();
@@ -152,7 +176,7 @@ int run(Options& opt) {
 
   Shared shared(opt, *target);
   const auto wall_start = std::chrono::system_clock::now();
-  std::cout << "loadgen " << scenario_name(opt.scenario) << " against " << opt.target
+  std::cout << "loadgen " << scenario_name(opt.scenario) << " against " << targets_text(opt)
             << ": concert " << target->concert_id << " (" << target->title << "), schedule "
             << target->schedule_id << " (" << target->available_seats << " of "
             << target->total_seats << " seats available), users from " << opt.user_base << ", "
@@ -203,6 +227,15 @@ int run(Options& opt) {
             << ", errors " << c.errors.load() << ", payment retries " << c.payment_retries.load()
             << "\n   points charged " << c.points_charged.load() << ", paid "
             << c.points_paid.load() << "\n";
+  if (opt.targets.size() > 1) {
+    std::cout << "   targets:";
+    for (std::size_t i = 0; i < opt.targets.size(); ++i) {
+      const auto t = i < result.stats.targets.size() ? result.stats.targets[i] : TargetStats{};
+      std::cout << (i ? ";" : "") << " " << opt.targets[i] << " " << t.fans << " fans, "
+                << t.requests << " requests (" << t.shed << " 429/503, " << t.errors << " errors)";
+    }
+    std::cout << "\n";
+  }
   if (timed_window)
     std::cout << "   setup (untimed) " << result.setup_seconds << " s, timed window " << window
               << " s: "
@@ -260,6 +293,7 @@ int run(Options& opt) {
                    {"scheduleId", target->schedule_id},
                    {"totalSeats", target->total_seats},
                    {"availableSeatsBefore", target->available_seats}};
+    j["targets"] = targets_json(opt, result.stats.targets);
     j["startedAt"] = iso8601(wall_start);
     j["durationSeconds"] = secs;
     j["endpoints"] = endpoints_json(result.stats.endpoints, secs);

@@ -45,7 +45,9 @@ std::optional<Options> parse_options(int argc, char** argv) {
     ("help,h", "print this help")
     ("scenario", po::value(&scenario)->default_value(scenario),
        "flash-crowd | hot-seat | steady | outage | holds | payments")
-    ("target", po::value(&o.target)->default_value(o.target), "server base URL (http only)")
+    ("target", po::value(&o.targets)->composing()->default_value(o.targets, o.target),
+       "server base URL (http only); repeat it for several servers (--target URL1 --target URL2): "
+       "fan i sends all its requests to target i mod N; discovery uses the first")
     ("users", po::value(&o.users)->default_value(o.users),
        "fans (flash-crowd, outage, payments) or clients (hot-seat, holds)")
     ("rate", po::value(&o.rate)->default_value(o.rate),
@@ -140,10 +142,20 @@ std::optional<Options> parse_options(int argc, char** argv) {
   else
     throw UsageError("--seat-format must be full or compact, not '" + seat_format + "'");
 
-  auto url = parse_url(o.target);
-  if (!url)
-    throw UsageError("--target must look like http://host:port");
-  o.target_url = *url;
+  if (o.targets.empty())
+    throw UsageError("--target needs a URL");
+  o.target_urls.clear();
+  for (const auto& t : o.targets) {
+    if (t.find(',') != std::string::npos)
+      throw UsageError("--target takes one URL, not '" + t +
+                       "': repeat --target for several servers");
+    auto url = parse_url(t);
+    if (!url)
+      throw UsageError("--target must look like http://host:port, not '" + t + "'");
+    o.target_urls.push_back(*url);
+  }
+  o.target = o.targets.front();
+  o.target_url = o.target_urls.front();
   if (!o.dpsim.empty()) {
     o.dpsim_url = parse_url(o.dpsim);
     if (!o.dpsim_url)
@@ -207,6 +219,7 @@ std::optional<Options> parse_options(int argc, char** argv) {
 nlohmann::ordered_json options_json(const Options& o) {
   nlohmann::ordered_json j;
   j["target"] = o.target;
+  j["targets"] = o.targets;
   j["users"] = o.users;
   j["rate"] = o.rate;
   j["duration"] = o.duration;

@@ -1,10 +1,12 @@
 // Command-line options of the load driver.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -25,6 +27,10 @@ const char* seat_format_name(SeatFormat f);
 
 struct Options {
   Scenario scenario = Scenario::flash_crowd;
+  // --target, repeatable: fan i sends all its requests to targets[i mod N]
+  // (target_index); discovery uses the first. target/target_url are the first.
+  std::vector<std::string> targets{"http://127.0.0.1:8080"};
+  std::vector<Url> target_urls;
   std::string target = "http://127.0.0.1:8080";
   Url target_url;
   std::int64_t users = 1000;
@@ -74,6 +80,14 @@ struct Options {
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
+
+/// The target (index into Options::targets) of fan `fan` (0-based: user id -
+/// user_base) when there are `targets` of them: fan mod targets.
+inline std::size_t target_index(std::int64_t fan, std::size_t targets) {
+  if (targets <= 1 || fan < 0)
+    return 0;
+  return static_cast<std::size_t>(fan) % targets;
+}
 
 /// Parses argv. Returns nullopt after printing --help. Throws UsageError.
 std::optional<Options> parse_options(int argc, char** argv);

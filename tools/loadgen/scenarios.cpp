@@ -99,6 +99,10 @@ double since_start(const Shared& s, Clock::time_point t) {
 
 Shared::Shared(const Options& o, const Target& t)
     : opt(o), target(t), prefix(o.target_url.path + "/api/v1") {
+  for (const auto& url : o.target_urls)
+    prefixes.push_back(url.path + "/api/v1");
+  if (prefixes.empty())
+    prefixes.push_back(prefix);
   // A fan mints its token when it starts; it must outlive the longest wait and the run.
   if (o.jwt_key)
     fan_tokens.emplace(*o.jwt_key, o.jwt_issuer, o.jwt_audience,
@@ -108,21 +112,31 @@ Shared::Shared(const Options& o, const Target& t)
 class Client;
 
 // ---------------------------------------------------------------------------
-// Worker: one io_context, its connection pool and its statistics.
+// Worker: one io_context, a connection pool to each target and its statistics.
 
 class Worker {
 public:
   Worker(Shared& s, unsigned index, unsigned count) : s_(s), index_(index), count_(count) {
-    PoolConfig pc;
-    // --connections is the total; spread it over the io threads.
-    pc.connections = std::max<std::size_t>(1, s.opt.connections / count +
-                                                (index < s.opt.connections % count ? 1 : 0));
-    pc.timeout = seconds_d(s.opt.timeout);
-    pc.measure_from_enqueue = open_loop(s.opt);
-    pc.max_shed_retries = s.opt.shed_retries;
-    hold_slots_ = pc.connections;
-    api = std::make_unique<Pool>(ioc, s.opt.target_url, pc,
-                                 [this](const Request& rq, const Response& r) { observe(rq, r); });
+    const auto& urls = s.opt.target_urls;
+    const std::size_t targets = std::max<std::size_t>(1, urls.size());
+    // --connections is the total; spread it over the io threads and the targets
+    // (pool g = index * targets + t of count * targets).
+    const std::size_t pools = static_cast<std::size_t>(count) * targets;
+    lanes_.resize(targets);
+    for (std::size_t t = 0; t < targets; ++t) {
+      const std::size_t g = static_cast<std::size_t>(index) * targets + t;
+      PoolConfig pc;
+      pc.connections = std::max<std::size_t>(1, s.opt.connections / pools +
+                                                  (g < s.opt.connections % pools ? 1 : 0));
+      pc.timeout = seconds_d(s.opt.timeout);
+      pc.measure_from_enqueue = open_loop(s.opt);
+      pc.max_shed_retries = s.opt.shed_retries;
+      lanes_[t].hold_slots = pc.connections;
+      lanes_[t].api = std::make_unique<Pool>(
+        ioc, urls.empty() ? s.opt.target_url : urls[t], pc,
+        [this, t](const Request& rq, const Response& r) { observe(t, rq, r); });
+    }
+    stats.targets.resize(targets);
     if (index_ == 0 && s.outage) {
       PoolConfig dc;
       dc.connections = 1;
@@ -136,6 +150,9 @@ public:
   void run() { ioc.run(); }
 
   Shared& shared() { return s_; }
+
+  /// The connection pool to target `t` (Options::targets).
+  Pool& api(std::size_t t) { return *lanes_[t].api; }
 
   void hold_answered(bool success) {
     auto& c = s_.counters;
@@ -159,13 +176,14 @@ public:
   /// holds: at most one hold per connection in flight; the others wait here rather than in
   /// the pool's queue, so that a client decides whether to send only when a connection is
   /// free, and the window ends soon after --duration instead of after the whole queue. `send`
-  /// returns true when it sent a hold (the slot is taken until hold_slot_done()).
-  void hold_slot(std::function<bool()> send) {
-    hold_waiters_.push_back(std::move(send));
+  /// returns true when it sent a hold to target `t` (the slot is taken until
+  /// hold_slot_done(t)).
+  void hold_slot(std::size_t t, std::function<bool()> send) {
+    lanes_[t].hold_waiters.push_back(std::move(send));
     pump_hold_slots();
   }
-  void hold_slot_done() {
-    --holds_in_flight_;
+  void hold_slot_done(std::size_t t) {
+    --lanes_[t].holds_in_flight;
     pump_hold_slots();
   }
 
@@ -176,13 +194,21 @@ public:
 
   asio::io_context ioc;
   Stats stats;
-  std::unique_ptr<Pool> api;
   std::unique_ptr<Pool> dpsim;
   Clock::time_point last_hold_answer{};
   Clock::time_point last_pay_answer{};
 
 private:
-  void observe(const Request& rq, const Response& r) {
+  // One target's connection pool and the holds waiting for one of its connections.
+  struct Lane {
+    std::unique_ptr<Pool> api;
+    std::deque<std::function<bool()>> hold_waiters;
+    std::size_t holds_in_flight = 0;
+    std::size_t hold_slots = 1;
+  };
+
+  void observe(std::size_t t, const Request& rq, const Response& r) {
+    stats.target_answered(t, r.status);
     auto& c = s_.counters;
     ++c.requests;
     if (r.status == 429 || r.status == 503)
@@ -199,13 +225,22 @@ private:
     }
   }
 
+  // Takes the targets in turn, one waiting hold each, while they have a free slot.
   void pump_hold_slots() {
-    while (!hold_waiters_.empty() && holds_in_flight_ < hold_slots_ && hold_due()) {
-      auto send = std::move(hold_waiters_.front());
-      hold_waiters_.pop_front();
-      ++holds_in_flight_;
-      if (!send())
-        --holds_in_flight_;
+    for (bool sent = true; sent;) {
+      sent = false;
+      for (auto& lane : lanes_) {
+        if (lane.hold_waiters.empty() || lane.holds_in_flight >= lane.hold_slots)
+          continue;
+        if (!hold_due())
+          return;
+        auto send = std::move(lane.hold_waiters.front());
+        lane.hold_waiters.pop_front();
+        ++lane.holds_in_flight;
+        if (!send())
+          --lane.holds_in_flight;
+        sent = true;
+      }
     }
   }
 
@@ -249,9 +284,7 @@ private:
   std::unique_ptr<asio::steady_timer> arrival_timer_;
   std::unique_ptr<asio::steady_timer> fault_timer_;
   std::vector<std::shared_ptr<Client>> ready_;
-  std::deque<std::function<bool()>> hold_waiters_;
-  std::size_t holds_in_flight_ = 0;
-  std::size_t hold_slots_ = 1;
+  std::vector<Lane> lanes_; // by target
   Clock::time_point next_hold_at_{};
   std::unique_ptr<asio::steady_timer> pace_timer_;
   bool pace_armed_ = false;
@@ -270,11 +303,13 @@ class Client : public std::enable_shared_from_this<Client> {
 public:
   Client(Worker& w, std::int64_t user, Clock::time_point arrival)
       : w_(w), s_(w.shared()), user_(user), rng_(mix_seed(s_.opt.seed, user)), timer_(w.ioc),
-        arrival_(arrival), open_loop_(open_loop(s_.opt)) {}
+        arrival_(arrival), open_loop_(open_loop(s_.opt)),
+        target_(target_index(user - s_.opt.user_base, s_.prefixes.size())) {}
   virtual ~Client() = default;
 
   void start() {
     ++s_.counters.fans_started;
+    w_.stats.target_fan(target_);
     if (!has_work())
       return finish(Outcome::sold_out);
     if (wants_points() && s_.opt.points > 0)
@@ -300,7 +335,7 @@ protected:
             Handler h) {
     Request rq;
     rq.method = m;
-    rq.target = s_.prefix + path;
+    rq.target = s_.prefixes[target_] + path;
     if (!body.is_null())
       rq.body = body.dump();
     rq.headers = std::move(extra);
@@ -319,7 +354,8 @@ protected:
         rq.intended = arrival_;
     }
     auto self = shared_from_this();
-    w_.api->request(std::move(rq), [self, h = std::move(h)](Response&& r) { h(std::move(r)); });
+    w_.api(target_).request(std::move(rq),
+                            [self, h = std::move(h)](Response&& r) { h(std::move(r)); });
   }
 
   void after(Clock::duration d, std::function<void()> f) {
@@ -555,6 +591,7 @@ protected:
   asio::steady_timer timer_;
   Clock::time_point arrival_;
   bool open_loop_;
+  std::size_t target_; // index into Options::targets: every request of this fan goes there
   bool first_request_ = true;
   bool admitted_ = false;
   bool done_ = false;
@@ -734,7 +771,7 @@ private:
     if (next_ >= seats_.size())
       return finish(Outcome::held);
     auto self = std::static_pointer_cast<HoldsClient>(shared_from_this());
-    w_.hold_slot([self] { return self->send_hold(); });
+    w_.hold_slot(target_, [self] { return self->send_hold(); });
   }
 
   bool send_hold() {
@@ -747,7 +784,7 @@ private:
     if (s_.opt.streams > 0)
       s_.hold_sent(seats_[next_], Clock::now());
     hold_seat(seats_[next_], [this](Response&& r) {
-      w_.hold_slot_done();
+      w_.hold_slot_done(target_);
       if (done_)
         return;
       if (r.status == 201 || r.status == 200) {
@@ -839,11 +876,11 @@ private:
 
   void open_stream() {
     auto self = std::static_pointer_cast<StreamClient>(shared_from_this());
-    const auto target = s_.prefix + "/concerts/" + std::to_string(s_.target.concert_id) +
+    const auto target = s_.prefixes[target_] + "/concerts/" + std::to_string(s_.target.concert_id) +
                         "/schedules/" + std::to_string(s_.target.schedule_id) +
                         "/seats/stream?format=compact";
     stream_ = std::make_shared<SeatStream>(
-      w_.ioc, s_.opt.target_url, target, token_,
+      w_.ioc, w_.api(target_).url(), target, token_,
       [self](std::string_view type, std::string_view data) { self->on_event(type, data); },
       [self](const std::string& why) { self->on_end(why); });
     stream_->open();

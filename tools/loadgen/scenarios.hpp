@@ -38,7 +38,8 @@ struct Shared {
   Shared(const Options& o, const Target& t);
   const Options& opt;
   Target target;
-  std::string prefix;                  // target path + "/api/v1"
+  std::string prefix;                  // first target's path + "/api/v1"
+  std::vector<std::string> prefixes;   // each target's path + "/api/v1"
   std::optional<FanTokens> fan_tokens; // --jwt-secret-file: each fan's bearer token
   Counters counters;
   Clock::time_point start;

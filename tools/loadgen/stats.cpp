@@ -13,6 +13,30 @@ void EndpointStats::merge(const EndpointStats& o) {
     statuses[code] += n;
 }
 
+void TargetStats::merge(const TargetStats& o) {
+  fans += o.fans;
+  requests += o.requests;
+  shed += o.shed;
+  errors += o.errors;
+}
+
+void Stats::target_answered(std::size_t t, int status) {
+  if (targets.size() <= t)
+    targets.resize(t + 1);
+  auto& ts = targets[t];
+  ++ts.requests;
+  if (status == 429 || status == 503)
+    ++ts.shed;
+  else if (status == 0 || status >= 500)
+    ++ts.errors;
+}
+
+void Stats::target_fan(std::size_t t) {
+  if (targets.size() <= t)
+    targets.resize(t + 1);
+  ++targets[t].fans;
+}
+
 void Stats::record(const std::string& endpoint, int status, std::uint64_t latency_us) {
   auto& ep = endpoints[endpoint];
   ep.latency_us.record(latency_us);
@@ -85,6 +109,10 @@ void Stats::merge(const Stats& o) {
   add_all(payments_by_bucket, o.payments_by_bucket);
   booked_reservations.insert(booked_reservations.end(), o.booked_reservations.begin(),
                              o.booked_reservations.end());
+  if (targets.size() < o.targets.size())
+    targets.resize(o.targets.size());
+  for (std::size_t i = 0; i < o.targets.size(); ++i)
+    targets[i].merge(o.targets[i]);
 }
 
 namespace {

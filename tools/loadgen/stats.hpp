@@ -63,6 +63,15 @@ struct EndpointStats {
   void merge(const EndpointStats& o);
 };
 
+/// What one --target saw: its fans and the attempts sent to it.
+struct TargetStats {
+  std::uint64_t fans = 0;     // fans assigned to it (fan i: target i mod N)
+  std::uint64_t requests = 0; // HTTP attempts answered or failed
+  std::uint64_t shed = 0;     // 429 and 503 answers
+  std::uint64_t errors = 0;   // no HTTP response, or a 5xx that is not load shedding
+  void merge(const TargetStats& o);
+};
+
 class Stats {
 public:
   void record(const std::string& endpoint, int status, std::uint64_t latency_us);
@@ -73,6 +82,10 @@ public:
   /// timeline_bucket_ms (the flash crowd's throughput over time).
   void booked_step(bool payment, std::size_t ms);
   static constexpr std::size_t timeline_bucket_ms = 100;
+  /// An attempt answered (or failed, status 0) by target `t`.
+  void target_answered(std::size_t t, int status);
+  /// A fan assigned to target `t` started.
+  void target_fan(std::size_t t);
   void merge(const Stats& o);
 
   std::map<std::string, EndpointStats> endpoints;
@@ -82,6 +95,7 @@ public:
   std::vector<std::uint64_t> holds_by_bucket;    // 201 holds per timeline bucket
   std::vector<std::uint64_t> payments_by_bucket; // 201 payments per timeline bucket
   std::vector<std::int64_t> booked_reservations; // reservation ids with a 201 payment
+  std::vector<TargetStats> targets;              // by --target, in order
 };
 
 /// The endpoint table printed after the run.
