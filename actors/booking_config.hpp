@@ -6,6 +6,8 @@
 
 namespace boxoffice {
 
+class cluster_map;
+
 struct booking_config {
   int hold_ttl_seconds = 300;
   int hold_max_per_user = 4;
@@ -19,6 +21,13 @@ struct booking_config {
   // Renders the answer to a completed payment (http/api/payment_answer.hpp, set at
   // start-up): actors choose no status codes and build no bodies.
   storage::payment_answer_fn payment_answer{};
+  // Which partitions this node owns (null: all of them, one partition).
+  std::shared_ptr<const cluster_map> cluster{};
+
+  int partitions() const;
 };
+
+// Scans take only the rows of the partitions this node owns (null: all).
+storage::partition_filter owned_scope(const std::shared_ptr<const cluster_map>& cluster);
 
 } // namespace boxoffice

@@ -2,6 +2,7 @@
 
 #include "actors/inspector_actor.hpp"
 
+#include "actors/cluster_map.hpp"
 #include "actors/db_call.hpp"
 #include "actors/schedule_actor.hpp"
 #include "actors/schedule_directory.hpp"
@@ -47,36 +48,77 @@ caf::error unknown_schedule() {
   return make_error(booking_errc::not_found, "schedule not found");
 }
 
+// One answer of several: the list goes out when the last has come in, or
+// with the first error.
+struct availability_gather {
+  caf::typed_response_promise<schedule_list> rp;
+  schedule_list out;
+  size_t remaining = 0;
+
+  void done() {
+    if (remaining != 0 && --remaining == 0)
+      rp.deliver(out);
+  }
+  void fail(caf::error& err) {
+    if (remaining != 0) {
+      remaining = 0;
+      rp.deliver(err);
+    }
+  }
+};
+
+// Schedules whose partitions live on other nodes: counted by the database,
+// without spawning their actors here.
+void count_foreign(catalogue_ptr self, std::shared_ptr<availability_gather> g,
+                   std::vector<size_t> foreign) {
+  std::vector<int64_t> ids;
+  for (auto k : foreign)
+    ids.push_back(g->out[k].id);
+  db_then(
+    self, self->state.ctx.db,
+    [ids](storage::pg_connection& c) { return storage::available_seats(c, ids); },
+    [g, foreign](std::map<int64_t, int32_t> available) {
+      for (auto k : foreign)
+        g->out[k].available_seats = available[g->out[k].id];
+      g->done();
+    },
+    [g](caf::error& err) { g->fail(err); });
+}
+
 // Asks every schedule actor of a concert for its live availability.
 caf::result<schedule_list> schedules_with_availability(catalogue_ptr self, int64_t concert_id) {
   auto i = self->state.schedules_by_concert.find(concert_id);
   if (i == self->state.schedules_by_concert.end())
     return unknown_concert();
-  auto rp = self->make_response_promise<schedule_list>();
-  auto out = std::make_shared<schedule_list>(i->second);
-  if (out->empty()) {
-    rp.deliver(*out);
-    return rp;
+  auto g = std::make_shared<availability_gather>();
+  g->rp = self->make_response_promise<schedule_list>();
+  g->out = i->second;
+  auto& cluster = self->state.ctx.cfg.cluster;
+  std::vector<size_t> foreign;
+  for (size_t k = 0; k < g->out.size(); ++k)
+    if (cluster && !cluster->mine(g->out[k].id))
+      foreign.push_back(k);
+  g->remaining = g->out.size() - foreign.size() + (foreign.empty() ? 0 : 1);
+  if (g->remaining == 0) {
+    g->rp.deliver(g->out);
+    return g->rp;
   }
-  auto remaining = std::make_shared<size_t>(out->size());
-  for (size_t k = 0; k < out->size(); ++k) {
-    auto handle = self->state.schedule(self, (*out)[k].id);
+  if (!foreign.empty())
+    count_foreign(self, g, foreign);
+  for (size_t k = 0; k < g->out.size(); ++k) {
+    if (cluster && !cluster->mine(g->out[k].id))
+      continue;
+    auto handle = self->state.schedule(self, g->out[k].id);
     self->request(handle, std::chrono::seconds(10), caf::get_atom_v)
       .then(
-        [=](schedule_info info) mutable {
-          (*out)[k].available_seats = info.available_seats;
-          (*out)[k].total_seats = info.total_seats;
-          if (--*remaining == 0)
-            rp.deliver(*out);
+        [g, k](schedule_info info) {
+          g->out[k].available_seats = info.available_seats;
+          g->out[k].total_seats = info.total_seats;
+          g->done();
         },
-        [=](caf::error& err) mutable {
-          if (*remaining != 0) {
-            *remaining = 0;
-            rp.deliver(err);
-          }
-        });
+        [g](caf::error& err) { g->fail(err); });
   }
-  return rp;
+  return g->rp;
 }
 
 } // namespace

@@ -61,7 +61,9 @@ caf::result<reservation_actor> find(registry_ptr self, int64_t id) {
 void scan(registry_ptr self, bool overdue_only) {
   db_then(
     self, self->state.db,
-    [overdue_only](storage::pg_connection& c) { return storage::live_holds(c, overdue_only); },
+    [overdue_only, scope = owned_scope(self->state.cfg.cluster)](storage::pg_connection& c) {
+      return storage::live_holds(c, overdue_only, scope);
+    },
     [self](std::vector<reservation_view> views) {
       for (auto& v : views)
         adopt(self, v);

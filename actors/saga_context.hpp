@@ -27,6 +27,8 @@ struct saga_context {
   // takes the saga path.
   std::shared_ptr<const active_tokens> passes{};
   std::shared_ptr<const schedule_directory> schedules{};
+  // The partitions this node owns: it resumes only their sagas (null: all).
+  std::shared_ptr<const cluster_map> cluster{};
 };
 
 // Where a coordinator is, what happened so far (shown to operators), and how

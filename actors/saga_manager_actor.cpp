@@ -306,11 +306,11 @@ void sweep(manager_ptr self, int idle_seconds) {
   self->state.sweeps++;
   db_then(
     self, self->state.ctx.db,
-    [idle_seconds](storage::pg_connection& c) {
+    [idle_seconds, scope = owned_scope(self->state.ctx.cluster)](storage::pg_connection& c) {
       if (idle_seconds == 0)
         storage::release_orphaned_keys(c);
       storage::reopen_stranded_sagas(c);
-      return storage::unfinished_sagas(c, idle_seconds);
+      return storage::unfinished_sagas(c, idle_seconds, scope);
     },
     [self](std::vector<storage::saga_row> rows) {
       for (auto& row : rows)

@@ -29,7 +29,7 @@ caf::result<reservation_view> hold(seat_ptr self, hold_request req) {
     [req, price, cfg, board](storage::pg_connection& c) {
       static const schedule_facts unknown; // tests spawn seats without a board
       return storage::insert_hold(c, req, price, cfg.hold_ttl_seconds, cfg.hold_max_per_user,
-                                  board ? board->facts() : unknown);
+                                  board ? board->facts() : unknown, cfg.partitions());
     },
     [self, rp](storage::hold_result res) mutable {
       auto& st = self->state;

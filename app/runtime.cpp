@@ -2,16 +2,19 @@
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
+#include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <mutex>
 #include <random>
 #include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
 #include "actors/catalogue_actor.hpp"
+#include "actors/cluster_routers.hpp"
 #include "actors/db_actor.hpp"
 #include "actors/dispatcher_actor.hpp"
 #include "actors/inspector_actor.hpp"
@@ -24,6 +27,7 @@
 #include "http/admin/admin_actor.hpp"
 #include "http/api/api_actor.hpp"
 #include "http/api/direct_reads.hpp"
+#include "http/api/front_door.hpp"
 #include "http/api/payment_answer.hpp"
 #include "http/bridge_supervisor.hpp"
 #include "http/platform/event_signing.hpp"
@@ -44,7 +48,14 @@ namespace {
 std::unique_ptr<caf::actor_system_config> make_caf_config(const settings& cfg) {
   auto c = std::make_unique<caf::actor_system_config>();
   c->add_message_types<caf::id_block::boxoffice>();
+  c->add_message_types<caf::id_block::boxoffice_handles>();
   add_booking_error_category(*c);
+  if (cfg.cluster.port != 0) {
+    c->load<caf::io::middleman>();
+    // A peer of another application (or another build's vocabulary name) is
+    // refused at the handshake.
+    c->set("middleman.app-identifiers", std::vector<std::string>{"boxoffice-1"});
+  }
   c->set("scheduler.max-threads", static_cast<size_t>(cfg.actors.threads));
   // Measured on 2 cores (docs/BENCHMARKS.md): see actors.scheduler in config.ini.
   c->set("scheduler.policy",
@@ -54,20 +65,26 @@ std::unique_ptr<caf::actor_system_config> make_caf_config(const settings& cfg) {
 }
 
 storage::lease_terms lease_terms_of(const settings& cfg) {
-  return {cfg.cluster.partitions, cfg.cluster.lease_seconds};
+  auto seeds = static_cast<int>(split_words(cfg.cluster.seeds).size());
+  return {cfg.cluster.partitions, cfg.cluster.lease_seconds, 1 + seeds};
 }
 
-// Becomes the node's current incarnation, or refuses to start beside another
-// live node: several nodes on one database need routing between them.
-void join_cluster(const settings& cfg, const storage::node_identity& me) {
+// Becomes the node's current incarnation and claims its share of the
+// partitions, or refuses to start beside a live node it could not route to
+// (clustering off on either side). Returns the map as it stands.
+storage::partition_map join_cluster(const settings& cfg, const storage::node_identity& me) {
   storage::pg_connection conn{cfg.database.url};
   if (auto other = storage::join_cluster(conn, me, lease_terms_of(cfg)))
-    throw std::runtime_error("node '" + *other + "' is live on this database (seen within " +
-                             std::to_string(cfg.cluster.lease_seconds) +
-                             " s); this build runs one node per database, and the same node "
-                             "restarted takes over at once: use its cluster.node_id");
-  spdlog::info("node '{}' (incarnation {}) owns the {} partitions", me.node_id, me.incarnation,
-               cfg.cluster.partitions);
+    throw std::runtime_error(
+      "node '" + *other + "' is live on this database (seen within " +
+      std::to_string(cfg.cluster.lease_seconds) +
+      " s) and one of the two runs without clustering (cluster.port = 0); the same node "
+      "restarted takes over at once: use its cluster.node_id, or set cluster.port on both");
+  auto map = storage::read_partition_map(conn, cfg.cluster.partitions);
+  auto owned = std::count(map.owners.begin(), map.owners.end(), me.node_id);
+  spdlog::info("node '{}' (incarnation {}) owns {} of the {} partitions", me.node_id,
+               me.incarnation, owned, cfg.cluster.partitions);
+  return map;
 }
 
 void prepare_database(const settings& cfg) {
@@ -247,6 +264,8 @@ std::string boot_tag() {
 struct runtime::impl {
   settings cfg;
   storage::node_identity me;
+  std::shared_ptr<cluster_map> map;
+  bool clustered = false;
   // Declared before the actor system so they are destroyed after it.
   std::unique_ptr<storage::db_pool> pool;
   // The dispatcher's own connection: delivery bookkeeping (scans, retries,
@@ -259,8 +278,55 @@ struct runtime::impl {
   std::unique_ptr<caf::actor_system> system;
   std::shared_ptr<http::access_policy> access;
   std::vector<caf::actor> top_level;
+  // Guards top_level and the coordinator's duties: the lease actor's thread
+  // takes them up while the main thread may be stopping.
+  std::mutex duties_mutex;
+  bool coordinating = false;
+  caf::actor node;
   bool stopped = false;
+
+  // The waiting room and the dispatcher run on the owner of partition 0.
+  // Taken up once, at start-up or when partition 0 comes to this node; a
+  // node never gives it back while it runs (it stops when expelled).
+  void take_coordinator_duties(db_actor db, booking_config booking,
+                               std::shared_ptr<active_tokens> passes,
+                               wallet_registry_actor wallets);
 };
+
+void runtime::impl::take_coordinator_duties(db_actor db, booking_config booking,
+                                            std::shared_ptr<active_tokens> passes,
+                                            wallet_registry_actor wallets) {
+  std::lock_guard lock{duties_mutex};
+  if (coordinating || stopped)
+    return;
+  coordinating = true;
+  auto& sys = *system;
+  node_handles h;
+  h.node_id = me.node_id;
+  h.wallets = wallets;
+  h.waiting_room = sys.spawn(waiting_room_actor_impl, db, booking, std::move(passes));
+  top_level.push_back(caf::actor_cast<caf::actor>(h.waiting_room));
+  if (!cfg.dataplatform.url.empty()) {
+    outbox_pool = std::make_unique<storage::db_pool>(cfg.database.url, 1, cfg.database.max_batch);
+    outbox_pool->set_fence(fence_of(me));
+    auto outbox_db = sys.spawn(db_actor_impl, outbox_pool.get());
+    platform = std::make_unique<http::platform_client>(
+      cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
+      cfg.dataplatform.max_in_flight);
+    h.dispatcher =
+      sys.spawn(dispatcher_actor_impl, outbox_in_database(outbox_db), make_dispatcher_config(cfg),
+                make_transport(*platform, cfg.dataplatform.secret));
+    top_level.push_back(caf::actor_cast<caf::actor>(h.dispatcher));
+    top_level.push_back(caf::actor_cast<caf::actor>(outbox_db));
+    spdlog::info("delivering events to {}", cfg.dataplatform.url);
+  } else {
+    spdlog::warn("dataplatform.url is empty: events stay in the outbox");
+  }
+  if (clustered)
+    spdlog::info("node '{}' owns partition 0: it runs the waiting room and the dispatcher",
+                 me.node_id);
+  map->set_local(std::move(h));
+}
 
 runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
   impl_->cfg = cfg;
@@ -272,9 +338,13 @@ runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
   // the environment so reconnects keep it.
   setenv("PGOPTIONS", "-c statement_timeout=15000", 0);
   prepare_database(cfg);
+  impl_->clustered = cfg.cluster.port != 0;
   impl_->me = {cfg.cluster.node_id, boot_tag() + boot_tag(),
-               "http://" + cfg.http.host + ":" + std::to_string(cfg.http.port)};
-  join_cluster(cfg, impl_->me);
+               "http://" + cfg.http.host + ":" + std::to_string(cfg.http.port),
+               impl_->clustered ? cfg.cluster.host + ":" + std::to_string(cfg.cluster.port) : ""};
+  impl_->map = std::make_shared<cluster_map>(cfg.cluster.node_id, cfg.cluster.partitions);
+  auto joined = join_cluster(cfg, impl_->me);
+  impl_->map->set_owners(joined.owners, joined.lease_left_ms);
   impl_->pool = std::make_unique<storage::db_pool>(cfg.database.url, cfg.database.pool_size,
                                                    cfg.database.max_batch);
   impl_->pool->set_fence(fence_of(impl_->me));
@@ -294,29 +364,12 @@ void runtime::start() {
                          cfg.queue.active_ttl_seconds, cfg.actors.idle_seconds};
   booking.payment_answer = http::payment_answer;
   booking.poll_grace_seconds = cfg.queue.poll_grace_seconds;
+  booking.cluster = impl_->map;
   // The inspector first: every actor registers with it as it starts.
   auto inspector = sys.spawn(inspector_actor_impl);
   sys.registry().put(inspector_name, caf::actor_cast<caf::strong_actor_ptr>(inspector));
   auto metrics = std::make_shared<http::http_metrics>();
   auto db = sys.spawn(db_actor_impl, impl_->pool.get());
-  dispatcher_actor dispatcher;
-  db_actor outbox_db;
-  if (!cfg.dataplatform.url.empty()) {
-    impl_->outbox_pool =
-      std::make_unique<storage::db_pool>(cfg.database.url, 1, cfg.database.max_batch);
-    impl_->outbox_pool->set_fence(fence_of(impl_->me));
-    outbox_db = sys.spawn(db_actor_impl, impl_->outbox_pool.get());
-    impl_->platform = std::make_unique<http::platform_client>(
-      cfg.dataplatform.url, std::chrono::milliseconds(cfg.dataplatform.timeout_ms),
-      cfg.dataplatform.max_in_flight);
-    dispatcher =
-      sys.spawn(dispatcher_actor_impl, outbox_in_database(outbox_db), make_dispatcher_config(cfg),
-                make_transport(*impl_->platform, cfg.dataplatform.secret));
-    caf::anon_send(db, dispatcher);
-    spdlog::info("delivering events to {}", cfg.dataplatform.url);
-  } else {
-    spdlog::warn("dataplatform.url is empty: events stay in the outbox");
-  }
   // The registry and the catalogue need each other: the registry learns the
   // catalogue by a message right after both exist.
   auto reservations = sys.spawn(reservation_registry_actor_impl, db, catalogue_actor{}, booking);
@@ -325,14 +378,31 @@ void runtime::start() {
   auto catalogue =
     sys.spawn(catalogue_actor_impl, seat_context{db, reservations, booking, schedules});
   caf::anon_send(reservations, caf::put_atom_v, caf::actor_cast<caf::actor>(catalogue));
-  auto wallets = sys.spawn(wallet_registry_actor_impl, db, booking);
-  auto waiting_room = sys.spawn(waiting_room_actor_impl, db, booking, passes);
+  auto local_wallets = sys.spawn(wallet_registry_actor_impl, db, booking);
+  impl_->map->set_local({impl_->me.node_id, local_wallets, {}, {}});
+  if (impl_->map->coordinating())
+    impl_->take_coordinator_duties(db, booking, passes, local_wallets);
+  // Alone, a node talks to its own waiting room, dispatcher and wallets; in
+  // a cluster, routers find whichever node serves them now.
+  auto waiting_room = impl_->map->local().waiting_room;
+  auto dispatcher = impl_->map->local().dispatcher;
+  auto wallets = local_wallets;
+  if (impl_->clustered) {
+    waiting_room = sys.spawn(waiting_room_router_impl, impl_->map);
+    dispatcher = sys.spawn(dispatcher_router_impl, impl_->map);
+    wallets = sys.spawn(wallet_router_impl, local_wallets, impl_->map);
+    impl_->top_level.insert(impl_->top_level.end(), {caf::actor_cast<caf::actor>(dispatcher),
+                                                     caf::actor_cast<caf::actor>(local_wallets)});
+  }
+  if (dispatcher)
+    caf::anon_send(db, dispatcher);
   // Without the tokens table and the directory every payment runs the saga.
   saga_context saga_ctx{db, catalogue, reservations, wallets, http::payment_answer};
   if (cfg.payments.one_commit) {
     saga_ctx.passes = passes;
     saga_ctx.schedules = schedules;
   }
+  saga_ctx.cluster = impl_->map;
   auto sagas = sys.spawn(saga_manager_actor_impl, saga_ctx, waiting_room);
   auto bridge_restarts = std::make_shared<std::atomic<uint64_t>>(0);
   auto boot = boot_tag();
@@ -354,7 +424,8 @@ void runtime::start() {
                               passes,
                               seat_maps,
                               streams,
-                              impl_->access};
+                              impl_->access,
+                              impl_->clustered ? impl_->map : nullptr};
   // Only the supervisors go in top_level: each stops its bridge, and a bridge
   // stopped behind its back would be respawned.
   std::vector<std::shared_ptr<http::bridge_slot>> api_slots;
@@ -372,18 +443,33 @@ void runtime::start() {
     {caf::actor_cast<caf::actor>(sagas), caf::actor_cast<caf::actor>(waiting_room),
      caf::actor_cast<caf::actor>(wallets), caf::actor_cast<caf::actor>(catalogue),
      caf::actor_cast<caf::actor>(reservations), caf::actor_cast<caf::actor>(db)});
-  if (dispatcher) {
-    impl_->top_level.push_back(caf::actor_cast<caf::actor>(dispatcher));
-    impl_->top_level.push_back(caf::actor_cast<caf::actor>(outbox_db));
-  }
   impl_->top_level.push_back(caf::actor_cast<caf::actor>(inspector));
-  impl_->server = std::make_unique<http::server>(cfg.http.host, cfg.http.port, public_limits(cfg),
-                                                 answer_or_forward(services, std::move(api_slots)));
+  auto handler = answer_or_forward(services, std::move(api_slots));
+  impl_->server =
+    std::make_unique<http::server>(cfg.http.host, cfg.http.port, public_limits(cfg), handler);
   impl_->me.api_url = "http://" + cfg.http.host + ":" + std::to_string(impl_->server->port());
-  // A newer incarnation of this node took over: stop as if told to.
+  if (impl_->clustered) {
+    // The other nodes' front doors forward this node's requests here.
+    auto node = sys.spawn(http::node_actor_impl, impl_->map, handler);
+    impl_->node = caf::actor_cast<caf::actor>(node);
+    auto port = sys.middleman().publish(node, static_cast<uint16_t>(cfg.cluster.port),
+                                        cfg.cluster.host.c_str(), true);
+    if (!port)
+      throw std::runtime_error("cannot open the middleman on " + impl_->me.cluster_address + ": " +
+                               sys.render(port.error()));
+    spdlog::info("node '{}' reachable by the other nodes at {}", impl_->me.node_id,
+                 impl_->me.cluster_address);
+  }
+  lease_duties duties{impl_->me, lease_terms_of(cfg), impl_->map,
+                      // Another process became this node, or the others
+                      // expelled it: stop as if told to.
+                      [] { kill(getpid(), SIGTERM); },
+                      [impl = impl_.get(), db, booking, passes, local_wallets] {
+                        if (impl->map->coordinating())
+                          impl->take_coordinator_duties(db, booking, passes, local_wallets);
+                      }};
   auto leases = sys.spawn<caf::detached>(
-    lease_actor_impl, std::make_shared<storage::pg_connection>(cfg.database.url), impl_->me,
-    lease_terms_of(cfg), [] { kill(getpid(), SIGTERM); });
+    lease_actor_impl, std::make_shared<storage::pg_connection>(cfg.database.url), duties);
   impl_->top_level.push_back(caf::actor_cast<caf::actor>(leases));
   impl_->server->every(http::stream_tick_period, [streams] { streams->tick(); });
   impl_->server->every(http::stream_keep_alive_period, [streams] { streams->keep_alive(); });
@@ -427,17 +513,27 @@ void runtime::start() {
 }
 
 void runtime::stop() {
-  if (impl_->stopped)
-    return;
-  impl_->stopped = true;
+  std::vector<caf::actor> top_level;
+  {
+    std::lock_guard lock{impl_->duties_mutex};
+    if (impl_->stopped)
+      return;
+    impl_->stopped = true;
+    top_level.swap(impl_->top_level);
+  }
   // HTTP first: no new work arrives while the actors wind down.
   if (impl_->server)
     impl_->server->stop();
   if (impl_->admin_server)
     impl_->admin_server->stop();
-  for (auto& a : impl_->top_level)
+  for (auto& a : top_level)
     caf::anon_send_exit(a, caf::exit_reason::user_shutdown);
-  impl_->top_level.clear();
+  top_level.clear();
+  if (impl_->node) {
+    impl_->system->middleman().unpublish(impl_->node);
+    caf::anon_send_exit(impl_->node, caf::exit_reason::user_shutdown);
+    impl_->node = nullptr;
+  }
   if (impl_->system) {
     impl_->system->registry().erase(inspector_name);
     impl_->system->await_all_actors_done();

@@ -153,6 +153,13 @@ po::options_description describe(settings& s, std::string& config_file, int& htt
       "partitions of schedules (by schedule id) and wallets (by user id); fixed for a database");
   add("cluster.lease_seconds", po::value(&s.cluster.lease_seconds)->default_value(10),
       "a partition lease not renewed for this long expires (renewed every third of it)");
+  add("cluster.host", po::value(&s.cluster.host)->default_value("127.0.0.1"),
+      "the address the middleman (node-to-node actor messages) binds and is reached at");
+  add("cluster.port", po::value(&s.cluster.port)->default_value(0),
+      "the middleman's port; 0: clustering off, the node must be alone on its database");
+  add("cluster.seeds", po::value(&s.cluster.seeds)->default_value(""),
+      "the other nodes' host:port, space separated: the cluster's size, for fair shares of "
+      "partitions (nodes find each other through the database)");
   add("auth.mode", po::value(&s.auth.mode)->default_value("none"),
       "none: the userId a request names is trusted (a gateway in front checked it); jwt: every "
       "route that names a user needs Authorization: Bearer <JWT> whose sub is that user");
@@ -253,6 +260,7 @@ void validate(const settings& s, int http_port, int admin_port) {
                                 "stealing");
   require_range("cluster.partitions", s.cluster.partitions, 1, 4096);
   require_range("cluster.lease_seconds", s.cluster.lease_seconds, 3, 300);
+  require_range("cluster.port", s.cluster.port, 0, 65535);
   if (s.cluster.node_id.empty() || s.cluster.node_id.size() > 64)
     throw std::invalid_argument("invalid value for option 'cluster.node_id': 1 to 64 characters");
   validate_access(s);

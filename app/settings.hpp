@@ -82,6 +82,9 @@ struct settings {
     std::string node_id;
     int partitions;
     int lease_seconds;
+    std::string host;  // where the middleman listens and is reached
+    int port;          // 0: clustering off, this node alone on its database
+    std::string seeds; // the other nodes' host:port, space separated
   } cluster;
   struct {
     std::string mode; // "none" or "jwt"

@@ -21,6 +21,9 @@ struct api_request {
   std::string if_none_match;   // If-None-Match
   std::string last_event_id;   // Last-Event-ID (a live seat map resuming)
   std::string client_address;  // the connection's peer (per-address limits)
+  // Came from another node's front door: served here or refused, never
+  // forwarded again.
+  bool forwarded = false;
 };
 
 // The sending side of a live response (Server-Sent Events): the server's

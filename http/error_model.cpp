@@ -30,6 +30,7 @@ constexpr mapping mappings[] = {
   {booking_errc::idempotency_mismatch, 422, "IDEMPOTENCY_KEY_REUSED"},
   {booking_errc::overloaded, 503, "OVERLOADED"},
   {booking_errc::storage_failure, 503, "STORAGE_UNAVAILABLE"},
+  {booking_errc::partition_unavailable, 503, "PARTITION_UNAVAILABLE"},
 };
 
 } // namespace

@@ -54,6 +54,8 @@ std::string to_string(booking_errc code) {
       return "overloaded";
     case booking_errc::storage_failure:
       return "storage_failure";
+    case booking_errc::partition_unavailable:
+      return "partition_unavailable";
   }
   // A code this build does not know (sent by a newer peer).
   return "booking_errc(" + std::to_string(static_cast<int>(code)) + ")";

@@ -28,6 +28,9 @@ enum class booking_errc : uint8_t {
   idempotency_mismatch,
   overloaded,
   storage_failure,
+  // The key's partition has no live owner (a node is joining or has just
+  // died), or its owner cannot be reached: retry shortly.
+  partition_unavailable,
 };
 
 std::string to_string(booking_errc code);

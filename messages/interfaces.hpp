@@ -131,4 +131,40 @@ using saga_manager_actor =
                    replies_to<cancel_atom, reservation_view>::with<reservation_view>,
                    reacts_to<load_atom>>::extend_with<status_iface>;
 
+// What a node lends the others over the middleman. The waiting room and the
+// dispatcher run on one node at a time, the coordinator (the owner of
+// partition 0); elsewhere these handles are invalid.
+struct node_handles {
+  std::string node_id;
+  wallet_registry_actor wallets;
+  waiting_room_actor waiting_room;
+  dispatcher_actor dispatcher;
+};
+
+template <class Inspector> typename Inspector::result_type inspect(Inspector& f, node_handles& x) {
+  return f(caf::meta::type_name("node_handles"), x.node_id, x.wallets, x.waiting_room,
+           x.dispatcher);
+}
+
+// One per node, published on cluster.port: the front doors of other nodes
+// forward the HTTP requests of this node's partitions here, and learn its
+// handles.
+using node_actor =
+  caf::typed_actor<replies_to<forward_atom, forwarded_request>::with<forwarded_response>,
+                   // This node's own answer to a forwarded request (its number), back
+                   // from the api bridge that served it.
+                   reacts_to<forward_atom, uint64_t, forwarded_response>,
+                   replies_to<caf::get_atom>::with<node_handles>>::extend_with<status_iface>;
+
 } // namespace boxoffice
+
+// The handles that travel between nodes in messages.
+CAF_BEGIN_TYPE_ID_BLOCK(boxoffice_handles, caf::id_block::boxoffice::end)
+
+CAF_ADD_TYPE_ID(boxoffice_handles, (boxoffice::wallet_actor))
+CAF_ADD_TYPE_ID(boxoffice_handles, (boxoffice::waiting_room_actor))
+CAF_ADD_TYPE_ID(boxoffice_handles, (boxoffice::dispatcher_actor))
+CAF_ADD_TYPE_ID(boxoffice_handles, (boxoffice::node_handles))
+CAF_ADD_TYPE_ID(boxoffice_handles, (boxoffice::node_actor))
+
+CAF_END_TYPE_ID_BLOCK(boxoffice_handles)

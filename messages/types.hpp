@@ -223,4 +223,39 @@ typename Inspector::result_type inspect(Inspector& f, committed_events& x) {
   return f(caf::meta::type_name("committed_events"), x.rows);
 }
 
+// An HTTP request taken by one node (the front door) and forwarded through the
+// middleman to the node that owns its partition, which answers it as if it
+// had come in there. `hops` stops a request from bouncing between two nodes
+// whose views of the partition map differ for a moment.
+struct forwarded_request {
+  std::string method;
+  std::string path;
+  std::string query;
+  std::string body;
+  std::string token;
+  std::string idempotency_key;
+  std::string authorization;
+  std::string if_none_match;
+  std::string client_address;
+  int32_t hops = 0;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forwarded_request& x) {
+  return f(caf::meta::type_name("forwarded_request"), x.method, x.path, x.query, x.body, x.token,
+           x.idempotency_key, x.authorization, x.if_none_match, x.client_address, x.hops);
+}
+
+struct forwarded_response {
+  int32_t status = 200;
+  std::string body;
+  std::vector<std::string> headers; // name, value, name, value, ...
+  std::string content_type;
+};
+
+template <class Inspector>
+typename Inspector::result_type inspect(Inspector& f, forwarded_response& x) {
+  return f(caf::meta::type_name("forwarded_response"), x.status, x.body, x.headers, x.content_type);
+}
+
 } // namespace boxoffice

@@ -49,7 +49,8 @@ constexpr const char* payment_columns =
 // -- reservations ------------------------------------------------------------
 
 hold_result insert_hold(pg_connection& conn, const hold_request& req, int64_t price,
-                        int ttl_seconds, int max_per_user, const schedule_facts& facts) {
+                        int ttl_seconds, int max_per_user, const schedule_facts& facts,
+                        int partitions) {
   // Serialises one user's concurrent holds so the cap cannot be overrun. Its
   // own statement: a statement's snapshot is taken before it waits for a lock.
   conn.exec("SELECT pg_advisory_xact_lock(1, $1::int)", params(req.user_id % 2000000000));
@@ -58,14 +59,16 @@ hold_result insert_hold(pg_connection& conn, const hold_request& req, int64_t pr
   auto rows = conn.exec(
     std::string{"WITH live AS (SELECT count(*) AS n FROM reservations WHERE user_id = $1 "
                 "AND status IN ('HELD', 'PAYING')), "
-                "ins AS (INSERT INTO reservations (user_id, schedule_id, seat_number, price, "
-                "status, expires_at, event_seq) SELECT $1, $2, $3, $4, 'HELD', "
+                "ins AS (INSERT INTO reservations (id, user_id, schedule_id, seat_number, price, "
+                "status, expires_at, event_seq) SELECT nextval('reservations_id_seq') * $7::bigint "
+                "+ $2::bigint % $7::bigint, $1, $2, $3, $4, 'HELD', "
                 "now() + make_interval(secs => $5), 1 FROM live WHERE n < $6 "
                 "ON CONFLICT (schedule_id, seat_number) "
                 "WHERE status IN ('HELD', 'PAYING', 'CONFIRMED') DO NOTHING RETURNING "} +
       reservation_columns +
       ") SELECT ins.*, (SELECT n FROM live) FROM (SELECT 1) AS one LEFT JOIN ins ON true",
-    params(req.user_id, req.schedule_id, req.seat_number, price, ttl_seconds, max_per_user));
+    params(req.user_id, req.schedule_id, req.seat_number, price, ttl_seconds, max_per_user,
+           partitions));
   hold_result out;
   if (rows.is_null(0, 0)) {
     out.outcome =
@@ -89,12 +92,14 @@ std::optional<reservation_view> load_reservation(pg_connection& conn, int64_t id
   return reservation_from(rows, 0);
 }
 
-std::vector<reservation_view> live_holds(pg_connection& conn, bool overdue_only) {
+std::vector<reservation_view> live_holds(pg_connection& conn, bool overdue_only,
+                                         const partition_filter& scope) {
   auto rows = conn.exec(std::string{"SELECT "} + reservation_columns +
-                        (overdue_only ? " FROM reservations WHERE status = 'HELD' "
-                                        "AND expires_at < now() ORDER BY id"
-                                      : " FROM reservations WHERE status IN ('HELD', 'PAYING') "
-                                        "ORDER BY id"));
+                          (overdue_only ? " FROM reservations WHERE status = 'HELD' "
+                                          "AND expires_at < now()"
+                                        : " FROM reservations WHERE status IN ('HELD', 'PAYING')") +
+                          " AND ($2::int[] IS NULL OR (id % $1)::int = ANY($2::int[])) ORDER BY id",
+                        params(scope.partitions, scope.owned));
   std::vector<reservation_view> out;
   for (int i = 0; i < rows.size(); ++i)
     out.push_back(reservation_from(rows, i));
@@ -365,12 +370,16 @@ void finish_saga(pg_connection& conn, int64_t saga_id, saga_state state, const s
               params(saga_id));
 }
 
-std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds) {
+std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds,
+                                       const partition_filter& scope) {
+  // A saga runs where its reservation lives.
   auto rows = conn.exec("SELECT id, kind, reservation_id, user_id, amount, state, step, "
                         "COALESCE(idempotency_key, '') FROM sagas "
                         "WHERE state IN ('RUNNING', 'COMPENSATING') "
-                        "AND updated_at <= now() - make_interval(secs => $1) ORDER BY id",
-                        params(idle_seconds));
+                        "AND updated_at <= now() - make_interval(secs => $1) "
+                        "AND ($3::int[] IS NULL OR (reservation_id % $2)::int = ANY($3::int[])) "
+                        "ORDER BY id",
+                        params(idle_seconds, scope.partitions, scope.owned));
   std::vector<saga_row> out;
   for (int i = 0; i < rows.size(); ++i)
     out.push_back({rows.int64(i, 0), rows.text(i, 1), rows.int64(i, 2), rows.int64(i, 3),

@@ -24,16 +24,29 @@ struct hold_result {
   reservation_view reservation;
 };
 
+// The rows a node looks after: those of the partitions it owns (a
+// reservation's partition is its id modulo the partition count).
+struct partition_filter {
+  int partitions = 1;
+  // The owned partitions as a PostgreSQL array literal ("{0,3,5}");
+  // nullopt: every partition (a node alone).
+  std::optional<std::string> owned;
+};
+
 // The hold, within the user's cap, and its RESERVATION_HELD event (built
-// from the row and the schedule's facts): three round trips.
+// from the row and the schedule's facts): three round trips. Its id encodes
+// its schedule's partition: id mod `partitions` is schedule id mod
+// `partitions`, so any node routes it without a lookup.
 hold_result insert_hold(pg_connection& conn, const hold_request& req, int64_t price,
-                        int ttl_seconds, int max_per_user, const schedule_facts& facts);
+                        int ttl_seconds, int max_per_user, const schedule_facts& facts,
+                        int partitions = 1);
 
 std::optional<reservation_view> load_reservation(pg_connection& conn, int64_t id);
 
 // HELD and PAYING reservations, for re-arming expiry after a restart; with
 // overdue_only, just the HELD ones whose expiry has passed (the backstop).
-std::vector<reservation_view> live_holds(pg_connection& conn, bool overdue_only);
+std::vector<reservation_view> live_holds(pg_connection& conn, bool overdue_only,
+                                         const partition_filter& scope = {});
 
 // HELD -> PAYING for a saga; true also when this saga already did it.
 bool mark_paying(pg_connection& conn, int64_t reservation_id, int64_t saga_id);
@@ -113,7 +126,8 @@ void record_saga_step(pg_connection& conn, int64_t saga_id, const std::string& s
 // Idempotency-Key (still in flight) is released in the same transaction.
 void finish_saga(pg_connection& conn, int64_t saga_id, saga_state state, const std::string& error);
 // RUNNING and COMPENSATING sagas not updated for idle_seconds (0: all).
-std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds = 0);
+std::vector<saga_row> unfinished_sagas(pg_connection& conn, int idle_seconds = 0,
+                                       const partition_filter& scope = {});
 // Payment sagas that ended (COMPENSATED/FAILED) while their reservation is
 // still PAYING and no payment exists: put back to COMPENSATING so they are
 // resumed and give back what they took. Returns how many.

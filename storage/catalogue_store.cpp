@@ -42,6 +42,22 @@ std::optional<schedule_list> load_schedules(pg_connection& conn, int64_t concert
   return out;
 }
 
+std::map<int64_t, int32_t> available_seats(pg_connection& conn,
+                                           const std::vector<int64_t>& schedule_ids) {
+  std::string ids;
+  for (auto id : schedule_ids)
+    ids += (ids.empty() ? "" : ",") + std::to_string(id);
+  auto rows = conn.exec("SELECT s.id, (SELECT count(*) FROM seats WHERE schedule_id = s.id) - "
+                        "(SELECT count(*) FROM reservations r WHERE r.schedule_id = s.id AND "
+                        "r.status IN ('HELD', 'PAYING', 'CONFIRMED')) "
+                        "FROM schedules s WHERE s.id = ANY($1::bigint[])",
+                        params("{" + ids + "}"));
+  std::map<int64_t, int32_t> out;
+  for (int i = 0; i < rows.size(); ++i)
+    out[rows.int64(i, 0)] = static_cast<int32_t>(rows.int64(i, 1));
+  return out;
+}
+
 std::optional<schedule_snapshot> load_schedule(pg_connection& conn, int64_t schedule_id) {
   auto head = conn.exec("SELECT s.id, s.concert_id, " + iso("s.starts_at") +
                           ", c.title, c.artist, c.venue FROM schedules s "

@@ -2,6 +2,7 @@
 // Reads of the concert catalogue. Seat state comes from live reservations:
 // a seat is taken exactly when a HELD, PAYING or CONFIRMED reservation owns it.
 
+#include <map>
 #include <optional>
 #include <vector>
 
@@ -30,6 +31,11 @@ concert_list load_concerts(pg_connection& conn);
 
 // Nothing when the concert does not exist.
 std::optional<schedule_list> load_schedules(pg_connection& conn, int64_t concert_id);
+
+// Seats neither held nor sold per schedule, counted by the database: for
+// schedules whose actors live on another node.
+std::map<int64_t, int32_t> available_seats(pg_connection& conn,
+                                           const std::vector<int64_t>& schedule_ids);
 
 // Nothing when the schedule does not exist.
 std::optional<schedule_snapshot> load_schedule(pg_connection& conn, int64_t schedule_id);

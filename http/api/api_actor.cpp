@@ -1,5 +1,6 @@
 #include "http/api/api_actor.hpp"
 
+#include "http/api/front_door.hpp"
 #include "http/api/routes.hpp"
 
 namespace boxoffice::http {
@@ -79,6 +80,8 @@ void dispatch(api_ptr self, const api_exchange_ptr& ex) {
     case route_match::found:
       break;
   }
+  if (forward_if_foreign(self, m, ex))
+    return;
   if (auto h = handler_for(m.id))
     h(self, m, ex);
   else

@@ -6,6 +6,7 @@
 #include <caf/typed_event_based_actor.hpp>
 
 #include "actors/active_tokens.hpp"
+#include "actors/cluster_map.hpp"
 #include "actors/db_protocol.hpp"
 #include "actors/schedule_directory.hpp"
 #include "http/access/access_policy.hpp"
@@ -43,6 +44,8 @@ struct api_services {
   // Identity (auth.mode) and abuse limits (limits.*); null: anyone may act
   // for any user, unlimited (unit tests).
   std::shared_ptr<access_policy> access;
+  // Who owns which partition (null: this node serves everything).
+  std::shared_ptr<const cluster_map> cluster;
 };
 
 struct api_state {

@@ -35,7 +35,7 @@ const lease_terms terms{8, 3};
 
 TEST_CASE("a node that joins owns every partition with a first epoch", "[cluster]") {
   cluster_db c;
-  node_identity a{"node-a", "inc-1", "http://127.0.0.1:1"};
+  node_identity a{"node-a", "inc-1", "http://127.0.0.1:1", ""};
   REQUIRE_FALSE(join_cluster(c.conn, a, terms));
   CHECK(c.owned_by("node-a") == 8);
   CHECK(c.epoch(0) == 1);
@@ -49,8 +49,8 @@ TEST_CASE("a node that joins owns every partition with a first epoch", "[cluster
 
 TEST_CASE("another node is refused while the first is live, and joins once it left", "[cluster]") {
   cluster_db c;
-  node_identity a{"node-a", "inc-1", "http://127.0.0.1:1"};
-  node_identity b{"node-b", "inc-1", "http://127.0.0.1:2"};
+  node_identity a{"node-a", "inc-1", "http://127.0.0.1:1", ""};
+  node_identity b{"node-b", "inc-1", "http://127.0.0.1:2", ""};
   REQUIRE_FALSE(join_cluster(c.conn, a, terms));
   auto other = join_cluster(c.conn, b, terms);
   REQUIRE(other);
@@ -65,8 +65,8 @@ TEST_CASE("another node is refused while the first is live, and joins once it le
 
 TEST_CASE("a dead node's leases are taken over after they expire", "[cluster]") {
   cluster_db c;
-  node_identity a{"node-a", "inc-1", "http://127.0.0.1:1"};
-  node_identity b{"node-b", "inc-1", "http://127.0.0.1:2"};
+  node_identity a{"node-a", "inc-1", "http://127.0.0.1:1", ""};
+  node_identity b{"node-b", "inc-1", "http://127.0.0.1:2", ""};
   REQUIRE_FALSE(join_cluster(c.conn, a, terms));
   // node-a stops renewing (it was SIGKILLed): as if its last sign of life and
   // its leases lay past the lease time.
@@ -79,8 +79,8 @@ TEST_CASE("a dead node's leases are taken over after they expire", "[cluster]") 
 
 TEST_CASE("a restarted node supersedes its earlier process, which is fenced", "[cluster]") {
   cluster_db c;
-  node_identity old_process{"node-a", "inc-1", "http://127.0.0.1:1"};
-  node_identity new_process{"node-a", "inc-2", "http://127.0.0.1:1"};
+  node_identity old_process{"node-a", "inc-1", "http://127.0.0.1:1", ""};
+  node_identity new_process{"node-a", "inc-2", "http://127.0.0.1:1", ""};
   REQUIRE_FALSE(join_cluster(c.conn, old_process, terms));
   // The same node restarted at once: no wait for its own leases.
   REQUIRE_FALSE(join_cluster(c.conn, new_process, terms));
@@ -95,8 +95,8 @@ TEST_CASE("a restarted node supersedes its earlier process, which is fenced", "[
 
 TEST_CASE("a takeover waits for the transactions that passed the fence", "[cluster]") {
   cluster_db c;
-  node_identity old_process{"node-a", "inc-1", "http://127.0.0.1:1"};
-  node_identity new_process{"node-a", "inc-2", "http://127.0.0.1:1"};
+  node_identity old_process{"node-a", "inc-1", "http://127.0.0.1:1", ""};
+  node_identity new_process{"node-a", "inc-2", "http://127.0.0.1:1", ""};
   REQUIRE_FALSE(join_cluster(c.conn, old_process, terms));
   pg_connection writer{c.db.url};
   writer.run("BEGIN");
@@ -115,4 +115,72 @@ TEST_CASE("a takeover waits for the transactions that passed the fence", "[clust
   writer.run("BEGIN");
   CHECK_THROWS(fence(writer, old_process)); // and no later write passes
   writer.run("ROLLBACK");
+}
+
+namespace {
+
+const lease_terms three_nodes{8, 3, 3}; // each node configured with two seeds
+
+node_identity clustered(const std::string& id, int port) {
+  return {id, "inc-1", "http://127.0.0.1:" + std::to_string(port),
+          "127.0.0.1:" + std::to_string(port + 1000)};
+}
+
+} // namespace
+
+TEST_CASE("nodes started together take even shares of the partitions", "[cluster]") {
+  cluster_db c;
+  auto a = clustered("node-a", 1), b = clustered("node-b", 2), d = clustered("node-c", 3);
+  REQUIRE_FALSE(join_cluster(c.conn, a, three_nodes));
+  CHECK(c.owned_by("node-a") == 3); // room left for the two peers still starting
+  REQUIRE_FALSE(join_cluster(c.conn, b, three_nodes));
+  REQUIRE_FALSE(join_cluster(c.conn, d, three_nodes));
+  CHECK(c.owned_by("node-b") == 3);
+  CHECK(c.owned_by("node-c") == 2);
+  auto r = renew_leases(c.conn, a, three_nodes);
+  CHECK(r.claimed == 0);
+  REQUIRE(r.map.owners.size() == 8);
+  CHECK(r.map.owners[0] == "node-a");
+  CHECK(r.map.owners[7] == "node-c");
+  CHECK(r.map.nodes.size() == 3);
+  CHECK(r.map.nodes[1].cluster_address == "127.0.0.1:1002");
+}
+
+TEST_CASE("a node without clustering is refused beside a clustered one", "[cluster]") {
+  cluster_db c;
+  REQUIRE_FALSE(join_cluster(c.conn, clustered("node-a", 1), three_nodes));
+  auto refused = join_cluster(c.conn, {"node-b", "inc-1", "http://127.0.0.1:2", ""}, terms);
+  REQUIRE(refused);
+  CHECK(*refused == "node-a");
+}
+
+TEST_CASE("a node whose leases ran out is expelled and fenced, and the survivors share its "
+          "partitions",
+          "[cluster]") {
+  cluster_db c;
+  auto a = clustered("node-a", 1), b = clustered("node-b", 2), d = clustered("node-c", 3);
+  for (auto* n : {&a, &b, &d})
+    REQUIRE_FALSE(join_cluster(c.conn, *n, three_nodes));
+  // node-a stalls: its leases run out while its row still names it.
+  c.conn.exec("UPDATE partition_leases SET expires_at = now() - interval '1 second' "
+              "WHERE owner = 'node-a'");
+  auto rb = renew_leases(c.conn, b, three_nodes);
+  CHECK(rb.expelled == 1);
+  CHECK_THROWS_WITH(fence(c.conn, a), Catch::Contains("fenced"));
+  CHECK(renew_leases(c.conn, a, three_nodes).superseded);
+  auto rd = renew_leases(c.conn, d, three_nodes);
+  CHECK(rb.claimed + rd.claimed == 3); // all of node-a's, in fair shares of the two
+  CHECK(c.owned_by("node-b") == 4);
+  CHECK(c.owned_by("node-c") == 4);
+  CHECK(c.epoch(0) == 2);
+}
+
+TEST_CASE("a node whose peers never come takes every partition after three leases", "[cluster]") {
+  cluster_db c;
+  auto a = clustered("node-a", 1);
+  REQUIRE_FALSE(join_cluster(c.conn, a, three_nodes));
+  CHECK(c.owned_by("node-a") == 3);
+  c.conn.exec("UPDATE cluster_nodes SET started_at = now() - interval '10 seconds'");
+  CHECK(renew_leases(c.conn, a, three_nodes).claimed == 5);
+  CHECK(c.owned_by("node-a") == 8);
 }

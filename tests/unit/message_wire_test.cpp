@@ -76,6 +76,23 @@ TEST_CASE("booking requests and answers cross the wire intact", "[wire]") {
   CHECK(debit.get_as<int64_t>(2) == 100000);
 }
 
+TEST_CASE("a forwarded HTTP request and its answer cross the wire intact", "[wire]") {
+  testing::actor_fixture fx;
+  auto req =
+    round_trip(fx.sys, forwarded_request{"POST", "/api/v1/payments", "a=1", R"({"userId":7})",
+                                         "tok", "key-1", "Bearer x", "\"v1\"", "10.0.0.9", 1});
+  CHECK((req.method == "POST" && req.path == "/api/v1/payments" && req.query == "a=1"));
+  CHECK((req.body == R"({"userId":7})" && req.token == "tok" && req.idempotency_key == "key-1"));
+  CHECK((req.authorization == "Bearer x" && req.if_none_match == "\"v1\""));
+  CHECK((req.client_address == "10.0.0.9" && req.hops == 1));
+  auto res = round_trip(
+    fx.sys, forwarded_response{
+              429, R"({"error":{}})", {"Retry-After", "2", "ETag", "\"v9\""}, "application/json"});
+  CHECK((res.status == 429 && res.body == R"({"error":{}})"));
+  CHECK(res.headers == std::vector<std::string>{"Retry-After", "2", "ETag", "\"v9\""});
+  CHECK(res.content_type == "application/json");
+}
+
 TEST_CASE("booking errors keep their code and text across the wire", "[wire]") {
   testing::actor_fixture fx;
   auto err = make_error(booking_errc::seat_unavailable, "seat 12 is not available");
