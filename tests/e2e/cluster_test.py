@@ -193,6 +193,15 @@ class ThreeNodeTest(unittest.TestCase):
                 continue  # the schedule belongs to another concert
             seat = [x for x in seats["seats"] if x["seatNumber"] == 7][0]
             self.assertEqual(seat["status"], "HELD")
+        concert = 1 if schedule <= 3 else 2  # the demo catalogue: three schedules a concert
+        status, _, headers = door.call(
+            "GET", f"/api/v1/concerts/{concert}/schedules/{schedule}/seats/stream",
+            headers=fan.headers())
+        self.assertEqual(status, 307, "a live seat map is served where its schedule lives")
+        owner_port = nodes.server_of(schedule_node).port
+        self.assertEqual(headers["Location"],
+                         f"http://127.0.0.1:{owner_port}/api/v1/concerts/{concert}"
+                         f"/schedules/{schedule}/seats/stream")
         status, paid, _ = fan.pay(rid)  # the saga on the schedule's node debits another's
         self.assertEqual(status, 201, paid)
         self.assertEqual(fan.balance(), 300000 - held["price"])
@@ -277,6 +286,44 @@ class ThreeNodeTest(unittest.TestCase):
         got = {e["eventId"] for e in nodes.sim.events()}
         self.assertEqual(ids - got, set(), "committed events never delivered")
         self.assertEqual(nodes.sim.stats()["orderViolations"], 0)
+
+    def test_a_saga_whose_node_died_is_finished_by_the_new_owner(self):
+        db = h.fresh_database("cluster_resume")
+        nodes = Nodes(self, db)
+        coordinator = nodes.node_of(0)
+        schedule = next(s for s in range(1, 7) if nodes.node_of(s) != coordinator)
+        victim_name = nodes.node_of(schedule)
+        door = next(s for s in nodes.servers if s is not nodes.server_of(victim_name))
+        # The wallet dies with the node too: nobody keeps its balance in memory.
+        user = next(u for u in range(500, 600) if nodes.node_of(u) == victim_name)
+        fan = Fan(door, user)
+        self.assertEqual(fan.charge(300000)[0], 200)
+        fan.enter()
+        status, held, _ = fan.hold(schedule, 9)
+        self.assertEqual(status, 201, held)
+        rid, price = held["reservationId"], held["price"]
+        nodes.server_of(victim_name).kill()
+        # What its payment saga left when the node died between DEBIT and SELL:
+        # the saga row, the reservation PAYING, the points taken.
+        saga = h.scalar(db, """
+            INSERT INTO sagas (kind, reservation_id, user_id, amount, state, step, updated_at)
+            VALUES ('PAYMENT', :'v1', :'v2', :'v3', 'RUNNING', 'DEBIT', now() - interval '1 hour')
+            RETURNING id""", str(rid), str(user), str(price))
+        h.psql(db, """
+            UPDATE reservations SET status = 'PAYING', saga_id = :'v2' WHERE id = :'v1';
+            UPDATE wallets SET balance = balance - :'v3' WHERE user_id = :'v4';
+            INSERT INTO wallet_ledger (user_id, kind, amount, balance, saga_id)
+            SELECT :'v4', 'PAYMENT', -(:'v3'::bigint), balance, :'v2' FROM wallets WHERE user_id = :'v4';
+            """, str(rid), saga, str(price), str(user))
+        h.wait_until(lambda: h.scalar(db, "SELECT state FROM sagas WHERE id = :'v1'", saga)
+                     in ("COMPLETED", "COMPENSATED"), 30,
+                     "the saga of the dead node was not finished by the partition's new owner")
+        state = h.scalar(db, "SELECT state FROM sagas WHERE id = :'v1'", saga)
+        self.assertEqual(state, "COMPLETED", "resumed past its debit, the payment completes")
+        self.assertEqual(h.scalar(db, "SELECT status FROM reservations WHERE id = :'v1'", str(rid)),
+                         "CONFIRMED")
+        self.assertEqual(fan.balance(), 300000 - price)
+        check_money(self, db)
 
     def test_a_stalled_owner_is_expelled_and_cannot_write(self):
         db = h.fresh_database("cluster_stall")

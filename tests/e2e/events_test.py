@@ -13,6 +13,13 @@ SECRET = "events-secret"
 ADMIN_KEY = "admin-key"
 
 
+def next_hold_id(rid):
+    """The id of the next hold on the same schedule: ids step by the partition
+    count (cluster.partitions, 64 by default), since each encodes its
+    schedule's partition in its remainder."""
+    return rid + 64
+
+
 class EventsTest(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
@@ -170,10 +177,10 @@ class EventsTest(unittest.TestCase):
         status, held, _ = f.hold(5, 1)
         rid = str(held["reservationId"])
         self.drain()
-        self.sim.faults(failAggregates={str(int(rid) + 1): 400})
+        self.sim.faults(failAggregates={str(next_hold_id(int(rid))): 400})
         bad = f.hold(5, 2)[1]["reservationId"]
         good = f.hold(5, 3)[1]["reservationId"]
-        self.assertEqual(str(bad), str(int(rid) + 1))
+        self.assertEqual(str(bad), str(next_hold_id(int(rid))))
         h.wait_until(lambda: h.scalar(self.db, "SELECT status FROM outbox WHERE aggregate_id = :'v1'",
                                       str(bad)) == "DEAD", 10, "the rejected event was not dead-lettered")
         h.wait_until(lambda: h.scalar(self.db, "SELECT status FROM outbox WHERE aggregate_id = :'v1'",
@@ -193,9 +200,9 @@ class EventsTest(unittest.TestCase):
         f = self.fan(10**6)
         rid = f.hold(5, 4)[1]["reservationId"]
         self.drain()
-        self.sim.faults(failAggregates={str(rid + 1): 400})
+        self.sim.faults(failAggregates={str(next_hold_id(rid)): 400})
         bad = f.hold(5, 5)[1]["reservationId"]
-        self.assertEqual(bad, rid + 1)
+        self.assertEqual(bad, next_hold_id(rid))
         h.wait_until(lambda: h.scalar(self.db, "SELECT count(*) FROM outbox WHERE status = 'DEAD'")
                      == "1", 10, "the rejected event was not dead-lettered")
         self.sim.clear_faults()
