@@ -85,6 +85,13 @@ void renew(lease_ptr self) {
         st.on_superseded();
       return;
     }
+    if (!r.takeover_error.empty()) {
+      // A stalled node's transaction holds its row: the next renewal tries
+      // again (the database ends that transaction after half a lease).
+      st.failures++;
+      spdlog::warn("node '{}' could not expel or claim this time: {}", st.me.node_id,
+                   r.takeover_error);
+    }
     if (r.expelled > 0)
       spdlog::warn("node '{}' expelled {} node(s) whose leases ran out", st.me.node_id, r.expelled);
     if (r.claimed > 0)
@@ -99,7 +106,7 @@ void renew(lease_ptr self) {
       st.on_renewed();
     st.renewals++;
     st.last_renewed_ms = now_ms();
-    st.last_error.clear();
+    st.last_error = r.takeover_error.empty() ? "" : "taking over: " + r.takeover_error;
   } catch (const std::exception& e) {
     // The leases run out if this lasts; nobody else can take them while the
     // node's row still names this incarnation.

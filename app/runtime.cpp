@@ -246,6 +246,19 @@ std::shared_ptr<http::access_policy> make_access_policy(const settings& cfg) {
   return std::make_shared<http::access_policy>(std::move(out));
 }
 
+// A process stopped in the middle of a transaction (SIGSTOP, a paused VM)
+// holds the share lock of its fence, and an expulsion waits for it. The
+// server ends such a session after half a lease (its writes roll back), so
+// the other nodes can take its partitions over. Our transactions never wait
+// between statements: they run their statements back to back.
+void bound_idle_transactions(int lease_seconds) {
+  std::string options = getenv("PGOPTIONS") ? getenv("PGOPTIONS") : "";
+  if (options.find("idle_in_transaction_session_timeout") != std::string::npos)
+    return;
+  options += " -c idle_in_transaction_session_timeout=" + std::to_string(lease_seconds * 500);
+  setenv("PGOPTIONS", options.c_str(), 1);
+}
+
 // Every transaction of this process first proves it is still its node.
 std::function<void(storage::pg_connection&)> fence_of(const storage::node_identity& me) {
   return [me](storage::pg_connection& c) { storage::fence(c, me); };
@@ -337,6 +350,7 @@ runtime::runtime(const settings& cfg) : impl_(std::make_unique<impl>()) {
   // No statement may hold a storage thread (and so shutdown) for long; set in
   // the environment so reconnects keep it.
   setenv("PGOPTIONS", "-c statement_timeout=15000", 0);
+  bound_idle_transactions(cfg.cluster.lease_seconds);
   prepare_database(cfg);
   impl_->clustered = cfg.cluster.port != 0;
   impl_->me = {cfg.cluster.node_id, boot_tag() + boot_tag(),

@@ -107,14 +107,14 @@ std::optional<std::string> join_cluster(pg_connection& conn, const node_identity
 }
 
 lease_renewal renew_leases(pg_connection& conn, const node_identity& me, const lease_terms& terms) {
-  return in_transaction(conn, [&] {
-    lease_renewal out;
+  lease_renewal out;
+  in_transaction(conn, [&] {
     auto seen = conn.exec("UPDATE cluster_nodes SET seen_at = now(), api_url = $3 "
                           "WHERE node_id = $1 AND incarnation = $2",
                           params(me.node_id, me.incarnation, me.api_url));
     if (seen.affected() == 0) {
       out.superseded = true; // nothing written
-      return out;
+      return false;
     }
     // Ours, even if expired meanwhile: while this incarnation is not
     // expelled nobody else took them, and only it could write (the fence),
@@ -122,13 +122,24 @@ lease_renewal renew_leases(pg_connection& conn, const node_identity& me, const l
     conn.exec("UPDATE partition_leases SET expires_at = " + lease_end(2) +
                 " WHERE owner = $1 AND partition < $3",
               params(me.node_id, terms.lease_seconds, terms.partitions));
-    out.expelled = expel_lapsed_nodes(conn, me);
-    out.claimed = claim_share(conn, me, terms);
-    out.map = read_partition_map(conn, terms.partitions);
-    for (auto& owner : out.map.owners)
-      out.owned += owner == me.node_id ? 1 : 0;
-    return out;
+    return true;
   });
+  if (out.superseded)
+    return out;
+  try {
+    in_transaction(conn, [&] {
+      conn.run("SET LOCAL lock_timeout = '1s'");
+      out.expelled = expel_lapsed_nodes(conn, me);
+      out.claimed = claim_share(conn, me, terms);
+      return true;
+    });
+  } catch (const pg_error& e) {
+    out.takeover_error = e.what();
+  }
+  out.map = read_partition_map(conn, terms.partitions);
+  for (auto& owner : out.map.owners)
+    out.owned += owner == me.node_id ? 1 : 0;
+  return out;
 }
 
 partition_map read_partition_map(pg_connection& conn, int partitions) {

@@ -61,12 +61,17 @@ struct lease_renewal {
   int owned = 0;           // partitions held after the renewal
   int claimed = 0;         // of which newly claimed (epoch raised)
   int expelled = 0;        // nodes whose leases ran out, fenced off now
+  // Why expelling and claiming failed this time (the node's own leases were
+  // renewed all the same); empty when they ran.
+  std::string takeover_error;
   partition_map map;
 };
 
-// Marks the node seen and extends its leases. Nodes whose leases ran out are
-// expelled (their incarnation is replaced, so their fence fails from now on)
-// and their partitions, like free ones, are claimed up to the fair share.
+// Marks the node seen and extends its leases. Then, in a transaction of its
+// own that waits at most a second for a row lock (a stalled node may hold
+// one), nodes whose leases ran out are expelled (their incarnation is
+// replaced, so their fence fails from now on) and their partitions, like
+// free ones, are claimed up to the fair share.
 lease_renewal renew_leases(pg_connection& conn, const node_identity& me, const lease_terms& terms);
 
 // The map as it stands, for a node that has just joined.

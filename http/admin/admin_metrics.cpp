@@ -67,12 +67,11 @@ void gauge(std::string& out, const char* name, const char* help, double value) {
   prometheus_line(out, name, "", value);
 }
 
-// This node's leases, labelled with its node id.
+// This node's leases.
 void render_cluster(std::string& out, const caf::settings& lease) {
-  auto node = "node=\"" + caf::get_or(lease, "node", std::string{}) + "\"";
   auto line = [&](const char* name, const char* type, const char* help, double value) {
     prometheus_header(out, name, type, help);
-    prometheus_line(out, name, node, value);
+    prometheus_line(out, name, "", value);
   };
   line("boxoffice_cluster_partitions_owned", "gauge", "Partitions this node holds leases on.",
        num(lease, "owned"));
@@ -143,7 +142,8 @@ std::string render(const gathered& g, const admin_services& svc) {
   prometheus_line(out, "boxoffice_db_commits_total", "", num(g.db, "commits"));
   prometheus_header(out, "boxoffice_db_tasks_total", "counter", "Storage tasks executed.");
   prometheus_line(out, "boxoffice_db_tasks_total", "", num(g.db, "executed"));
-  return out;
+  auto node = g.lease ? caf::get_or(*g.lease, "node", std::string{}) : std::string{};
+  return node.empty() ? out : label_every_series(out, "node", node);
 }
 
 // The saga counts come from the database once the statuses are in.

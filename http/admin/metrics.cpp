@@ -1,6 +1,7 @@
 #include "http/admin/metrics.hpp"
 
 #include <cstdio>
+#include <string_view>
 
 namespace boxoffice::http {
 
@@ -39,6 +40,28 @@ void prometheus_line(std::string& out, const std::string& name, const std::strin
   if (!labels.empty())
     out += "{" + labels + "}";
   out += " " + number(value) + "\n";
+}
+
+std::string label_every_series(const std::string& text, const std::string& name,
+                               const std::string& value) {
+  auto label = name + "=\"" + escape(value) + "\"";
+  std::string out;
+  out.reserve(text.size() + text.size() / 8);
+  size_t start = 0;
+  while (start < text.size()) {
+    auto end = text.find('\n', start);
+    end = end == std::string::npos ? text.size() : end + 1;
+    auto line = std::string_view{text}.substr(start, end - start);
+    auto at = line.find_first_of("{ ");
+    if (line.empty() || line[0] == '#' || at == std::string_view::npos)
+      out += line;
+    else if (line[at] == '{')
+      out.append(line.substr(0, at + 1)).append(label).append(",").append(line.substr(at + 1));
+    else
+      out.append(line.substr(0, at)).append("{" + label + "}").append(line.substr(at));
+    start = end;
+  }
+  return out;
 }
 
 void http_metrics::observe(const std::string& route, int status, double seconds) {

@@ -44,4 +44,9 @@ void prometheus_line(std::string& out, const std::string& name, const std::strin
 void prometheus_header(std::string& out, const std::string& name, const char* type,
                        const char* help);
 
+// Every series of an exposition text with one more label first, e.g. the
+// node's id, so that the series of several nodes stay apart once scraped.
+std::string label_every_series(const std::string& text, const std::string& name,
+                               const std::string& value);
+
 } // namespace boxoffice::http

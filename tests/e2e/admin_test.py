@@ -163,11 +163,13 @@ class AdminTest(unittest.TestCase):
         for _ in range(3):
             self.server.call("GET", "/api/v1/concerts")
         after = parse_metrics(self.admin("/metrics")[1])
-        key = 'boxoffice_http_requests_total{route="GET /api/v1/concerts",status="200"}'
+        # Every series carries the node's id first: several nodes' series stay apart.
+        key = 'boxoffice_http_requests_total{node="node-1",route="GET /api/v1/concerts",status="200"}'
         self.assertEqual(after[key] - before.get(key, 0), 3)
-        self.assertIn('boxoffice_outbox_breaker_state{state="closed"}', after)
-        self.assertGreaterEqual(after["boxoffice_queue_active"], 1)
-        self.assertGreater(after["boxoffice_db_commits_total"], before.get("boxoffice_db_commits_total", 0))
+        self.assertIn('boxoffice_outbox_breaker_state{node="node-1",state="closed"}', after)
+        self.assertGreaterEqual(after['boxoffice_queue_active{node="node-1"}'], 1)
+        commits = 'boxoffice_db_commits_total{node="node-1"}'
+        self.assertGreater(after[commits], before.get(commits, 0))
 
     def test_overload_is_shed_with_retry_after_and_recovers(self):
         f = self.fan(100)
@@ -180,7 +182,7 @@ class AdminTest(unittest.TestCase):
             status, body, headers = self.server.call("GET", "/api/v1/concerts")
             self.assertEqual((status, body["error"]["code"]), (503, "OVERLOADED"))
             self.assertEqual(headers.get("Retry-After"), "1")
-            shed = parse_metrics(self.admin("/metrics")[1])["boxoffice_http_shed_total"]
+            shed = parse_metrics(self.admin("/metrics")[1])['boxoffice_http_shed_total{node="node-1"}']
             self.assertGreaterEqual(shed, 1)
         finally:
             lock.release()

@@ -174,6 +174,13 @@ class ThreeNodeTest(unittest.TestCase):
         nodes = Nodes(self, db)
         owners = set(nodes.owners().values())
         self.assertEqual(owners, {"node-1", "node-2", "node-3"}, "each node has a share")
+        for i, port in enumerate(nodes.admin_ports):  # each node's series carry its id
+            status, text, _ = h.admin_call(port, "GET", "/metrics", KEY)
+            self.assertEqual(status, 200)
+            owned = list(nodes.owners().values()).count(f"node-{i + 1}")
+            self.assertIn(f'boxoffice_cluster_partitions_owned{{node="node-{i + 1}"}} {owned}\n',
+                          text)
+            self.assertIn(f'boxoffice_db_commits_total{{node="node-{i + 1}"}}', text)
         schedule, user, schedule_node, wallet_node, third = foreign_pair(nodes)
         door = nodes.server_of(third)  # owns neither the schedule nor the wallet
         fan = Fan(door, user)

@@ -74,7 +74,8 @@ def write_file(directory, name, text):
 def metric(admin_port, name, labels):
     status, text, _ = h.admin_call(admin_port, "GET", "/metrics", ADMIN_KEY)
     assert status == 200, text
-    series = f"{name}{{{labels}}} " if labels else f"{name} "
+    node = 'node="node-1"'  # every series carries the node's id first
+    series = f"{name}{{{node},{labels}}} " if labels else f"{name}{{{node}}} "
     for line in text.splitlines():
         if line.startswith(series):
             return float(line.split()[-1])

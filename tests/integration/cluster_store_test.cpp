@@ -184,3 +184,26 @@ TEST_CASE("a node whose peers never come takes every partition after three lease
   CHECK(renew_leases(c.conn, a, three_nodes).claimed == 5);
   CHECK(c.owned_by("node-a") == 8);
 }
+
+TEST_CASE("a stalled node's open transaction holds up no renewal of the others", "[cluster]") {
+  cluster_db c;
+  auto a = clustered("node-a", 1), b = clustered("node-b", 2);
+  REQUIRE_FALSE(join_cluster(c.conn, a, three_nodes));
+  REQUIRE_FALSE(join_cluster(c.conn, b, three_nodes));
+  pg_connection stalled{c.db.url};
+  stalled.run("BEGIN");
+  fence(stalled, a); // node-a stops mid-transaction, holding its row
+  c.conn.exec("UPDATE partition_leases SET expires_at = now() - interval '1 second' "
+              "WHERE owner = 'node-a'");
+  auto started = std::chrono::steady_clock::now();
+  auto r = renew_leases(c.conn, b, three_nodes);
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  CHECK_FALSE(r.superseded);
+  CHECK_THAT(r.takeover_error, Catch::Contains("lock timeout"));
+  CHECK(c.owned_by("node-b") == 3); // its own leases were renewed all the same
+  stalled.run("ROLLBACK");          // the database ended it (idle_in_transaction_session_timeout)
+  auto again = renew_leases(c.conn, b, three_nodes);
+  CHECK(again.takeover_error.empty());
+  CHECK(again.expelled == 1);
+  CHECK(c.owned_by("node-b") == 6);
+}

@@ -3,6 +3,7 @@
 #include "http/admin/metrics.hpp"
 
 using boxoffice::http::http_metrics;
+using boxoffice::http::label_every_series;
 
 TEST_CASE("histograms render as cumulative Prometheus buckets") {
   http_metrics m;
@@ -28,4 +29,13 @@ TEST_CASE("label values are escaped") {
   std::string out;
   m.render(out);
   CHECK(out.find("route=\"GET /\\\"q\\\"\\\\\"") != std::string::npos);
+}
+
+TEST_CASE("every series gets the node's label, and only series lines") {
+  auto text = "# HELP a_total A.\n# TYPE a_total counter\na_total 3\n"
+              "b{route=\"GET /x\",le=\"+Inf\"} 1\n";
+  CHECK(label_every_series(text, "node", "node-\"2\"") ==
+        "# HELP a_total A.\n# TYPE a_total counter\na_total{node=\"node-\\\"2\\\"\"} 3\n"
+        "b{node=\"node-\\\"2\\\"\",route=\"GET /x\",le=\"+Inf\"} 1\n");
+  CHECK(label_every_series("", "node", "n").empty());
 }
